@@ -1,0 +1,61 @@
+"""Every configuration key of mlharbor and its default, in one table.
+
+``mlharbor up`` flags and ``MLHARBOR_<KEY>`` environment variables override these;
+tests pass a dict of overrides to the app factory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    # where the edge endpoint listens (loopback by default: nothing is exposed)
+    "host": "127.0.0.1",
+    "port": 4600,
+    # the Neptune-style graph server's own port
+    "graph_port": 8182,
+    # job records, job trees, graph store, artifact store
+    "data_dir": ".mlharbor",
+    # AWS identity the emulator answers as (moto's default account)
+    "region": "us-east-1",
+    "account_id": "123456789012",
+    # which runner launches a job's container: "process" or "docker"
+    "runner": "process",
+    # jobs running at once; the rest wait in the queue (status InProgress / Starting)
+    "max_concurrent_jobs": 2,
+    # StopTrainingJob: SIGTERM, then SIGKILL after this many seconds (120 on AWS)
+    "stop_grace_seconds": 120,
+    # how often a running job's checkpoint directory is copied out
+    "checkpoint_interval_seconds": 300,
+    # give process-runner jobs a private /opt/ml through a mount namespace when possible
+    "use_mount_namespace": True,
+}
+
+
+def env_overrides(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Config values from ``MLHARBOR_<KEY>`` environment variables, typed like the defaults."""
+    env = os.environ if environ is None else environ
+    found: dict[str, Any] = {}
+    for key, default in DEFAULT_CONFIG.items():
+        raw = env.get("MLHARBOR_" + key.upper())
+        if raw is None:
+            continue
+        if isinstance(default, bool):
+            found[key] = raw.strip().lower() in ("1", "true", "yes", "on")
+        elif isinstance(default, int):
+            found[key] = int(raw)
+        else:
+            found[key] = raw
+    return found
+
+
+def resolve(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults, then environment, then explicit overrides; ``data_dir`` made absolute."""
+    config = {**DEFAULT_CONFIG, **env_overrides(), **(overrides or {})}
+    unknown = set(config) - set(DEFAULT_CONFIG)
+    if unknown:
+        raise ValueError(f"unknown mlharbor config keys: {sorted(unknown)}")
+    config["data_dir"] = str(Path(config["data_dir"]).expanduser().resolve())
+    return config

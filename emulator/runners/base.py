@@ -1,0 +1,110 @@
+"""What the control plane hands a runner, and what a runner reports back.
+
+A runner launches one job's container (a local process, or a Docker container) following
+the container contract in :mod:`emulator.contract`. It knows nothing of HTTP or of job
+records: it gets a :class:`RunRequest`, reports progress through :class:`JobEvents`, watches
+a stop flag, and returns a :class:`RunOutcome`. The control plane turns the outcome into
+``TrainingJobStatus`` / ``SecondaryStatus``.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+Outcome = Literal["Completed", "Failed", "Stopped", "MaxRuntimeExceeded"]
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """Everything a runner needs to run one training job; plain data, no HTTP.
+
+    Args:
+        job_name: ``TrainingJobName``.
+        job_arn: ``TrainingJobArn``.
+        image: ``AlgorithmSpecification.TrainingImage`` (e.g. ``mlharbor/pytorch:latest``).
+        hyperparameters: string → string, as sent in the request.
+        input_data_config: the request's ``InputDataConfig`` list, unchanged.
+        output_s3_path: ``OutputDataConfig.S3OutputPath``.
+        environment: the request's ``Environment``.
+        instance_type: ``ResourceConfig.InstanceType``.
+        instance_count: ``ResourceConfig.InstanceCount``.
+        max_runtime_seconds: ``StoppingCondition.MaxRuntimeInSeconds``.
+        workdir: this job's private directory under the data dir; the runner owns it.
+        s3_endpoint_url: where the embedded S3 answers (the edge endpoint).
+        region: region name for the S3 client.
+        checkpoint_config: the request's ``CheckpointConfig`` or ``None``.
+        entrypoint: ``AlgorithmSpecification.ContainerEntrypoint`` or ``None``.
+        arguments: ``AlgorithmSpecification.ContainerArguments`` or ``None``.
+    """
+
+    job_name: str
+    job_arn: str
+    image: str
+    hyperparameters: dict[str, str]
+    input_data_config: list[dict[str, Any]]
+    output_s3_path: str
+    environment: dict[str, str]
+    instance_type: str
+    instance_count: int
+    max_runtime_seconds: int
+    workdir: Path
+    s3_endpoint_url: str
+    region: str = "us-east-1"
+    checkpoint_config: dict[str, Any] | None = None
+    entrypoint: list[str] | None = None
+    arguments: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How a run ended.
+
+    Args:
+        outcome: ``Completed``, ``Failed``, ``Stopped`` or ``MaxRuntimeExceeded``.
+        failure_reason: for ``Failed``: the failure file's first 1024 characters, or what
+            the runner saw (exit code, download error…).
+        model_artifacts: S3 URI of ``model.tar.gz`` when one was uploaded.
+        exit_code: the container's exit code, when it ran.
+    """
+
+    outcome: Outcome
+    failure_reason: str | None = None
+    model_artifacts: str | None = None
+    exit_code: int | None = None
+
+
+class JobEvents(Protocol):
+    """The control plane's side of a running job: progress goes here."""
+
+    def secondary_status(self, status: str, message: str) -> None:
+        """Record a ``SecondaryStatusTransitions`` entry (Downloading, Training, Uploading…)."""
+
+    def log(self, line: str, host: str = "algo-1") -> None:
+        """One line the job wrote to stdout or stderr (without the newline)."""
+
+
+@dataclass
+class StopSignal:
+    """Set by the control plane when StopTrainingJob arrives; watched by the runner."""
+
+    event: threading.Event = field(default_factory=threading.Event)
+    grace_seconds: float = 120.0
+
+    def request(self) -> None:
+        self.event.set()
+
+    @property
+    def requested(self) -> bool:
+        return self.event.is_set()
+
+
+class Runner(Protocol):
+    """Launches one job and blocks until it ends (called on a worker thread)."""
+
+    def run(self, request: RunRequest, events: JobEvents, stop: StopSignal) -> RunOutcome: ...
+
+    def reap(self, workdir: Path) -> None:
+        """Kill anything a previous control plane left running for this job's workdir."""
