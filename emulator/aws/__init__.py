@@ -1,0 +1,1 @@
+"""Wire-level pieces shared by every AWS service mlharbor serves itself (pure, no Flask)."""

@@ -1,0 +1,82 @@
+"""One error class per AWS wire error code.
+
+Service code raises these; only a service's dispatcher turns them into a response body,
+so job logic never builds HTTP. Each subclass carries its wire ``code`` and HTTP status
+(moto's ``ServiceException`` idea: one wire code, one class).
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base of every error that goes back to a client in the AWS shape.
+
+    Args:
+        message: the human text AWS puts in ``message``.
+    """
+
+    code: str = "InternalFailure"
+    status: int = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class ValidationError(ServiceError):
+    """``ValidationException``: the request does not satisfy the API's constraints."""
+
+    code = "ValidationException"
+    status = 400
+
+
+class SerializationError(ServiceError):
+    """``SerializationException``: the body is not JSON, or a member has the wrong JSON type."""
+
+    code = "SerializationException"
+    status = 400
+
+
+class ResourceInUseError(ServiceError):
+    """``ResourceInUse``: a resource with that name already exists."""
+
+    code = "ResourceInUse"
+    status = 400
+
+
+class ResourceNotFoundError(ServiceError):
+    """``ResourceNotFound``: used by operations whose model declares it."""
+
+    code = "ResourceNotFound"
+    status = 400
+
+
+class ResourceLimitExceededError(ServiceError):
+    """``ResourceLimitExceeded``."""
+
+    code = "ResourceLimitExceeded"
+    status = 400
+
+
+class UnknownOperationError(ServiceError):
+    """``UnknownOperationException``: the target names no operation of the service."""
+
+    code = "UnknownOperationException"
+    status = 400
+
+
+class NotImplementedOperationError(ServiceError):
+    """The operation exists on AWS but mlharbor does not emulate it (never a fake success)."""
+
+    code = "NotImplementedException"
+    status = 501
+
+
+class InternalFailureError(ServiceError):
+    """``InternalFailure``: a bug on our side; the message says what broke."""
+
+    code = "InternalFailure"
+    status = 500

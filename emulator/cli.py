@@ -1,0 +1,192 @@
+"""The ``mlharbor`` command: ``up`` serves everything; the others are clients of a running edge.
+
+Client commands find the server through ``--endpoint URL``, else ``AWS_ENDPOINT_URL``, else
+the default ``http://127.0.0.1:4600``, and speak plain AWS APIs (SageMaker, CloudWatch Logs)
+to it, like any boto3 user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+import sdk
+from sdk.logs import LogTail, follow
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # a client error is one line, not a stack trace
+        if getattr(args, "debug", False):
+            raise
+        print(f"mlharbor: {error}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mlharbor", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show stack traces")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="serve the edge endpoint, control plane and graph server")
+    up.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    up.add_argument("--port", type=int, help="edge endpoint port (default 4600; 0 picks a free one)")
+    up.add_argument("--graph-port", type=int, help="graph server port (default 8182; 0 picks a free one)")
+    up.add_argument("--data-dir", help="job records, job trees, graph and artifacts (default ./.mlharbor)")
+    up.add_argument("--runner", choices=["process", "docker"], help="how jobs run (default process)")
+    up.add_argument("--max-concurrent-jobs", type=int, help="jobs running at once (default 2)")
+    up.add_argument("--stop-grace-seconds", type=int, help="SIGTERM→SIGKILL grace on stop (default 120)")
+    up.set_defaults(handler=_up)
+
+    def client_command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--endpoint", help="edge endpoint URL (default: $AWS_ENDPOINT_URL, else the local default)")
+        return sub
+
+    health = client_command("health", "is the edge endpoint up?")
+    health.set_defaults(handler=_health)
+
+    jobs = client_command("jobs", "list training jobs")
+    jobs.add_argument("--status", help="only jobs in this TrainingJobStatus")
+    jobs.add_argument("--max", type=int, default=50, help="how many (default 50)")
+    jobs.set_defaults(handler=_jobs)
+
+    describe = client_command("describe", "DescribeTrainingJob as JSON")
+    describe.add_argument("job")
+    describe.set_defaults(handler=_describe)
+
+    logs = client_command("logs", "print a training job's log lines")
+    logs.add_argument("job")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing until the job ends")
+    logs.set_defaults(handler=_logs)
+
+    stop = client_command("stop", "StopTrainingJob")
+    stop.add_argument("job")
+    stop.set_defaults(handler=_stop)
+
+    images = commands.add_parser("images", help="list the built-in container images")
+    images.set_defaults(handler=_images)
+    return parser
+
+
+# -- up ----------------------------------------------------------------------------
+def _up(args: argparse.Namespace) -> int:
+    from emulator.edge.server import Harbor
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    overrides = {
+        key: value
+        for key, value in {
+            "host": args.host,
+            "port": args.port,
+            "graph_port": args.graph_port,
+            "data_dir": args.data_dir,
+            "runner": args.runner,
+            "max_concurrent_jobs": args.max_concurrent_jobs,
+            "stop_grace_seconds": args.stop_grace_seconds,
+        }.items()
+        if value is not None
+    }
+    harbor = Harbor(overrides)
+    done = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: done.set())
+    harbor.start()
+    info = harbor.info()
+    print(f"mlharbor ready: endpoint {info['endpoint']}  graph {info['graph']}  data {info['data_dir']}", flush=True)
+    print(f"  export AWS_ENDPOINT_URL={info['endpoint']}", flush=True)
+    done.wait()
+    print("mlharbor: shutting down", flush=True)
+    harbor.stop()
+    return 0
+
+
+# -- client commands ----------------------------------------------------------------
+def _health(args: argparse.Namespace) -> int:
+    import urllib.request
+
+    url = sdk.endpoint_url(args.endpoint) + "/_mlharbor/health"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        print(json.dumps(json.loads(response.read()), indent=2))
+    return 0
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    sagemaker = sdk.client("sagemaker", args.endpoint)
+    request: dict[str, Any] = {"MaxResults": min(args.max, 100)}
+    if args.status:
+        request["StatusEquals"] = args.status
+    rows: list[dict[str, Any]] = []
+    while len(rows) < args.max:
+        page = sagemaker.list_training_jobs(**request)
+        rows.extend(page["TrainingJobSummaries"])
+        if not page.get("NextToken"):
+            break
+        request["NextToken"] = page["NextToken"]
+    print(f"{'NAME':40} {'STATUS':11} {'SECONDARY':20} CREATED")
+    for row in rows[: args.max]:
+        created = row["CreationTime"].astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+        print(f"{row['TrainingJobName']:40} {row['TrainingJobStatus']:11} {row.get('SecondaryStatus', ''):20} {created}")
+    return 0
+
+
+def _describe(args: argparse.Namespace) -> int:
+    description = sdk.client("sagemaker", args.endpoint).describe_training_job(TrainingJobName=args.job)
+    description.pop("ResponseMetadata", None)
+    print(json.dumps(description, indent=2, default=str))
+    return 0
+
+
+def _logs(args: argparse.Namespace) -> int:
+    sagemaker = sdk.client("sagemaker", args.endpoint)
+    sagemaker.describe_training_job(TrainingJobName=args.job)  # unknown job: a clear error first
+    tail = LogTail(sdk.client("logs", args.endpoint), args.job)
+    if not args.follow:
+        for _, line in tail.read_new():
+            print(line)
+        return 0
+
+    def finished() -> bool:
+        status = sagemaker.describe_training_job(TrainingJobName=args.job)["TrainingJobStatus"]
+        return status in ("Completed", "Failed", "Stopped")
+
+    for _, line in follow(tail, finished):
+        print(line, flush=True)
+    return 0
+
+
+def _stop(args: argparse.Namespace) -> int:
+    sagemaker = sdk.client("sagemaker", args.endpoint)
+    sagemaker.stop_training_job(TrainingJobName=args.job)
+    for _ in range(600):
+        status = sagemaker.describe_training_job(TrainingJobName=args.job)["TrainingJobStatus"]
+        print(f"\r{args.job}: {status}   ", end="", flush=True)
+        if status != "Stopping":
+            break
+        time.sleep(0.5)
+    print()
+    return 0
+
+
+def _images(args: argparse.Namespace) -> int:
+    from containers.registry import BUILTIN_IMAGES
+
+    print(f"{'IMAGE':28} DESCRIPTION")
+    for image in BUILTIN_IMAGES:
+        print(f"{image.name:28} {image.description}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Filtering, sorting and paging for the List* operations (pure).
+
+``NextToken`` is opaque to clients; ours encodes the position and a fingerprint of the
+query, so a token used with other filters is refused instead of silently skipping jobs.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from emulator.aws.errors import ValidationError
+
+
+class Listable(Protocol):
+    name: str
+    status: str
+    creation_time: float
+    last_modified_time: float
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """The common List* request members (``ListTrainingJobs``, ``ListProcessingJobs``…)."""
+
+    name_contains: str | None = None
+    status_equals: str | None = None
+    creation_time_after: float | None = None
+    creation_time_before: float | None = None
+    last_modified_time_after: float | None = None
+    last_modified_time_before: float | None = None
+    sort_by: str = "CreationTime"
+    sort_order: str = "Descending"
+    max_results: int = 10
+    next_token: str | None = None
+
+    def fingerprint(self) -> str:
+        fields = {k: v for k, v in self.__dict__.items() if k not in ("next_token", "max_results")}
+        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def matches(item: Listable, query: ListQuery) -> bool:
+    if query.name_contains and query.name_contains.lower() not in item.name.lower():
+        return False
+    if query.status_equals and item.status != query.status_equals:
+        return False
+    if query.creation_time_after is not None and item.creation_time <= query.creation_time_after:
+        return False
+    if query.creation_time_before is not None and item.creation_time >= query.creation_time_before:
+        return False
+    if query.last_modified_time_after is not None and item.last_modified_time <= query.last_modified_time_after:
+        return False
+    return not (
+        query.last_modified_time_before is not None
+        and item.last_modified_time >= query.last_modified_time_before
+    )
+
+
+T = TypeVar("T", bound=Listable)
+
+_SORT_KEYS: dict[str, Any] = {
+    "Name": lambda item: (item.name, item.creation_time),
+    "CreationTime": lambda item: (item.creation_time, item.name),
+    "Status": lambda item: (item.status, item.creation_time, item.name),
+}
+
+
+def paginate(items: list[T], query: ListQuery) -> tuple[list[T], str | None]:
+    """Filter, sort and cut one page.
+
+    Returns:
+        The page, and the ``NextToken`` for the next one (``None`` on the last page).
+
+    Raises:
+        ValidationError: the token is malformed or belongs to a different query.
+    """
+    start = _decode_token(query) if query.next_token else 0
+    chosen = sorted(
+        (item for item in items if matches(item, query)),
+        key=_SORT_KEYS[query.sort_by],
+        reverse=query.sort_order == "Descending",
+    )
+    page = chosen[start : start + query.max_results]
+    end = start + len(page)
+    token = _encode_token(end, query) if end < len(chosen) else None
+    return page, token
+
+
+def _encode_token(position: int, query: ListQuery) -> str:
+    raw = json.dumps({"position": position, "query": query.fingerprint()}).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode_token(query: ListQuery) -> int:
+    try:
+        data = json.loads(base64.urlsafe_b64decode((query.next_token or "").encode()))
+        position = int(data["position"])
+        same_query = data["query"] == query.fingerprint()
+    except (ValueError, KeyError, TypeError):
+        raise ValidationError("Invalid pagination token because of a malformed token.") from None
+    if not same_query or position < 0:
+        raise ValidationError("Invalid pagination token because the request parameters changed.")
+    return position

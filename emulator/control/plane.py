@@ -1,0 +1,68 @@
+"""The control plane: the job backends, their store, scheduler, runner and log shipper.
+
+Built from the config table and an endpoint URL (where jobs find the embedded S3), it is
+what the edge's handlers call. It owns no HTTP and no Flask objects.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from emulator.control.scheduler import Scheduler
+from emulator.control.store import RecordStore
+from emulator.control.training import BackendSettings, TrainingJobBackend
+from emulator.observability.logs import CloudWatchLogShipper
+from emulator.runners.base import Runner
+
+
+def make_runner(config: dict[str, Any]) -> Runner:
+    """The runner named by ``config["runner"]``."""
+    kind = config["runner"]
+    if kind == "process":
+        from emulator.runners.process import ProcessRunner
+
+        return ProcessRunner(use_namespace=config["use_mount_namespace"])
+    raise ValueError(f"unknown runner {kind!r}; choose 'process'")
+
+
+class ControlPlane:
+    """Everything behind the SageMaker API, for one data dir.
+
+    Args:
+        config: the resolved config table.
+        endpoint_url: the edge endpoint's URL (jobs and the log shipper reach S3/Logs there).
+        runner: overrides the configured runner (tests).
+    """
+
+    def __init__(self, config: dict[str, Any], endpoint_url: str, runner: Runner | None = None) -> None:
+        data_dir = Path(config["data_dir"])
+        self.config = config
+        self.endpoint_url = endpoint_url
+        self.store = RecordStore(data_dir / "records.sqlite3")
+        self.scheduler = Scheduler(int(config["max_concurrent_jobs"]))
+        self.runner = runner or make_runner(config)
+        self.logs = CloudWatchLogShipper(endpoint_url)
+        self.training = TrainingJobBackend(
+            BackendSettings(
+                account_id=config["account_id"],
+                data_dir=data_dir,
+                s3_endpoint_url=endpoint_url,
+                stop_grace_seconds=float(config["stop_grace_seconds"]),
+            ),
+            self.store,
+            self.runner,
+            self.scheduler,
+            self.logs,
+        )
+        self.scheduler.register("training", self.training.run_job)
+
+    def start(self) -> None:
+        self.logs.start()
+        self.scheduler.start()
+        self.training.recover()
+
+    def stop(self) -> None:
+        self.scheduler.stop()
+        self.logs.stop()
+        self.store.close()

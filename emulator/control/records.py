@@ -1,0 +1,94 @@
+"""Job records: what the control plane knows about a training job, as plain data.
+
+A record keeps the validated request unchanged (so Describe echoes exactly what was
+sent) beside the state the emulator adds: statuses, transitions, times, outcome.
+Times are epoch seconds (floats), the awsJson wire form.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# TrainingJobStatus values (botocore enum TrainingJobStatus).
+IN_PROGRESS = "InProgress"
+COMPLETED = "Completed"
+FAILED = "Failed"
+STOPPING = "Stopping"
+STOPPED = "Stopped"
+TERMINAL_STATUSES = frozenset({COMPLETED, FAILED, STOPPED})
+
+
+@dataclass
+class StatusTransition:
+    """One ``SecondaryStatusTransitions`` entry."""
+
+    status: str
+    start_time: float
+    status_message: str
+    end_time: float | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "Status": self.status,
+            "StartTime": self.start_time,
+            "StatusMessage": self.status_message,
+        }
+        if self.end_time is not None:
+            out["EndTime"] = self.end_time
+        return out
+
+
+@dataclass
+class TrainingJob:
+    """A training job's record.
+
+    Args:
+        name: ``TrainingJobName``.
+        arn: ``TrainingJobArn``.
+        region: region the job was created in.
+        request: the validated CreateTrainingJob body, unchanged.
+        status: ``TrainingJobStatus``.
+        secondary_status: ``SecondaryStatus``.
+        transitions: ``SecondaryStatusTransitions``, oldest first.
+        creation_time / last_modified_time: epoch seconds.
+        training_start_time / training_end_time: set when the container starts / the job ends.
+        failure_reason: ``FailureReason`` (at most 1024 characters).
+        model_artifacts: ``ModelArtifacts.S3ModelArtifacts``.
+        final_metrics: ``FinalMetricDataList``.
+        started: whether a runner ever took the job (a queued job has not).
+        instance_start_time: when a runner last took it (names the log streams).
+        attempts: how many times a runner started it.
+    """
+
+    name: str
+    arn: str
+    region: str
+    request: dict[str, Any]
+    status: str = IN_PROGRESS
+    secondary_status: str = "Starting"
+    transitions: list[StatusTransition] = field(default_factory=list)
+    creation_time: float = field(default_factory=time.time)
+    last_modified_time: float = field(default_factory=time.time)
+    training_start_time: float | None = None
+    training_end_time: float | None = None
+    failure_reason: str | None = None
+    model_artifacts: str | None = None
+    final_metrics: list[dict[str, Any]] = field(default_factory=list)
+    started: bool = False
+    attempts: int = 0
+    instance_start_time: float | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainingJob:
+        data = dict(data)
+        data["transitions"] = [StatusTransition(**t) for t in data.get("transitions", [])]
+        return cls(**data)

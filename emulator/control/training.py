@@ -1,0 +1,307 @@
+"""Training jobs: create, describe, list, stop, and the run of each job.
+
+The backend holds every training job record in memory (Describe and List answer from
+there) and writes each change through to the :class:`RecordStore` before returning, so
+the records survive a killed control plane. Jobs wait in the :class:`Scheduler`'s queue
+and are run by a :class:`Runner` on a worker thread. Nothing here knows about HTTP:
+errors are :mod:`emulator.aws.errors` classes that the SageMaker dispatcher serializes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from emulator.aws.errors import ResourceInUseError, ValidationError
+from emulator.control import states
+from emulator.control.arns import training_job_arn
+from emulator.control.listing import ListQuery, paginate
+from emulator.control.records import IN_PROGRESS, STOPPING, TrainingJob
+from emulator.control.scheduler import Scheduler
+from emulator.control.store import RecordStore
+from emulator.observability.logs import TRAINING_LOG_GROUP, CloudWatchLogShipper, stream_name
+from emulator.runners.base import JobEvents, Runner, RunOutcome, RunRequest, StopSignal
+
+log = logging.getLogger(__name__)
+
+KIND = "training-job"
+DEFAULT_MAX_RUNTIME = 86400
+NOT_FOUND = "Requested resource not found."
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    """What the training backend needs from the config table."""
+
+    account_id: str
+    data_dir: Path
+    s3_endpoint_url: str
+    stop_grace_seconds: float
+
+
+class TrainingJobBackend:
+    """Every training job of one account, across regions (names are unique per region).
+
+    Args:
+        settings: account, directories, endpoint and stop grace.
+        store: durable record store.
+        runner: launches a job's container.
+        scheduler: runs jobs up to the configured capacity.
+        logs: ships each line a job writes to CloudWatch Logs; optional.
+    """
+
+    def __init__(
+        self,
+        settings: BackendSettings,
+        store: RecordStore,
+        runner: Runner,
+        scheduler: Scheduler,
+        logs: CloudWatchLogShipper | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.runner = runner
+        self.scheduler = scheduler
+        self.logs = logs
+        self._lock = threading.RLock()
+        self._jobs: dict[tuple[str, str], TrainingJob] = {}
+        self._stops: dict[tuple[str, str], StopSignal] = {}
+        for document in store.load(KIND):
+            job = TrainingJob.from_dict(document)
+            self._jobs[(job.region, job.name)] = job
+
+    # -- API operations -------------------------------------------------------------
+    def create_training_job(self, region: str, request: dict[str, Any]) -> TrainingJob:
+        """CreateTrainingJob: record the job as InProgress/Starting and queue it.
+
+        Raises:
+            ValidationError: a constraint the service model cannot express failed.
+            ResourceInUseError: a job with that name exists in the region.
+        """
+        check_training_request(request)
+        name = request["TrainingJobName"]
+        now = time.time()
+        with self._lock:
+            if (region, name) in self._jobs:
+                existing = self._jobs[(region, name)]
+                raise ResourceInUseError(
+                    "Training job names must be unique within an AWS account and region, and a "
+                    f"training job with this name already exists ({existing.arn})"
+                )
+            job = TrainingJob(
+                name=name,
+                arn=training_job_arn(region, self.settings.account_id, name),
+                region=region,
+                request=request,
+                creation_time=now,
+                last_modified_time=now,
+            )
+            states.enter(job, "Starting", "Launching requested ML instances", now)
+            self._save(job)
+        self.scheduler.submit((region, name))
+        return job
+
+    def describe_training_job(self, region: str, name: str) -> TrainingJob:
+        return self._get(region, name)
+
+    def list_training_jobs(self, region: str, query: ListQuery) -> tuple[list[TrainingJob], str | None]:
+        with self._lock:
+            jobs = [job for (job_region, _), job in self._jobs.items() if job_region == region]
+        return paginate(jobs, query)
+
+    def stop_training_job(self, region: str, name: str) -> None:
+        """StopTrainingJob: a queued job stops at once; a running one goes Stopping.
+
+        Raises:
+            ValidationError: unknown job, or a job that already ended.
+        """
+        with self._lock:
+            job = self._get(region, name)
+            if job.status == STOPPING:
+                return
+            if job.is_terminal:
+                raise ValidationError(
+                    f"The request was rejected because the training job is in status {job.status}."
+                )
+            now = time.time()
+            states.begin_stop(job, now)
+            if not job.started:
+                states.finish(job, "Stopped", now)
+            self._save(job)
+            signal = self._stops.get((region, name))
+        if signal is not None:
+            signal.request()
+
+    # -- start-up ------------------------------------------------------------------
+    def recover(self) -> None:
+        """Reconcile what a previous control plane left unfinished, then queue the waiting.
+
+        A job that never started is queued again. A job that was running had its processes
+        ended with the old control plane (they are reaped here if any survived); it cannot be
+        followed any further, so it ends honestly: Stopped if a stop was asked, else Failed
+        with a reason that says what happened.
+        """
+        with self._lock:
+            unfinished = [job for job in self._jobs.values() if not job.is_terminal]
+        for job in sorted(unfinished, key=lambda j: j.creation_time):
+            if job.started:
+                self.runner.reap(self.workdir(job))
+                now = time.time()
+                with self._lock:
+                    if job.status == STOPPING:
+                        states.finish(job, "Stopped", now)
+                    else:
+                        states.finish(
+                            job,
+                            "Failed",
+                            now,
+                            "InternalServerError: the mlharbor control plane stopped while this job "
+                            "was running; its container was ended and the job cannot be resumed.",
+                        )
+                    self._save(job)
+            elif job.status == STOPPING:
+                with self._lock:
+                    states.finish(job, "Stopped", time.time())
+                    self._save(job)
+            else:
+                self.scheduler.submit((job.region, job.name))
+
+    # -- running a job (called on a scheduler worker thread) ------------------------
+    def run_job(self, key: tuple[str, str]) -> None:
+        """Run one queued job to its end; never raises."""
+        with self._lock:
+            job = self._jobs.get(key)
+            if job is None or job.status != IN_PROGRESS or job.started:
+                return
+            job.started = True
+            job.attempts += 1
+            job.instance_start_time = time.time()
+            states.note(job, "Preparing the instances for training", job.instance_start_time)
+            self._save(job)
+            signal = StopSignal(grace_seconds=self.settings.stop_grace_seconds)
+            self._stops[key] = signal
+        try:
+            outcome = self.runner.run(self.run_request(job), _Events(self, job), signal)
+        except Exception as error:  # a runner bug must not leave the job InProgress forever
+            log.exception("runner crashed on %s", job.name)
+            outcome = RunOutcome("Failed", failure_reason=f"InternalServerError: {error!r}")
+        finally:
+            with self._lock:
+                self._stops.pop(key, None)
+        self._finish(job, outcome)
+
+    def run_request(self, job: TrainingJob) -> RunRequest:
+        request = job.request
+        algorithm = request["AlgorithmSpecification"]
+        resources = request["ResourceConfig"]
+        stopping = request.get("StoppingCondition") or {}
+        return RunRequest(
+            job_name=job.name,
+            job_arn=job.arn,
+            image=algorithm["TrainingImage"],
+            hyperparameters=dict(request.get("HyperParameters") or {}),
+            input_data_config=list(request.get("InputDataConfig") or []),
+            output_s3_path=request["OutputDataConfig"]["S3OutputPath"],
+            environment=dict(request.get("Environment") or {}),
+            instance_type=resources["InstanceType"],
+            instance_count=int(resources.get("InstanceCount", 1)),
+            max_runtime_seconds=int(stopping.get("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME)),
+            workdir=self.workdir(job),
+            s3_endpoint_url=self.settings.s3_endpoint_url,
+            region=job.region,
+            checkpoint_config=request.get("CheckpointConfig"),
+            entrypoint=algorithm.get("ContainerEntrypoint"),
+            arguments=algorithm.get("ContainerArguments"),
+        )
+
+    def workdir(self, job: TrainingJob) -> Path:
+        return self.settings.data_dir / "jobs" / job.region / job.name
+
+    def secondary_status(self, job: TrainingJob, status: str, message: str) -> None:
+        with self._lock:
+            if job.is_terminal:
+                return
+            states.enter(job, status, message, time.time())
+            self._save(job)
+
+    def log_line(self, job: TrainingJob, host: str, line: str) -> None:
+        if self.logs is not None:
+            started = job.instance_start_time or job.creation_time
+            self.logs.write(job.region, TRAINING_LOG_GROUP, stream_name(job.name, host, started), line)
+
+    # -- internals -----------------------------------------------------------------
+    def _finish(self, job: TrainingJob, outcome: RunOutcome) -> None:
+        if self.logs is not None:
+            self.logs.flush()
+        with self._lock:
+            if outcome.model_artifacts:
+                job.model_artifacts = outcome.model_artifacts
+            states.finish(job, outcome.outcome, time.time(), outcome.failure_reason)
+            self._save(job)
+
+    def _get(self, region: str, name: str) -> TrainingJob:
+        with self._lock:
+            job = self._jobs.get((region, name))
+        if job is None:
+            raise ValidationError(NOT_FOUND)
+        return job
+
+    def _save(self, job: TrainingJob) -> None:
+        self._jobs[(job.region, job.name)] = job
+        self.store.put(KIND, job.region, job.name, job.to_dict())
+
+
+class _Events:
+    """The :class:`JobEvents` a runner reports one job's progress to."""
+
+    def __init__(self, backend: TrainingJobBackend, job: TrainingJob) -> None:
+        self._backend = backend
+        self._job = job
+
+    def secondary_status(self, status: str, message: str) -> None:
+        self._backend.secondary_status(self._job, status, message)
+
+    def log(self, line: str, host: str = "algo-1") -> None:
+        self._backend.log_line(self._job, host, line)
+
+
+_: type[JobEvents] = _Events  # _Events satisfies the JobEvents protocol
+
+
+def check_training_request(request: dict[str, Any]) -> None:
+    """Constraints of CreateTrainingJob that the service model cannot express.
+
+    Raises:
+        ValidationError: with AWS's wording where it is known.
+    """
+    algorithm = request.get("AlgorithmSpecification")
+    if not algorithm:
+        raise ValidationError("AlgorithmSpecification is required.")
+    if not algorithm.get("TrainingImage"):
+        if algorithm.get("AlgorithmName"):
+            raise ValidationError("AlgorithmName (marketplace algorithms) is not supported; give a TrainingImage.")
+        raise ValidationError("Either TrainingImage or AlgorithmName must be specified.")
+    resources = request.get("ResourceConfig")
+    if not resources or not resources.get("InstanceType"):
+        raise ValidationError("ResourceConfig.InstanceType is required.")
+    if not request["OutputDataConfig"]["S3OutputPath"].startswith("s3://"):
+        raise ValidationError("OutputDataConfig.S3OutputPath must be an s3:// URI.")
+    names = [channel["ChannelName"] for channel in request.get("InputDataConfig") or []]
+    if len(names) != len(set(names)):
+        raise ValidationError("Channel names must be unique within InputDataConfig.")
+    for name in names:
+        if name in (".", ".."):
+            raise ValidationError(f"Channel name '{name}' is not a valid directory name.")
+    stopping = request.get("StoppingCondition") or {}
+    if request.get("EnableManagedSpotTraining"):
+        wait, runtime = stopping.get("MaxWaitTimeInSeconds"), stopping.get("MaxRuntimeInSeconds")
+        if wait is None:
+            raise ValidationError("MaxWaitTimeInSeconds must be specified for managed spot training.")
+        if runtime is not None and wait < runtime:
+            raise ValidationError("MaxWaitTimeInSeconds must be greater than or equal to MaxRuntimeInSeconds.")
+    elif stopping.get("MaxWaitTimeInSeconds") is not None:
+        raise ValidationError("MaxWaitTimeInSeconds is only valid with EnableManagedSpotTraining.")

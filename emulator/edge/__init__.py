@@ -1,0 +1,1 @@
+"""The edge endpoint: one HTTP port for every AWS API mlharbor serves."""

@@ -1,0 +1,93 @@
+"""The edge's WSGI application: our Flask app for SageMaker, embedded moto for the rest.
+
+A request goes to our Flask app when it is a SageMaker call (``X-Amz-Target:
+SageMaker.*``) or an mlharbor path (``/_mlharbor/…``); everything else (S3, CloudWatch Logs,
+CloudWatch, IAM, STS…) goes to moto's own server application, in this process, which
+tells services apart by the SigV4 scope and the Host header as moto's server does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Flask, jsonify
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+from emulator.aws.json_protocol import JsonDispatcher, load_service_model
+from emulator.control.plane import ControlPlane
+from emulator.sagemaker.responses import SageMakerResponses
+from emulator.sagemaker.routes import sagemaker_blueprint
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+OUR_PATH_PREFIX = "/_mlharbor"
+
+
+def create_app(control: ControlPlane, extra_health: Callable[[], dict[str, Any]] | None = None) -> Flask:
+    """The Flask app for the APIs mlharbor implements itself.
+
+    Args:
+        control: the control plane the handlers call.
+        extra_health: returns more health facts (the graph server's, for example).
+    """
+    app = Flask("mlharbor")
+    sagemaker = JsonDispatcher(
+        load_service_model("sagemaker"), SageMakerResponses(control.training), control.config["region"]
+    )
+    app.register_blueprint(sagemaker_blueprint(sagemaker))
+
+    @app.get(OUR_PATH_PREFIX + "/health")
+    def health() -> Any:
+        facts: dict[str, Any] = {
+            "status": "ready",
+            "runner": control.config["runner"],
+            "sagemaker_operations": sagemaker.supported_operations(),
+        }
+        if extra_health is not None:
+            facts.update(extra_health())
+        return jsonify(facts)
+
+    return app
+
+
+class EdgeDispatcher:
+    """Chooses our app or moto's for each request.
+
+    Args:
+        ours: the Flask app from :func:`create_app`.
+        moto: moto's server application (made here when not given).
+    """
+
+    def __init__(self, ours: WSGIApp, moto: WSGIApp | None = None) -> None:
+        self.ours = ours
+        self.moto = moto or DomainDispatcherApplication(create_backend_app)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if self.is_ours(environ):
+            return self.ours(environ, start_response)
+        return self.moto(environ, start_response)
+
+    @staticmethod
+    def is_ours(environ: dict[str, Any]) -> bool:
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("SageMaker."):
+            return True
+        return environ.get("PATH_INFO", "").startswith(OUR_PATH_PREFIX)
+
+
+class NotReadyApp:
+    """Answers 503 while the edge starts, so ``/_mlharbor/health`` is 200 only once all is up."""
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        body = b'{"status": "starting"}'
+        start_response("503 Service Unavailable", [("Content-Type", "application/json")])
+        return [body]
+
+
+class SwappableApp:
+    """A WSGI app whose target is set once the control plane exists (the port is bound first)."""
+
+    def __init__(self, target: WSGIApp) -> None:
+        self.target = target
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        return self.target(environ, start_response)

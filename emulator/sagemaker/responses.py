@@ -1,0 +1,135 @@
+"""SageMaker operations on the wire: read the request members, call the backend, shape the output.
+
+One method per operation, named after it in snake_case (see
+:class:`emulator.aws.json_protocol.JsonDispatcher`); operations without a method answer
+``NotImplementedException``. Requests arrive already validated against botocore's model.
+Output shapes follow the SageMaker API reference, e.g.
+https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeTrainingJob.html
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from emulator.aws.validation import parse_timestamp
+from emulator.control.listing import ListQuery
+from emulator.control.records import TrainingJob
+from emulator.control.training import TrainingJobBackend
+
+#: Request members echoed unchanged by DescribeTrainingJob.
+_ECHOED_MEMBERS = (
+    "HyperParameters",
+    "AlgorithmSpecification",
+    "RoleArn",
+    "InputDataConfig",
+    "OutputDataConfig",
+    "ResourceConfig",
+    "VpcConfig",
+    "StoppingCondition",
+    "CheckpointConfig",
+    "DebugHookConfig",
+    "ExperimentConfig",
+    "DebugRuleConfigurations",
+    "TensorBoardOutputConfig",
+    "ProfilerConfig",
+    "Environment",
+    "RetryStrategy",
+)
+_FLAGS = ("EnableNetworkIsolation", "EnableInterContainerTrafficEncryption", "EnableManagedSpotTraining")
+
+
+class SageMakerResponses:
+    """The SageMaker operations mlharbor emulates.
+
+    Args:
+        training: the training-job backend.
+    """
+
+    def __init__(self, training: TrainingJobBackend) -> None:
+        self.training = training
+
+    # -- training jobs ---------------------------------------------------------------
+    def create_training_job(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        job = self.training.create_training_job(region, params)
+        return {"TrainingJobArn": job.arn}
+
+    def describe_training_job(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        return describe_training_job_output(self.training.describe_training_job(region, params["TrainingJobName"]))
+
+    def list_training_jobs(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        jobs, token = self.training.list_training_jobs(region, list_query(params))
+        out: dict[str, Any] = {"TrainingJobSummaries": [training_job_summary(job) for job in jobs]}
+        if token:
+            out["NextToken"] = token
+        return out
+
+    def stop_training_job(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.training.stop_training_job(region, params["TrainingJobName"])
+        return {}
+
+
+def list_query(params: dict[str, Any]) -> ListQuery:
+    """The common List* members as a :class:`ListQuery`."""
+
+    def when(member: str) -> float | None:
+        value = params.get(member)
+        return None if value is None else parse_timestamp(value)
+
+    return ListQuery(
+        name_contains=params.get("NameContains"),
+        status_equals=params.get("StatusEquals"),
+        creation_time_after=when("CreationTimeAfter"),
+        creation_time_before=when("CreationTimeBefore"),
+        last_modified_time_after=when("LastModifiedTimeAfter"),
+        last_modified_time_before=when("LastModifiedTimeBefore"),
+        sort_by=params.get("SortBy", "CreationTime"),
+        sort_order=params.get("SortOrder", "Descending"),
+        max_results=params.get("MaxResults", 10),
+        next_token=params.get("NextToken") or None,
+    )
+
+
+def describe_training_job_output(job: TrainingJob) -> dict[str, Any]:
+    request = job.request
+    out: dict[str, Any] = {
+        "TrainingJobName": job.name,
+        "TrainingJobArn": job.arn,
+        "TrainingJobStatus": job.status,
+        "SecondaryStatus": job.secondary_status,
+        "CreationTime": job.creation_time,
+        "LastModifiedTime": job.last_modified_time,
+        "SecondaryStatusTransitions": [t.to_wire() for t in job.transitions],
+    }
+    for member in _ECHOED_MEMBERS:
+        if member in request:
+            out[member] = request[member]
+    for flag in _FLAGS:
+        out[flag] = bool(request.get(flag, False))
+    if job.model_artifacts:
+        out["ModelArtifacts"] = {"S3ModelArtifacts": job.model_artifacts}
+    if job.failure_reason:
+        out["FailureReason"] = job.failure_reason
+    if job.training_start_time is not None:
+        out["TrainingStartTime"] = job.training_start_time
+    if job.training_end_time is not None:
+        out["TrainingEndTime"] = job.training_end_time
+        seconds = max(1, round(job.training_end_time - job.training_start_time))  # type: ignore[operator]
+        out["TrainingTimeInSeconds"] = seconds
+        out["BillableTimeInSeconds"] = seconds
+    if job.final_metrics:
+        out["FinalMetricDataList"] = job.final_metrics
+    return out
+
+
+def training_job_summary(job: TrainingJob) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "TrainingJobName": job.name,
+        "TrainingJobArn": job.arn,
+        "CreationTime": job.creation_time,
+        "LastModifiedTime": job.last_modified_time,
+        "TrainingJobStatus": job.status,
+        "SecondaryStatus": job.secondary_status,
+    }
+    if job.training_end_time is not None:
+        out["TrainingEndTime"] = job.training_end_time
+    return out
