@@ -137,7 +137,8 @@ def _jobs(args: argparse.Namespace) -> int:
     print(f"{'NAME':40} {'STATUS':11} {'SECONDARY':20} CREATED")
     for row in rows[: args.max]:
         created = row["CreationTime"].astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
-        print(f"{row['TrainingJobName']:40} {row['TrainingJobStatus']:11} {row.get('SecondaryStatus', ''):20} {created}")
+        secondary = row.get("SecondaryStatus", "")
+        print(f"{row['TrainingJobName']:40} {row['TrainingJobStatus']:11} {secondary:20} {created}")
     return 0
 
 

@@ -1,0 +1,81 @@
+"""A control plane killed with SIGKILL comes back with every job, none left InProgress forever."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from tests.conftest import script_job, start_harbor, wait_for_status
+
+SLEEP_AND_RECORD_PID = (
+    "import argparse, os, time\n"
+    "parser = argparse.ArgumentParser(); parser.add_argument('--pidfile'); args = parser.parse_args()\n"
+    "open(args.pidfile, 'w').write(str(os.getpid()))\n"
+    "time.sleep(300)\n"
+)
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is dead for our purpose
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.slow
+def test_sigkill_and_restart_keeps_records_and_reconciles_jobs(tmp_path):
+    data_dir = tmp_path / "data"
+    first = start_harbor(data_dir, "--max-concurrent-jobs", "1", "--stop-grace-seconds", "2")
+    try:
+        sagemaker, s3 = first.client("sagemaker"), first.client("s3")
+        s3.create_bucket(Bucket="restart-bucket")
+        done = script_job(s3, "restart-bucket", "print('done')\n")
+        sagemaker.create_training_job(**done)
+        assert wait_for_status(sagemaker, done["TrainingJobName"])["TrainingJobStatus"] == "Completed"
+
+        pidfile = tmp_path / "sleeper.pid"
+        running = script_job(s3, "restart-bucket", SLEEP_AND_RECORD_PID, HyperParameters={"pidfile": str(pidfile)})
+        sagemaker.create_training_job(**running)
+        queued = script_job(s3, "restart-bucket", "print('queued then ran')\n")
+        sagemaker.create_training_job(**queued)
+        deadline = time.monotonic() + 60
+        while not pidfile.exists() or not pidfile.read_text():
+            assert time.monotonic() < deadline, "the sleeper never started"
+            time.sleep(0.2)
+        job_pid = int(pidfile.read_text())
+        assert sagemaker.describe_training_job(TrainingJobName=queued["TrainingJobName"])["SecondaryStatus"] == "Starting"
+    finally:
+        first.kill(signal.SIGKILL)
+
+    second = start_harbor(data_dir, "--max-concurrent-jobs", "1")
+    try:
+        sagemaker = second.client("sagemaker")
+        # moto's S3 lives in memory: the restarted server needs the bucket and code again for the queued job
+        s3 = second.client("s3")
+        s3.create_bucket(Bucket="restart-bucket")
+        names = {s["TrainingJobName"] for s in sagemaker.list_training_jobs(MaxResults=100)["TrainingJobSummaries"]}
+        assert {done["TrainingJobName"], running["TrainingJobName"], queued["TrainingJobName"]} <= names
+
+        assert sagemaker.describe_training_job(TrainingJobName=done["TrainingJobName"])["TrainingJobStatus"] == "Completed"
+        interrupted = sagemaker.describe_training_job(TrainingJobName=running["TrainingJobName"])
+        assert interrupted["TrainingJobStatus"] == "Failed"
+        assert "control plane stopped while this job was running" in interrupted["FailureReason"]
+        deadline = time.monotonic() + 15
+        while process_alive(job_pid):
+            assert time.monotonic() < deadline, f"job process {job_pid} outlived its control plane"
+            time.sleep(0.2)
+        # the queued job was never started: it is run now, honestly (here it fails: its code died with S3)
+        requeued = wait_for_status(sagemaker, queued["TrainingJobName"])
+        assert requeued["TrainingJobStatus"] in ("Completed", "Failed")
+        assert requeued["SecondaryStatusTransitions"][0]["Status"] == "Starting"
+    finally:
+        second.kill()

@@ -1,0 +1,71 @@
+"""One URL for every AWS API: our SageMaker beside embedded moto's S3, Logs and CloudWatch."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+def test_health_lists_what_is_served(harbor):
+    with urllib.request.urlopen(harbor.endpoint + "/_mlharbor/health") as response:
+        assert response.status == 200
+        facts = json.loads(response.read())
+    assert facts["status"] == "ready"
+    assert "CreateTrainingJob" in facts["sagemaker_operations"]
+
+
+def test_server_listens_on_loopback_only(harbor):
+    assert harbor.endpoint.startswith("http://127.0.0.1:")
+
+
+def test_s3_round_trip_through_the_edge(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="dir/data.csv", Body=b"a,b\n1,2\n")
+    assert s3.get_object(Bucket=bucket, Key="dir/data.csv")["Body"].read() == b"a,b\n1,2\n"
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="dir/")
+    assert [item["Key"] for item in listed["Contents"]] == ["dir/data.csv"]
+
+
+def test_cloudwatch_logs_and_metrics_through_the_same_url(harbor):
+    logs = harbor.client("logs")
+    logs.create_log_group(logGroupName="/edge/test")
+    logs.create_log_stream(logGroupName="/edge/test", logStreamName="s")
+    logs.put_log_events(logGroupName="/edge/test", logStreamName="s",
+                        logEvents=[{"timestamp": 1_700_000_000_000, "message": "hello"}])
+    events = logs.get_log_events(logGroupName="/edge/test", logStreamName="s", startFromHead=True)["events"]
+    assert [event["message"] for event in events] == ["hello"]
+    cloudwatch = harbor.client("cloudwatch")
+    cloudwatch.put_metric_data(Namespace="edge/test", MetricData=[{"MetricName": "m", "Value": 1.5}])
+    metrics = cloudwatch.list_metrics(Namespace="edge/test")["Metrics"]
+    assert [metric["MetricName"] for metric in metrics] == ["m"]
+
+
+def test_unimplemented_sagemaker_operation_is_a_typed_error_not_a_fake_success(sagemaker):
+    with pytest.raises(ClientError) as caught:
+        sagemaker.list_notebook_instances()
+    assert caught.value.response["Error"]["Code"] == "NotImplementedException"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+
+
+def _raw_post(harbor, target: str, body: bytes) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        harbor.endpoint + "/", data=body, method="POST",
+        headers={"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1"},
+    )
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_malformed_json_and_unknown_operation_answer_in_the_aws_error_shape(harbor):
+    status, body = _raw_post(harbor, "SageMaker.DescribeTrainingJob", b"{not json")
+    assert status == 400 and body["__type"] == "SerializationException"
+    status, body = _raw_post(harbor, "SageMaker.MakeCoffee", b"{}")
+    assert status == 400 and body["__type"] == "UnknownOperationException"
+    status, body = _raw_post(harbor, "SageMaker.DescribeTrainingJob", b"[1, 2]")
+    assert status == 400 and body["__type"] == "SerializationException"

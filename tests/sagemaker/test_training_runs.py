@@ -1,0 +1,149 @@
+"""Training jobs really run: data in from S3, a real torch model out, failures and limits honoured."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+
+import pytest
+import torch
+
+from tests.conftest import script_job, wait_for_status
+
+TRAIN_LINEAR = r'''
+import argparse, json, os
+import torch
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--epochs", type=int, default=1)
+parser.add_argument("--lr", type=float, default=0.1)
+args = parser.parse_args()
+
+rows = []
+channel = os.environ["SM_CHANNEL_TRAINING"]
+for name in sorted(os.listdir(channel)):
+    with open(os.path.join(channel, name)) as handle:
+        rows += [[float(v) for v in line.split(",")] for line in handle if line.strip()]
+data = torch.tensor(rows)
+x, y = data[:, :1], data[:, 1:]
+model = torch.nn.Linear(1, 1)
+optimiser = torch.optim.SGD(model.parameters(), lr=args.lr)
+for epoch in range(args.epochs):
+    optimiser.zero_grad()
+    loss = torch.nn.functional.mse_loss(model(x), y)
+    loss.backward()
+    optimiser.step()
+    print(f"epoch={epoch} train_loss={loss.item():.6f}", flush=True)
+torch.save(model.state_dict(), os.path.join(os.environ["SM_MODEL_DIR"], "model.pt"))
+with open(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "metrics.json"), "w") as handle:
+    json.dump({"final_loss": loss.item(), "epochs": args.epochs, "hosts": json.loads(os.environ["SM_HOSTS"])}, handle)
+'''
+
+
+def read_tar(s3, uri: str) -> dict[str, bytes]:
+    bucket, key = uri[len("s3://"):].split("/", 1)
+    raw = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(raw)) as archive:
+        return {member.name.lstrip("./"): archive.extractfile(member).read()
+                for member in archive.getmembers() if member.isfile()}
+
+
+@pytest.mark.slow
+def test_script_mode_trains_a_torch_model_from_s3_data(sagemaker, s3, bucket, harbor):
+    lines = "\n".join(f"{x},{2 * x + 1}" for x in range(-5, 6))
+    s3.put_object(Bucket=bucket, Key="data/train/part-0.csv", Body=lines.encode())
+    request = script_job(
+        s3, bucket, TRAIN_LINEAR,
+        HyperParameters={"epochs": "200", "lr": "0.02"},
+        InputDataConfig=[{"ChannelName": "training", "DataSource": {"S3DataSource": {
+            "S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/data/train/",
+            "S3DataDistributionType": "FullyReplicated"}}}],
+    )
+    sagemaker.create_training_job(**request)
+    final = wait_for_status(sagemaker, request["TrainingJobName"])
+    assert final["TrainingJobStatus"] == "Completed", final.get("FailureReason")
+    model_uri = final["ModelArtifacts"]["S3ModelArtifacts"]
+    assert model_uri == f"s3://{bucket}/output/{request['TrainingJobName']}/output/model.tar.gz"
+    state = torch.load(io.BytesIO(read_tar(s3, model_uri)["model.pt"]))
+    assert abs(state["weight"].item() - 2.0) < 0.1 and abs(state["bias"].item() - 1.0) < 0.2
+    outputs = read_tar(s3, model_uri.replace("model.tar.gz", "output.tar.gz"))
+    assert b'"epochs": 200' in outputs["metrics.json"]
+    assert b'"hosts": ["algo-1"]' in outputs["metrics.json"]
+    logs = harbor.client("logs")
+    streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs",
+                                        logStreamNamePrefix=request["TrainingJobName"] + "/")["logStreams"]
+    assert len(streams) == 1 and streams[0]["logStreamName"].startswith(request["TrainingJobName"] + "/algo-1-")
+    events = logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs",
+                                 logStreamName=streams[0]["logStreamName"], startFromHead=True)["events"]
+    assert sum("train_loss=" in event["message"] for event in events) == 200
+
+
+def test_failure_file_becomes_the_failure_reason(sagemaker, s3, bucket):
+    source = (
+        "import os, sys\n"
+        "base = os.environ['SAGEMAKER_BASE_DIR']\n"
+        "open(os.path.join(base, 'output', 'failure'), 'w').write('bad input: column x missing' + 'y' * 2000)\n"
+        "sys.exit(2)\n"
+    )
+    request = script_job(s3, bucket, source)
+    sagemaker.create_training_job(**request)
+    final = wait_for_status(sagemaker, request["TrainingJobName"])
+    assert (final["TrainingJobStatus"], final["SecondaryStatus"]) == ("Failed", "Failed")
+    assert "bad input: column x missing" in final["FailureReason"]
+    assert len(final["FailureReason"]) <= 1024
+
+
+def test_a_crashing_script_fails_the_job_with_its_error(sagemaker, s3, bucket):
+    request = script_job(s3, bucket, "raise RuntimeError('the model exploded')\n")
+    sagemaker.create_training_job(**request)
+    final = wait_for_status(sagemaker, request["TrainingJobName"])
+    assert final["TrainingJobStatus"] == "Failed"
+    assert "the model exploded" in final["FailureReason"]
+
+
+def test_missing_input_data_fails_the_job_clearly(sagemaker, s3, bucket):
+    request = script_job(
+        s3, bucket, "print('never')\n",
+        InputDataConfig=[{"ChannelName": "training", "DataSource": {"S3DataSource": {
+            "S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/nothing-here/"}}}],
+    )
+    sagemaker.create_training_job(**request)
+    final = wait_for_status(sagemaker, request["TrainingJobName"])
+    assert final["TrainingJobStatus"] == "Failed"
+    assert "nothing-here" in final["FailureReason"]
+
+
+def test_max_runtime_is_enforced(sagemaker, s3, bucket):
+    request = script_job(s3, bucket, "import time\ntime.sleep(120)\n",
+                         StoppingCondition={"MaxRuntimeInSeconds": 3})
+    sagemaker.create_training_job(**request)
+    final = wait_for_status(sagemaker, request["TrainingJobName"], timeout=90)
+    assert (final["TrainingJobStatus"], final["SecondaryStatus"]) == ("Stopped", "MaxRuntimeExceeded")
+
+
+def test_hard_coded_opt_ml_paths_work_without_docker(sagemaker, s3, bucket):
+    source = "open('/opt/ml/model/where.txt', 'w').write(open('/opt/ml/input/config/resourceconfig.json').read())\n"
+    request = script_job(s3, bucket, source)
+    sagemaker.create_training_job(**request)
+    final = wait_for_status(sagemaker, request["TrainingJobName"])
+    assert final["TrainingJobStatus"] == "Completed", final.get("FailureReason")
+    written = read_tar(s3, final["ModelArtifacts"]["S3ModelArtifacts"])["where.txt"]
+    assert b'"current_host": "algo-1"' in written
+
+
+@pytest.mark.slow
+def test_jobs_beyond_capacity_wait_in_the_queue(sagemaker, s3, bucket):
+    # the session server runs 3 jobs at once; 5 jobs of 3 s each cannot all overlap
+    names = []
+    for _ in range(5):
+        request = script_job(s3, bucket, "import time\ntime.sleep(3)\n")
+        sagemaker.create_training_job(**request)
+        names.append(request["TrainingJobName"])
+    spans = []
+    for name in names:
+        final = wait_for_status(sagemaker, name)
+        assert final["TrainingJobStatus"] == "Completed", final.get("FailureReason")
+        training = [t for t in final["SecondaryStatusTransitions"] if t["Status"] == "Training"][0]
+        spans.append((training["StartTime"], training["EndTime"]))
+    most_at_once = max(sum(start <= moment < end for start, end in spans) for moment, _ in spans)
+    assert 1 <= most_at_once <= 3
