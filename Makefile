@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: install
-	$(PY) -m emulator.demo
+	$(PY) examples/demo.py
 
 test: install lint
 	$(VENV)/bin/pytest -q -ra

@@ -1,0 +1,23 @@
+"""``make bench``: every benchmark, each printing its side-by-side ratios."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+
+BENCHES = ["training_bench.py", "graph_bench.py"]
+
+
+def main() -> int:
+    here = Path(__file__).resolve().parent
+    for name in BENCHES:
+        path = here / name
+        if path.exists():
+            runpy.run_path(str(path), run_name="__main__")
+            print(flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
