@@ -9,6 +9,7 @@ code against AWS.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import boto3
 
@@ -21,15 +22,38 @@ def endpoint_url(explicit: str | None = None) -> str:
     return explicit or os.environ.get("AWS_ENDPOINT_URL") or DEFAULT_ENDPOINT
 
 
-def session(region: str | None = None) -> boto3.Session:
-    """A boto3 session with a region and (dummy if missing) credentials."""
+class LocalSession(boto3.Session):
+    """A boto3 session whose clients and resources default to the local edge endpoint.
+
+    Args:
+        endpoint: the edge endpoint URL.
+        **kwargs: passed to :class:`boto3.Session`.
+    """
+
+    def __init__(self, endpoint: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.endpoint = endpoint
+
+    def client(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs.setdefault("endpoint_url", self.endpoint)
+        return super().client(*args, **kwargs)
+
+    def resource(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs.setdefault("endpoint_url", self.endpoint)
+        return super().resource(*args, **kwargs)
+
+
+def session(region: str | None = None, endpoint: str | None = None) -> LocalSession:
+    """A boto3 session on the local edge, with a region and (dummy if missing) credentials."""
     region = region or os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or DEFAULT_REGION
-    base = boto3.Session(region_name=region)
-    if base.get_credentials() is not None:
-        return base
-    return boto3.Session(region_name=region, aws_access_key_id="mlharbor", aws_secret_access_key="mlharbor")
+    local = LocalSession(endpoint_url(endpoint), region_name=region)
+    if local.get_credentials() is not None:
+        return local
+    return LocalSession(
+        endpoint_url(endpoint), region_name=region, aws_access_key_id="mlharbor", aws_secret_access_key="mlharbor"
+    )
 
 
-def client(service: str, endpoint: str | None = None, region: str | None = None):  # noqa: ANN201
+def client(service: str, endpoint: str | None = None, region: str | None = None) -> Any:
     """``boto3.client(service)`` pointed at the local edge endpoint."""
-    return session(region).client(service, endpoint_url=endpoint_url(endpoint))
+    return session(region, endpoint).client(service)
