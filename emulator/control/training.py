@@ -288,6 +288,8 @@ def check_training_request(request: dict[str, Any]) -> None:
     resources = request.get("ResourceConfig")
     if not resources or not resources.get("InstanceType"):
         raise ValidationError("ResourceConfig.InstanceType is required.")
+    if resources.get("InstanceCount", 1) < 1:
+        raise ValidationError("ResourceConfig.InstanceCount must be at least 1.")
     if not request["OutputDataConfig"]["S3OutputPath"].startswith("s3://"):
         raise ValidationError("OutputDataConfig.S3OutputPath must be an s3:// URI.")
     names = [channel["ChannelName"] for channel in request.get("InputDataConfig") or []]

@@ -67,6 +67,8 @@ class CloudWatchLogShipper:
         self.flush()
 
     def write(self, region: str, group: str, stream: str, line: str) -> None:
+        if not line:
+            return  # CloudWatch Logs refuses empty messages
         event = {"timestamp": int(time.time() * 1000), "message": line}
         with self._lock:
             self._pending[StreamKey(region, group, stream)].append(event)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 
@@ -34,7 +35,7 @@ def test_cloudwatch_logs_and_metrics_through_the_same_url(harbor):
     logs.create_log_group(logGroupName="/edge/test")
     logs.create_log_stream(logGroupName="/edge/test", logStreamName="s")
     logs.put_log_events(logGroupName="/edge/test", logStreamName="s",
-                        logEvents=[{"timestamp": 1_700_000_000_000, "message": "hello"}])
+                        logEvents=[{"timestamp": int(time.time() * 1000), "message": "hello"}])
     events = logs.get_log_events(logGroupName="/edge/test", logStreamName="s", startFromHead=True)["events"]
     assert [event["message"] for event in events] == ["hello"]
     cloudwatch = harbor.client("cloudwatch")

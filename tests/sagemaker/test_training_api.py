@@ -58,13 +58,14 @@ def test_pattern_and_length_violations_name_the_member_path(raw_sagemaker, bucke
 def test_enum_and_range_violations_inside_nested_structures(raw_sagemaker, bucket):
     request = training_request(
         bucket,
-        ResourceConfig={"InstanceType": "ml.banana", "InstanceCount": 0, "VolumeSizeInGB": 1},
+        ResourceConfig={"InstanceType": "ml.banana", "InstanceCount": 1, "VolumeSizeInGB": 1},
+        StoppingCondition={"MaxRuntimeInSeconds": 0},
     )
     code, message = error_of(raw_sagemaker.create_training_job, **request)
     assert code == "ValidationException"
     assert "at 'resourceConfig.instanceType' failed to satisfy constraint: Member must satisfy enum value set: [" in message
     assert (
-        "Value '0' at 'resourceConfig.instanceCount' failed to satisfy constraint: "
+        "Value '0' at 'stoppingCondition.maxRuntimeInSeconds' failed to satisfy constraint: "
         "Member must have value greater than or equal to 1"
     ) in message
 
@@ -92,6 +93,9 @@ def test_semantic_checks_beyond_the_model(sagemaker, bucket):
     traversal = training_request(bucket, InputDataConfig=[channel])
     code, message = error_of(sagemaker.create_training_job, **traversal)
     assert code == "ValidationException" and "'..'" in message
+    no_instances = training_request(bucket, ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 0,
+                                                           "VolumeSizeInGB": 1})
+    assert "InstanceCount" in error_of(sagemaker.create_training_job, **no_instances)[1]
     spot = training_request(bucket, EnableManagedSpotTraining=True)
     code, message = error_of(sagemaker.create_training_job, **spot)
     assert "MaxWaitTimeInSeconds" in message
@@ -129,7 +133,9 @@ def test_stop_a_running_job_then_stopping_a_finished_job_is_rejected(sagemaker, 
     waiter.wait(TrainingJobName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     final = sagemaker.describe_training_job(TrainingJobName=name)
     assert (final["TrainingJobStatus"], final["SecondaryStatus"]) == ("Stopped", "Stopped")
-    assert [t["Status"] for t in final["SecondaryStatusTransitions"]][-2:] == ["Stopping", "Stopped"]
+    statuses = [t["Status"] for t in final["SecondaryStatusTransitions"]]
+    assert statuses[-1] == "Stopped"
+    assert statuses.index("Training") < statuses.index("Stopping")
     code, message = error_of(sagemaker.stop_training_job, TrainingJobName=name)
     assert code == "ValidationException"
     assert message == "The request was rejected because the training job is in status Stopped."
@@ -152,22 +158,24 @@ def test_waiter_completes_and_transitions_are_timed_in_order(sagemaker, s3, buck
     assert final["TrainingTimeInSeconds"] >= 1
 
 
-class TestListTrainingJobs:
-    @pytest.fixture(scope="class")
-    def family(self, sagemaker, s3, tmp_path_factory):
-        bucket = f"list-{unique_name('b')}"
-        s3.create_bucket(Bucket=bucket)
-        prefix = unique_name("fam")
-        names = []
-        for index in range(5):
-            request = script_job(s3, bucket, QUICK, TrainingJobName=f"{prefix}-{index}")
-            sagemaker.create_training_job(**request)
-            names.append(request["TrainingJobName"])
-            time.sleep(0.02)
-        for name in names:
-            wait_for_status(sagemaker, name)
-        return prefix, names
+@pytest.fixture(scope="module")
+def family(sagemaker, s3):
+    """Five finished jobs sharing a name prefix, created in order."""
+    bucket = f"list-{unique_name('b')}"
+    s3.create_bucket(Bucket=bucket)
+    prefix = unique_name("fam")
+    names = []
+    for index in range(5):
+        request = script_job(s3, bucket, QUICK, TrainingJobName=f"{prefix}-{index}")
+        sagemaker.create_training_job(**request)
+        names.append(request["TrainingJobName"])
+        time.sleep(0.02)
+    for name in names:
+        wait_for_status(sagemaker, name)
+    return prefix, names
 
+
+class TestListTrainingJobs:
     def test_name_filter_and_default_sort_newest_first(self, sagemaker, family):
         prefix, names = family
         page = sagemaker.list_training_jobs(NameContains=prefix, MaxResults=100)

@@ -43,7 +43,7 @@ def test_fit_waits_prints_transitions_and_logs_and_returns_model_data(harbor, bu
 
 def test_fit_raises_with_the_failure_reason(harbor, bucket, tmp_path):
     script = tmp_path / "train.py"
-    script.write_text("raise SystemExit('no data found')\n")
+    script.write_text("raise ValueError('no data found')\n")
     estimator = make_estimator(harbor, bucket, io.StringIO(), entry_point=str(script))
     with pytest.raises(RuntimeError, match="no data found"):
         estimator.fit(logs=False)

@@ -1,0 +1,1 @@
+"""``mlharbor/pytorch``: SageMaker's PyTorch framework container, script mode."""

@@ -1,0 +1,67 @@
+"""The built-in container images and how the process runner starts each one.
+
+An image name resolves with or without a tag (``mlharbor/pytorch``, ``mlharbor/pytorch:2.1``).
+In the process runner a built-in's ``train`` is a Python module run with the server's own
+interpreter (so torch and the toolkit are there); the Docker runner runs the image itself.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class BuiltinImage:
+    """One built-in image.
+
+    Args:
+        name: the image name without tag.
+        description: one line for ``mlharbor images``.
+        train_module: the module whose ``__main__`` is the container's ``train``.
+        serve_module: the module serving ``/ping`` and ``/invocations``, if the image serves.
+    """
+
+    name: str
+    description: str
+    train_module: str
+    serve_module: str | None = None
+
+    def train_command(self) -> list[str]:
+        return [sys.executable, "-m", self.train_module]
+
+
+BUILTIN_IMAGES: tuple[BuiltinImage, ...] = (
+    BuiltinImage(
+        name="mlharbor/pytorch",
+        description="script mode: runs sagemaker_program from sagemaker_submit_directory (torch 2.13 CPU)",
+        train_module="containers.pytorch.train",
+    ),
+)
+
+_BY_NAME = {image.name: image for image in BUILTIN_IMAGES}
+
+
+class UnknownImageError(LookupError):
+    """The image is not one of the built-ins."""
+
+
+def image_name(reference: str) -> str:
+    """``registry/name:tag`` or ``name@sha256:…`` → ``registry/name``."""
+    without_digest = reference.split("@", 1)[0]
+    last_slash = without_digest.rfind("/")
+    colon = without_digest.rfind(":")
+    return without_digest[:colon] if colon > last_slash else without_digest
+
+
+def resolve(reference: str) -> BuiltinImage:
+    """The built-in image a ``TrainingImage`` names.
+
+    Raises:
+        UnknownImageError: it names no built-in (the message lists them).
+    """
+    image = _BY_NAME.get(image_name(reference))
+    if image is None:
+        known = ", ".join(sorted(_BY_NAME))
+        raise UnknownImageError(f"image {reference!r} is not a built-in image (built-ins: {known})")
+    return image

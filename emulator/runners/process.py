@@ -1,0 +1,242 @@
+"""The process runner: a job's container as local processes, one per host.
+
+Each host gets its own tree (``<workdir>/algo-N``), mounted on ``/opt/ml`` in a private mount
+namespace where the machine allows it. Processes run in their own session (so the whole
+group can be signalled) and die with the control plane (``PR_SET_PDEATHSIG``); a pid file
+lets a restarted control plane reap anything that survived.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import ctypes
+import json
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from containers.registry import UnknownImageError, resolve
+from emulator.contract import JobPaths
+from emulator.runners import namespace, s3io, workspace
+from emulator.runners.base import JobEvents, RunOutcome, RunRequest, StopSignal
+from emulator.runners.environment import job_environment
+
+log = logging.getLogger(__name__)
+
+PID_FILE = "processes.json"
+#: the sagemaker-training toolkit's switch that skips waiting for algo-N to resolve
+SKIP_DNS_WAIT = "SM_STUDIO_LOCAL_MODE"
+_POLL_SECONDS = 0.05
+_TAIL_LINES = 8
+#: variables of the server's own environment a job must not inherit
+_PRIVATE_ENV = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGKILL when the control plane's thread goes away."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+@dataclass
+class _Host:
+    name: str
+    paths: JobPaths
+    process: subprocess.Popen[bytes]
+    tail: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=_TAIL_LINES))
+    reader: threading.Thread | None = None
+
+
+class ProcessRunner:
+    """Runs built-in images (and ``ContainerEntrypoint`` commands) as local processes.
+
+    Args:
+        use_namespace: give jobs a private ``/opt/ml`` when the machine allows it.
+    """
+
+    def __init__(self, use_namespace: bool = True) -> None:
+        self.use_namespace = use_namespace and namespace.namespace_available()
+
+    # -- the Runner protocol ----------------------------------------------------------
+    def run(self, request: RunRequest, events: JobEvents, stop: StopSignal) -> RunOutcome:
+        try:
+            command = self.command(request)
+        except UnknownImageError as error:
+            return RunOutcome("Failed", failure_reason=f"CannotStartContainerError: {error}; the process runner "
+                                                       "runs built-in images only (see `mlharbor images`)")
+        s3 = s3io.s3_client(request.s3_endpoint_url, request.region)
+        names = workspace.host_names(request.instance_count)
+        events.secondary_status("Downloading", "Downloading input data")
+        try:
+            trees = []
+            for index, host in enumerate(names):
+                paths = workspace.prepare_tree(request, host, names)
+                workspace.download_channels(s3, request, paths, index, len(names))
+                trees.append(paths)
+        except s3io.DataError as error:
+            return RunOutcome("Failed", failure_reason=str(error))
+        if stop.requested:
+            return RunOutcome("Stopped")
+
+        events.secondary_status("Training", "Training image download completed. Training in progress.")
+        hosts = [
+            self._start(request, host, paths, names, command, events)
+            for host, paths in zip(names, trees, strict=True)
+        ]
+        self._write_pid_file(request, hosts)
+        ended = self._supervise(request, hosts, stop)
+        for host in hosts:
+            if host.reader is not None:
+                host.reader.join(5)
+        (request.workdir / PID_FILE).unlink(missing_ok=True)
+        return self._conclude(request, hosts, ended, s3, events)
+
+    def reap(self, workdir: Path) -> None:
+        """Kill what a previous control plane left running for this job (checked by job name)."""
+        record_path = workdir / PID_FILE
+        try:
+            record = json.loads(record_path.read_text())
+        except (FileNotFoundError, ValueError):
+            return
+        for group in record.get("process_groups", []):
+            for pid in _group_members(group):
+                if _job_name_of(pid) == record.get("job_name"):
+                    _signal(pid, signal.SIGKILL)
+        record_path.unlink(missing_ok=True)
+
+    # -- steps ------------------------------------------------------------------------
+    def command(self, request: RunRequest) -> list[str]:
+        """The argv of the container's ``train`` (or its ``ContainerEntrypoint``)."""
+        if request.entrypoint:
+            return [*request.entrypoint, *(request.arguments or [])]
+        return [*resolve(request.image).train_command(), *(request.arguments or [])]
+
+    def _start(self, request: RunRequest, host: str, paths: JobPaths, names: list[str], command: list[str],
+               events: JobEvents) -> _Host:
+        base = {key: value for key, value in os.environ.items() if key not in _PRIVATE_ENV}
+        env = job_environment(request, paths, host, names, base)
+        if self.use_namespace:
+            hosts_file = request.workdir / f"hosts-{host}"
+            hosts_file.write_text(namespace.hosts_file_text(names))
+            argv = namespace.wrap(command, str(paths.base), str(hosts_file))
+        else:
+            # algo-N cannot resolve without the namespace's hosts file: the toolkit's local-mode switch skips its wait
+            env[SKIP_DNS_WAIT] = "true"
+            argv = command
+        process = subprocess.Popen(
+            argv, env=env, cwd=str(paths.base), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent,
+        )
+        running = _Host(host, paths, process)
+        running.reader = threading.Thread(target=self._pump, args=(running, events), daemon=True,
+                                          name=f"log-{request.job_name}-{host}")
+        running.reader.start()
+        return running
+
+    @staticmethod
+    def _pump(host: _Host, events: JobEvents) -> None:
+        stream = host.process.stdout
+        if stream is None:
+            return
+        for raw in iter(stream.readline, b""):
+            line = raw.decode(errors="replace").rstrip("\n")
+            host.tail.append(line)
+            events.log(line, host.name)
+
+    def _supervise(self, request: RunRequest, hosts: list[_Host], stop: StopSignal) -> str:
+        """Wait until every host exits, a stop arrives or the runtime runs out; returns which."""
+        deadline = time.monotonic() + request.max_runtime_seconds
+        while True:
+            if all(host.process.poll() is not None for host in hosts):
+                return "exited"
+            if any(host.process.poll() not in (None, 0) for host in hosts):
+                # one host failed: the job has failed, end the others as SageMaker does
+                self._terminate(hosts, grace=5)
+                return "exited"
+            if stop.requested:
+                self._terminate(hosts, grace=stop.grace_seconds)
+                return "stopped"
+            if time.monotonic() >= deadline:
+                self._terminate(hosts, grace=min(stop.grace_seconds, 10))
+                return "max-runtime"
+            time.sleep(_POLL_SECONDS)
+
+    @staticmethod
+    def _terminate(hosts: list[_Host], grace: float) -> None:
+        """SIGTERM to every host's process group, then SIGKILL to what is left after ``grace``."""
+        for host in hosts:
+            _signal_group(host.process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(host.process.poll() is None for host in hosts):
+            time.sleep(_POLL_SECONDS)
+        for host in hosts:
+            _signal_group(host.process.pid, signal.SIGKILL)
+            host.process.wait()
+
+    def _conclude(self, request: RunRequest, hosts: list[_Host], ended: str, s3: object,
+                  events: JobEvents) -> RunOutcome:
+        leader = hosts[0]
+        codes = [host.process.returncode for host in hosts]
+        if ended == "exited" and any(code != 0 for code in codes):
+            failed = next(host for host in hosts if host.process.returncode != 0)
+            reason = workspace.failure_text(failed.paths)
+            if reason is None:
+                last = " | ".join(line for line in failed.tail if line.strip())
+                reason = f"process on {failed.name} exited with code {failed.process.returncode}. Last output: {last}"
+            return RunOutcome("Failed", failure_reason=f"AlgorithmError: {reason}", exit_code=failed.process.returncode)
+        events.secondary_status("Uploading", "Uploading generated training model")
+        try:
+            model_uri = workspace.upload_outputs(s3, request, leader.paths)
+        except s3io.DataError as error:
+            return RunOutcome("Failed", failure_reason=str(error), exit_code=codes[0])
+        outcome = {"exited": "Completed", "stopped": "Stopped", "max-runtime": "MaxRuntimeExceeded"}[ended]
+        return RunOutcome(outcome, model_artifacts=model_uri, exit_code=codes[0])  # type: ignore[arg-type]
+
+    @staticmethod
+    def _write_pid_file(request: RunRequest, hosts: list[_Host]) -> None:
+        record = {"job_name": request.job_name, "process_groups": [host.process.pid for host in hosts]}
+        path = request.workdir / PID_FILE
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(record))
+        temporary.replace(path)
+
+
+def _signal(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signum)
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
+def _group_members(pgid: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid:
+            members.append(int(entry.name))
+    return members
+
+
+def _job_name_of(pid: int) -> str | None:
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return None
+    for item in raw.split(b"\0"):
+        if item.startswith(b"TRAINING_JOB_NAME="):
+            return item.split(b"=", 1)[1].decode(errors="replace")
+    return None

@@ -1,0 +1,160 @@
+"""Moving a job's data between S3 and its local tree, safely.
+
+Channels come down as SageMaker's File mode does it
+(https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_S3DataSource.html):
+``S3Prefix`` takes every object under the prefix, ``ManifestFile`` reads a JSON list whose first
+entry is ``{"prefix": "s3://…"}`` followed by keys relative to it; ``ShardedByS3Key`` gives host
+*i* of *N* every *N*-th key. An object key never decides where a file lands outside its
+channel directory: keys that would escape it are refused.
+"""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import urlparse
+
+import boto3
+from boto3.exceptions import S3UploadFailedError
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+
+class DataError(Exception):
+    """Input or output data could not be moved; the message is the job's ``FailureReason``."""
+
+
+@dataclass(frozen=True)
+class S3Location:
+    bucket: str
+    key: str
+
+    @classmethod
+    def parse(cls, uri: str) -> S3Location:
+        parsed = urlparse(uri)
+        if parsed.scheme != "s3" or not parsed.netloc:
+            raise DataError(f"ClientError: {uri!r} is not an s3:// URI")
+        return cls(parsed.netloc, parsed.path.lstrip("/"))
+
+    def child(self, *parts: str) -> S3Location:
+        key = "/".join(p.strip("/") for p in (self.key, *parts) if p.strip("/"))
+        return S3Location(self.bucket, key)
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+def s3_client(endpoint_url: str, region: str) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id="mlharbor",
+        aws_secret_access_key="mlharbor",
+        config=Config(retries={"max_attempts": 3}),
+    )
+
+
+def safe_join(root: Path, relative: str) -> Path:
+    """``root / relative`` that is guaranteed to stay inside ``root``.
+
+    Raises:
+        DataError: the relative path is absolute, empty or climbs out with ``..``.
+    """
+    parts = PurePosixPath(relative).parts
+    if not parts or relative.startswith("/") or any(part in ("..", "") for part in parts):
+        raise DataError(f"ClientError: S3 key part {relative!r} would be written outside its channel directory")
+    target = root.joinpath(*parts)
+    if not target.resolve().is_relative_to(root.resolve()):
+        raise DataError(f"ClientError: S3 key part {relative!r} would be written outside its channel directory")
+    return target
+
+
+def list_keys(s3: Any, location: S3Location) -> list[str]:
+    """Every object key under ``location`` (a prefix), sorted."""
+    keys: list[str] = []
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=location.bucket, Prefix=location.key):
+            keys.extend(item["Key"] for item in page.get("Contents", []))
+    except ClientError as error:
+        raise DataError(f"ClientError: cannot list {location.uri}: {error.response['Error']['Message']}") from None
+    return sorted(keys)
+
+
+def channel_objects(s3: Any, source: dict[str, Any]) -> list[tuple[S3Location, str]]:
+    """The objects of one ``S3DataSource``, each with its path relative to the channel directory."""
+    location = S3Location.parse(source["S3Uri"])
+    data_type = source.get("S3DataType", "S3Prefix")
+    if data_type == "S3Prefix":
+        keys = list_keys(s3, location)
+        # the relative path starts after the prefix's last "/" (a prefix may end mid-name)
+        base = location.key.rsplit("/", 1)[0] + "/" if "/" in location.key else ""
+        return [(S3Location(location.bucket, key), key[len(base) :]) for key in keys if not key.endswith("/")]
+    if data_type == "ManifestFile":
+        return _manifest_objects(s3, location)
+    raise DataError(f"ClientError: S3DataType {data_type} is not supported by mlharbor (use S3Prefix or ManifestFile)")
+
+
+def _manifest_objects(s3: Any, location: S3Location) -> list[tuple[S3Location, str]]:
+    try:
+        body = s3.get_object(Bucket=location.bucket, Key=location.key)["Body"].read()
+        entries = json.loads(body)
+    except ClientError as error:
+        message = error.response["Error"]["Message"]
+        raise DataError(f"ClientError: cannot read manifest {location.uri}: {message}") from None
+    except ValueError as error:
+        raise DataError(f"ClientError: manifest {location.uri} is not JSON: {error}") from None
+    if not isinstance(entries, list) or not entries or not isinstance(entries[0], dict) or "prefix" not in entries[0]:
+        raise DataError(f"ClientError: manifest {location.uri} must be a list starting with {{\"prefix\": \"s3://…\"}}")
+    prefix = S3Location.parse(entries[0]["prefix"])
+    objects = []
+    for relative in entries[1:]:
+        if not isinstance(relative, str):
+            raise DataError(f"ClientError: manifest {location.uri} has a non-string entry {relative!r}")
+        objects.append((S3Location(prefix.bucket, prefix.key + relative), relative))
+    return objects
+
+
+def shard(objects: list[tuple[S3Location, str]], host_index: int, host_count: int) -> list[tuple[S3Location, str]]:
+    """``ShardedByS3Key``: host ``host_index`` (0-based) of ``host_count`` gets every N-th key."""
+    ordered = sorted(objects, key=lambda item: item[0].key)
+    return ordered[host_index::host_count]
+
+
+def download(s3: Any, objects: list[tuple[S3Location, str]], root: Path) -> int:
+    """Download ``objects`` under ``root``; returns the bytes written."""
+    total = 0
+    for location, relative in objects:
+        target = safe_join(root, relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            s3.download_file(location.bucket, location.key, str(target))
+        except ClientError as error:
+            message = error.response["Error"]["Message"]
+            raise DataError(f"ClientError: cannot download {location.uri}: {message}") from None
+        total += target.stat().st_size
+    return total
+
+
+def tar_directory(directory: Path, archive_path: Path) -> None:
+    """Pack a directory's contents (not the directory itself) as ``.tar.gz``."""
+    with tarfile.open(archive_path, "w:gz") as archive:
+        for path in sorted(directory.rglob("*")):
+            archive.add(path, arcname=str(path.relative_to(directory)), recursive=False)
+
+
+def upload_file(s3: Any, path: Path, location: S3Location) -> str:
+    try:
+        s3.upload_file(str(path), location.bucket, location.key)
+    except (ClientError, S3UploadFailedError) as error:
+        raise DataError(f"ClientError: cannot upload to {location.uri}: {error}") from None
+    return location.uri
+
+
+def iter_files(directory: Path) -> Iterator[Path]:
+    return (path for path in sorted(directory.rglob("*")) if path.is_file())

@@ -1,0 +1,88 @@
+"""One host's ``/opt/ml`` tree for a job: built before it starts, read after it ends.
+
+https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from emulator.contract import JobPaths
+from emulator.runners import s3io
+from emulator.runners.base import RunRequest
+from emulator.runners.environment import checkpoint_dir, input_data_config, resource_config
+
+FAILURE_REASON_LIMIT = 1024
+
+
+def host_names(count: int) -> list[str]:
+    return [f"algo-{index}" for index in range(1, count + 1)]
+
+
+def prepare_tree(request: RunRequest, host: str, hosts: list[str]) -> JobPaths:
+    """Create one host's tree (fresh each attempt) and write its three config files."""
+    paths = JobPaths(request.workdir / host)
+    if paths.base.exists():
+        shutil.rmtree(paths.base)
+    for directory in paths.all_dirs():
+        directory.mkdir(parents=True, exist_ok=True)
+    Path(checkpoint_dir(request, paths)).mkdir(parents=True, exist_ok=True)
+    _write_json(paths.hyperparameters_file, request.hyperparameters)
+    _write_json(paths.input_data_config_file, input_data_config(request))
+    _write_json(paths.resource_config_file, resource_config(host, hosts))
+    return paths
+
+
+def download_channels(s3: Any, request: RunRequest, paths: JobPaths, host_index: int, host_count: int) -> int:
+    """Fill ``input/data/<channel>/`` for one host; returns bytes downloaded.
+
+    Raises:
+        DataError: a source is missing, empty, unreadable or has unsafe keys.
+    """
+    total = 0
+    for channel in request.input_data_config:
+        name = channel["ChannelName"]
+        source = channel["DataSource"].get("S3DataSource")
+        if source is None:
+            raise s3io.DataError(f"ClientError: channel {name}: only S3DataSource is supported by mlharbor")
+        objects = s3io.channel_objects(s3, source)
+        if not objects:
+            raise s3io.DataError(
+                f"ClientError: channel {name}: no objects found under {source['S3Uri']}; "
+                "check that the S3 prefix is correct"
+            )
+        if source.get("S3DataDistributionType") == "ShardedByS3Key":
+            objects = s3io.shard(objects, host_index, host_count)
+        directory = paths.channel_dir(name)
+        directory.mkdir(parents=True, exist_ok=True)
+        total += s3io.download(s3, objects, directory)
+    return total
+
+
+def upload_outputs(s3: Any, request: RunRequest, paths: JobPaths) -> str:
+    """Pack ``model/`` and ``output/data/`` and upload them; returns the model's S3 URI."""
+    destination = s3io.S3Location.parse(request.output_s3_path).child(request.job_name, "output")
+    scratch = request.workdir / "upload"
+    scratch.mkdir(parents=True, exist_ok=True)
+    model_archive, output_archive = scratch / "model.tar.gz", scratch / "output.tar.gz"
+    s3io.tar_directory(paths.model_dir, model_archive)
+    s3io.tar_directory(paths.output_data_dir, output_archive)
+    model_uri = s3io.upload_file(s3, model_archive, destination.child("model.tar.gz"))
+    s3io.upload_file(s3, output_archive, destination.child("output.tar.gz"))
+    return model_uri
+
+
+def failure_text(paths: JobPaths) -> str | None:
+    """The first 1024 characters of ``output/failure``, if the job wrote one."""
+    try:
+        text = paths.failure_file.read_text(errors="replace").strip()
+    except (FileNotFoundError, IsADirectoryError):
+        return None
+    return text[:FAILURE_REASON_LIMIT] or None
+
+
+def _write_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(value, indent=2))
