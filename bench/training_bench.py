@@ -12,6 +12,7 @@ Targets (issue 2): no-op p50 under 1 s; Describe at 80% of the floor or better.
 from __future__ import annotations
 
 import json
+import logging
 import statistics
 import subprocess
 import sys
@@ -129,6 +130,7 @@ def moto_reference() -> tuple[str, Any]:
 
 
 def main() -> None:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
     print("== training jobs (issue 2) ==", flush=True)
     with tempfile.TemporaryDirectory() as directory:
         data_dir = Path(directory)
