@@ -169,3 +169,16 @@ def script_job(s3: Any, bucket: str, source: str, **overrides: Any) -> dict[str,
         **overrides.pop("HyperParameters", {}),
     }
     return training_request(bucket, HyperParameters=hyperparameters, **overrides)
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is dead for our purpose
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -91,6 +91,7 @@ class ProcessRunner:
         ]
         self._write_pid_file(request, hosts)
         ended = self._supervise(request, hosts, stop)
+        self._kill_groups(hosts)  # background processes a job left behind end with it
         for host in hosts:
             if host.reader is not None:
                 host.reader.join(5)
@@ -169,12 +170,21 @@ class ProcessRunner:
 
     @staticmethod
     def _terminate(hosts: list[_Host], grace: float) -> None:
-        """SIGTERM to every host's process group, then SIGKILL to what is left after ``grace``."""
+        """SIGTERM to every host's process group, then SIGKILL to what is left after ``grace``.
+
+        The grace covers the whole group, not just its leader: a toolkit that exits at once on
+        SIGTERM must not cut short the user script saving its last checkpoint.
+        """
         for host in hosts:
             _signal_group(host.process.pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and any(host.process.poll() is None for host in hosts):
-            time.sleep(_POLL_SECONDS)
+        while time.monotonic() < deadline and any(_group_alive(host.process.pid) for host in hosts):
+            time.sleep(_POLL_SECONDS * 2)
+        ProcessRunner._kill_groups(hosts)
+
+    @staticmethod
+    def _kill_groups(hosts: list[_Host]) -> None:
+        """SIGKILL whatever is left of each host's group (a container's teardown), and reap it."""
         for host in hosts:
             _signal_group(host.process.pid, signal.SIGKILL)
             host.process.wait()
@@ -215,6 +225,18 @@ def _signal(pid: int, signum: int) -> None:
 def _signal_group(pgid: int, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signum)
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether any process of the group is still running (zombies do not count)."""
+    return any(_state(pid) not in ("Z", None) for pid in _group_members(pgid))
+
+
+def _state(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
 
 
 def _group_members(pgid: int) -> list[int]:

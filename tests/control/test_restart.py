@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 
 import pytest
 
-from tests.conftest import script_job, start_harbor, wait_for_status
+from tests.conftest import process_alive, script_job, start_harbor, wait_for_status
 
 SLEEP_AND_RECORD_PID = (
     "import argparse, os, time\n"
@@ -16,19 +15,6 @@ SLEEP_AND_RECORD_PID = (
     "open(args.pidfile, 'w').write(str(os.getpid()))\n"
     "time.sleep(300)\n"
 )
-
-
-def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie is dead for our purpose
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 @pytest.mark.slow
