@@ -182,3 +182,25 @@ def process_alive(pid: int) -> bool:
             return handle.read().split(")")[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def wait_for_file(path: Path, timeout: float = 60) -> str:
+    """Wait until a job has written ``path`` (non-empty); returns its text."""
+    deadline = time.monotonic() + timeout
+    while not path.exists() or not path.read_text():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path} was never written")
+        time.sleep(0.1)
+    return path.read_text()
+
+
+def read_tar(s3: Any, uri: str) -> dict[str, bytes]:
+    """The files of a ``.tar.gz`` in S3, by name."""
+    import io
+    import tarfile
+
+    bucket, key = uri[len("s3://"):].split("/", 1)
+    raw = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(raw)) as archive:
+        return {member.name.removeprefix("./"): archive.extractfile(member).read()  # type: ignore[union-attr]
+                for member in archive.getmembers() if member.isfile()}

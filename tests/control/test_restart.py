@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.conftest import process_alive, script_job, start_harbor, wait_for_status
+from tests.conftest import process_alive, script_job, start_harbor, wait_for_file, wait_for_status
 
 SLEEP_AND_RECORD_PID = (
     "import argparse, os, time\n"
@@ -33,11 +33,7 @@ def test_sigkill_and_restart_keeps_records_and_reconciles_jobs(tmp_path):
         sagemaker.create_training_job(**running)
         queued = script_job(s3, "restart-bucket", "print('queued then ran')\n")
         sagemaker.create_training_job(**queued)
-        deadline = time.monotonic() + 60
-        while not pidfile.exists() or not pidfile.read_text():
-            assert time.monotonic() < deadline, "the sleeper never started"
-            time.sleep(0.2)
-        job_pid = int(pidfile.read_text())
+        job_pid = int(wait_for_file(pidfile))
         assert sagemaker.describe_training_job(TrainingJobName=queued["TrainingJobName"])["SecondaryStatus"] == "Starting"
     finally:
         first.kill(signal.SIGKILL)

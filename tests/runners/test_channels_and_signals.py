@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
 import time
 
 import pytest
 
 from emulator.runners.s3io import DataError, safe_join
-from tests.conftest import process_alive, script_job, wait_for_status
+from tests.conftest import process_alive, read_tar, script_job, wait_for_file, wait_for_status
 
 LIST_CHANNEL = (
     "import argparse, json, os\n"
@@ -88,10 +86,8 @@ def test_json_encoded_hyperparameters_as_the_sagemaker_sdk_sends_them(sagemaker,
     sagemaker.create_training_job(**request)
     final = wait_for_status(sagemaker, request["TrainingJobName"])
     assert final["TrainingJobStatus"] == "Completed", final.get("FailureReason")
-    bucket_name, key = final["ModelArtifacts"]["S3ModelArtifacts"][5:].split("/", 1)
-    raw = s3.get_object(Bucket=bucket_name, Key=key)["Body"].read()
-    with tarfile.open(fileobj=io.BytesIO(raw)) as archive:
-        assert json.loads(archive.extractfile("args.json").read()) == {"epochs": 3, "name": "gcn"}
+    args = read_tar(s3, final["ModelArtifacts"]["S3ModelArtifacts"])["args.json"]
+    assert json.loads(args) == {"epochs": 3, "name": "gcn"}
 
 
 def _wait_for_training(sagemaker, name: str) -> None:
@@ -114,16 +110,11 @@ def test_stop_sends_sigterm_first_and_the_job_saves_its_model(sagemaker, s3, buc
     )
     request = script_job(s3, bucket, source)
     sagemaker.create_training_job(**request)
-    deadline = time.monotonic() + 60
-    while not ready.exists():
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_for_file(ready)
     sagemaker.stop_training_job(TrainingJobName=request["TrainingJobName"])
     final = wait_for_status(sagemaker, request["TrainingJobName"])
     assert final["TrainingJobStatus"] == "Stopped"
-    bucket_name, key = final["ModelArtifacts"]["S3ModelArtifacts"][5:].split("/", 1)
-    with tarfile.open(fileobj=io.BytesIO(s3.get_object(Bucket=bucket_name, Key=key)["Body"].read())) as archive:
-        assert archive.extractfile("saved-on-sigterm.txt").read() == b"ok"
+    assert read_tar(s3, final["ModelArtifacts"]["S3ModelArtifacts"])["saved-on-sigterm.txt"] == b"ok"
 
 
 def test_a_job_ignoring_sigterm_is_killed_after_the_grace_period(sagemaker, s3, bucket, tmp_path):
@@ -136,13 +127,10 @@ def test_a_job_ignoring_sigterm_is_killed_after_the_grace_period(sagemaker, s3, 
     )
     request = script_job(s3, bucket, source)
     sagemaker.create_training_job(**request)
-    deadline = time.monotonic() + 60
-    while not pidfile.exists() or not pidfile.read_text():
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    job_pid = int(wait_for_file(pidfile))
     started = time.monotonic()
     sagemaker.stop_training_job(TrainingJobName=request["TrainingJobName"])
     final = wait_for_status(sagemaker, request["TrainingJobName"])
     assert final["TrainingJobStatus"] == "Stopped"
     assert time.monotonic() - started >= 2.5  # the session server's grace is 3 s
-    assert not process_alive(int(pidfile.read_text()))
+    assert not process_alive(job_pid)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import io
-import tarfile
 
 import pytest
 import torch
 
-from tests.conftest import script_job, wait_for_status
+from tests.conftest import read_tar, script_job, wait_for_status
 
 TRAIN_LINEAR = r'''
 import argparse, json, os
@@ -38,14 +37,6 @@ torch.save(model.state_dict(), os.path.join(os.environ["SM_MODEL_DIR"], "model.p
 with open(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "metrics.json"), "w") as handle:
     json.dump({"final_loss": loss.item(), "epochs": args.epochs, "hosts": json.loads(os.environ["SM_HOSTS"])}, handle)
 '''
-
-
-def read_tar(s3, uri: str) -> dict[str, bytes]:
-    bucket, key = uri[len("s3://"):].split("/", 1)
-    raw = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    with tarfile.open(fileobj=io.BytesIO(raw)) as archive:
-        return {member.name.lstrip("./"): archive.extractfile(member).read()
-                for member in archive.getmembers() if member.isfile()}
 
 
 @pytest.mark.slow
