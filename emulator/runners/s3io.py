@@ -14,7 +14,7 @@ import json
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -22,6 +22,8 @@ import boto3
 from boto3.exceptions import S3UploadFailedError
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from emulator.safepath import UnsafePathError, safe_join
 
 
 class DataError(Exception):
@@ -60,19 +62,18 @@ def s3_client(endpoint_url: str, region: str) -> Any:
     )
 
 
-def safe_join(root: Path, relative: str) -> Path:
-    """``root / relative`` that is guaranteed to stay inside ``root``.
+def channel_path(root: Path, relative: str) -> Path:
+    """Where an object lands in its channel directory; never outside it.
 
     Raises:
-        DataError: the relative path is absolute, empty or climbs out with ``..``.
+        DataError: the key would escape the channel directory.
     """
-    parts = PurePosixPath(relative).parts
-    if not parts or relative.startswith("/") or any(part in ("..", "") for part in parts):
-        raise DataError(f"ClientError: S3 key part {relative!r} would be written outside its channel directory")
-    target = root.joinpath(*parts)
-    if not target.resolve().is_relative_to(root.resolve()):
-        raise DataError(f"ClientError: S3 key part {relative!r} would be written outside its channel directory")
-    return target
+    try:
+        return safe_join(root, relative)
+    except UnsafePathError:
+        raise DataError(
+            f"ClientError: S3 key part {relative!r} would be written outside its channel directory"
+        ) from None
 
 
 def list_keys(s3: Any, location: S3Location) -> list[str]:
@@ -130,7 +131,7 @@ def download(s3: Any, objects: list[tuple[S3Location, str]], root: Path) -> int:
     """Download ``objects`` under ``root``; returns the bytes written."""
     total = 0
     for location, relative in objects:
-        target = safe_join(root, relative)
+        target = channel_path(root, relative)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             s3.download_file(location.bucket, location.key, str(target))

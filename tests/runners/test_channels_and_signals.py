@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from emulator.runners.s3io import DataError, safe_join
+from emulator.runners.s3io import DataError, channel_path
 from tests.conftest import process_alive, read_tar, script_job, wait_for_file, wait_for_status
 
 LIST_CHANNEL = (
@@ -66,10 +66,10 @@ def test_an_s3_key_that_climbs_out_of_its_channel_fails_the_job(sagemaker, s3, b
 
 def test_safe_join_refuses_every_escape(tmp_path):
     assert safe_join(tmp_path, "a/b.csv") == tmp_path / "a" / "b.csv"
-    assert safe_join(tmp_path, "a//b") == tmp_path / "a" / "b"  # S3 allows empty segments; harmless here
+    assert channel_path(tmp_path, "a//b") == tmp_path / "a" / "b"  # S3 allows empty segments; harmless here
     for bad in ("../x", "a/../../x", "/etc/passwd", "", "./../x"):
         with pytest.raises(DataError):
-            safe_join(tmp_path, bad)
+            channel_path(tmp_path, bad)
 
 
 def test_json_encoded_hyperparameters_as_the_sagemaker_sdk_sends_them(sagemaker, s3, bucket, tmp_path):
