@@ -64,8 +64,8 @@ def test_an_s3_key_that_climbs_out_of_its_channel_fails_the_job(sagemaker, s3, b
     assert "outside its channel directory" in final["FailureReason"]
 
 
-def test_safe_join_refuses_every_escape(tmp_path):
-    assert safe_join(tmp_path, "a/b.csv") == tmp_path / "a" / "b.csv"
+def test_channel_paths_refuse_every_escape(tmp_path):
+    assert channel_path(tmp_path, "a/b.csv") == tmp_path / "a" / "b.csv"
     assert channel_path(tmp_path, "a//b") == tmp_path / "a" / "b"  # S3 allows empty segments; harmless here
     for bad in ("../x", "a/../../x", "/etc/passwd", "", "./../x"):
         with pytest.raises(DataError):
