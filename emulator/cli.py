@@ -15,6 +15,9 @@ import signal
 import sys
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from typing import Any
 
 import sdk
@@ -47,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--runner", choices=["process", "docker"], help="how jobs run (default process)")
     up.add_argument("--max-concurrent-jobs", type=int, help="jobs running at once (default 2)")
     up.add_argument("--stop-grace-seconds", type=int, help="SIGTERM→SIGKILL grace on stop (default 120)")
+    up.add_argument("--checkpoint-interval-seconds", type=int,
+                    help="how often running jobs' checkpoints are copied out (default 300)")
+    up.add_argument("--checkpoint-keep-last", type=int, help="checkpoint sets kept per lineage (default 5)")
     up.set_defaults(handler=_up)
 
     def client_command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -75,6 +81,22 @@ def _parser() -> argparse.ArgumentParser:
     stop.add_argument("job")
     stop.set_defaults(handler=_stop)
 
+    interrupt = client_command("interrupt", "inject a managed-spot interruption into a running job")
+    interrupt.add_argument("job")
+    interrupt.set_defaults(handler=_interrupt)
+
+    artifacts = commands.add_parser("artifacts", help="checkpoints and models in the local artifact store")
+    artifact_commands = artifacts.add_subparsers(dest="artifacts_command", required=True)
+    listing = artifact_commands.add_parser("list", help="stored checkpoint sets and models")
+    listing.add_argument("job", nargs="?")
+    listing.add_argument("--endpoint", help="edge endpoint URL")
+    listing.set_defaults(handler=_artifacts_list)
+    fetch = artifact_commands.add_parser("get", help="fetch one stored item into a directory")
+    fetch.add_argument("item", help="an ID from `mlharbor artifacts list` (e.g. JOB/checkpoints/SET or JOB/model)")
+    fetch.add_argument("--dest", default=".", help="directory to write into (default: current)")
+    fetch.add_argument("--endpoint", help="edge endpoint URL")
+    fetch.set_defaults(handler=_artifacts_get)
+
     images = commands.add_parser("images", help="list the built-in container images")
     images.set_defaults(handler=_images)
     return parser
@@ -95,6 +117,8 @@ def _up(args: argparse.Namespace) -> int:
             "runner": args.runner,
             "max_concurrent_jobs": args.max_concurrent_jobs,
             "stop_grace_seconds": args.stop_grace_seconds,
+            "checkpoint_interval_seconds": args.checkpoint_interval_seconds,
+            "checkpoint_keep_last": args.checkpoint_keep_last,
         }.items()
         if value is not None
     }
@@ -114,11 +138,7 @@ def _up(args: argparse.Namespace) -> int:
 
 # -- client commands ----------------------------------------------------------------
 def _health(args: argparse.Namespace) -> int:
-    import urllib.request
-
-    url = sdk.endpoint_url(args.endpoint) + "/_mlharbor/health"
-    with urllib.request.urlopen(url, timeout=5) as response:
-        print(json.dumps(json.loads(response.read()), indent=2))
+    print(json.dumps(json.loads(_internal(args.endpoint, "/health")), indent=2))
     return 0
 
 
@@ -178,6 +198,52 @@ def _stop(args: argparse.Namespace) -> int:
         time.sleep(0.5)
     print()
     return 0
+
+
+def _interrupt(args: argparse.Namespace) -> int:
+    _internal(args.endpoint, f"/training-jobs/{urllib.parse.quote(args.job)}/interrupt", method="POST")
+    print(f"{args.job}: interrupted; it restarts from its last checkpoint")
+    return 0
+
+
+def _artifacts_list(args: argparse.Namespace) -> int:
+    query = "?job=" + urllib.parse.quote(args.job) if args.job else ""
+    items = json.loads(_internal(args.endpoint, "/artifacts" + query))["artifacts"]
+    print(f"{'ID':64} {'KIND':10} {'FILES':>5} {'BYTES':>12} STORED")
+    for item in items:
+        stored = dt.datetime.fromtimestamp(item["created"], dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+        print(f"{item['item_id']:64} {item['kind']:10} {item['file_count']:>5} {item['size']:>12} {stored}")
+    return 0
+
+
+def _artifacts_get(args: argparse.Namespace) -> int:
+    import io
+    import tarfile
+    from pathlib import Path
+
+    raw = _internal(args.endpoint, f"/artifacts/{urllib.parse.quote(args.item)}/download")
+    destination = Path(args.dest)
+    destination.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(raw)) as archive:
+        archive.extractall(destination, filter="data")  # refuses absolute paths, .. and links out
+        names = archive.getnames()
+    print(f"wrote {len(names)} file(s) under {destination}")
+    return 0
+
+
+def _internal(endpoint: str | None, path: str, method: str = "GET") -> bytes:
+    """Call mlharbor's own API; AWS-shaped errors become one clear line."""
+    request = urllib.request.Request(sdk.endpoint_url(endpoint) + "/_mlharbor" + path, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.read()
+    except urllib.error.HTTPError as error:
+        try:
+            body = json.loads(error.read())
+            message = f"{body['__type']}: {body['message']}"
+        except (ValueError, KeyError):
+            message = f"HTTP {error.code}"
+        raise RuntimeError(message) from None
 
 
 def _images(args: argparse.Namespace) -> int:

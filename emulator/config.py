@@ -27,8 +27,12 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "max_concurrent_jobs": 2,
     # StopTrainingJob: SIGTERM, then SIGKILL after this many seconds (120 on AWS)
     "stop_grace_seconds": 120,
-    # how often a running job's checkpoint directory is copied out
+    # how often a running job's checkpoint directory is copied out (SageMaker: a few minutes)
     "checkpoint_interval_seconds": 300,
+    # checkpoint sets kept per lineage (CheckpointConfig.S3Uri, else job name) in the artifact store
+    "checkpoint_keep_last": 5,
+    # managed spot: how long "finding a new instance" takes after an interruption
+    "spot_restart_delay_seconds": 2,
     # give process-runner jobs a private /opt/ml through a mount namespace when possible
     "use_mount_namespace": True,
 }

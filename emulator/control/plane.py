@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from emulator.artifacts import ArtifactStore
 from emulator.control.scheduler import Scheduler
 from emulator.control.store import RecordStore
 from emulator.control.training import BackendSettings, TrainingJobBackend
@@ -16,13 +17,17 @@ from emulator.observability.logs import CloudWatchLogShipper
 from emulator.runners.base import Runner
 
 
-def make_runner(config: dict[str, Any]) -> Runner:
+def make_runner(config: dict[str, Any], artifacts: ArtifactStore) -> Runner:
     """The runner named by ``config["runner"]``."""
     kind = config["runner"]
     if kind == "process":
         from emulator.runners.process import ProcessRunner
 
-        return ProcessRunner(use_namespace=config["use_mount_namespace"])
+        return ProcessRunner(
+            use_namespace=config["use_mount_namespace"],
+            artifacts=artifacts,
+            checkpoint_interval=float(config["checkpoint_interval_seconds"]),
+        )
     raise ValueError(f"unknown runner {kind!r}; choose 'process'")
 
 
@@ -41,7 +46,8 @@ class ControlPlane:
         self.endpoint_url = endpoint_url
         self.store = RecordStore(data_dir / "records.sqlite3")
         self.scheduler = Scheduler(int(config["max_concurrent_jobs"]))
-        self.runner = runner or make_runner(config)
+        self.artifacts = ArtifactStore(data_dir / "artifacts", keep_last=int(config["checkpoint_keep_last"]))
+        self.runner = runner or make_runner(config, self.artifacts)
         self.logs = CloudWatchLogShipper(endpoint_url)
         self.training = TrainingJobBackend(
             BackendSettings(
@@ -49,6 +55,7 @@ class ControlPlane:
                 data_dir=data_dir,
                 s3_endpoint_url=endpoint_url,
                 stop_grace_seconds=float(config["stop_grace_seconds"]),
+                spot_restart_delay_seconds=float(config["spot_restart_delay_seconds"]),
             ),
             self.store,
             self.runner,
@@ -66,3 +73,4 @@ class ControlPlane:
         self.scheduler.stop()
         self.logs.stop()
         self.store.close()
+        self.artifacts.close()

@@ -58,7 +58,9 @@ class TrainingJob:
         model_artifacts: ``ModelArtifacts.S3ModelArtifacts``.
         final_metrics: ``FinalMetricDataList``.
         started: whether a runner ever took the job (a queued job has not).
-        instance_start_time: when a runner last took it (names the log streams).
+        instance_start_time: when the running attempt started (``None`` between attempts).
+        log_epoch: when the current attempt's instance started (names its log streams).
+        billable_seconds: seconds instances actually ran, summed over attempts (spot and retries).
         attempts: how many times a runner started it.
     """
 
@@ -79,6 +81,8 @@ class TrainingJob:
     started: bool = False
     attempts: int = 0
     instance_start_time: float | None = None
+    billable_seconds: float = 0.0
+    log_epoch: float | None = None
 
     @property
     def is_terminal(self) -> bool:

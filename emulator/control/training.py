@@ -41,6 +41,7 @@ class BackendSettings:
     data_dir: Path
     s3_endpoint_url: str
     stop_grace_seconds: float
+    spot_restart_delay_seconds: float = 2.0
 
 
 class TrainingJobBackend:
@@ -136,6 +137,25 @@ class TrainingJobBackend:
         if signal is not None:
             signal.request()
 
+    def interrupt_training_job(self, region: str, name: str) -> None:
+        """Inject a managed-spot interruption: the instance goes away, the job resumes later.
+
+        Raises:
+            ValidationError: unknown job, not a managed spot job, or not running.
+        """
+        with self._lock:
+            job = self._get(region, name)
+            if not job.request.get("EnableManagedSpotTraining"):
+                raise ValidationError(
+                    f"Training job {name} does not use managed spot training; it cannot be interrupted."
+                )
+            signal = self._stops.get((region, name))
+            if job.status != IN_PROGRESS or signal is None:
+                raise ValidationError(
+                    f"Training job {name} is not running (status {job.status}/{job.secondary_status})."
+                )
+        signal.request("interrupt")
+
     # -- start-up ------------------------------------------------------------------
     def recover(self) -> None:
         """Reconcile what a previous control plane left unfinished, then queue the waiting.
@@ -154,13 +174,19 @@ class TrainingJobBackend:
                 with self._lock:
                     if job.status == STOPPING:
                         states.finish(job, "Stopped", now)
+                    elif _may_resume(job):
+                        self._account_attempt(job, now)
+                        self._requeue(job, "Restarting the job after the control plane stopped; resuming from its "
+                                           "last checkpoint")
+                        continue
                     else:
                         states.finish(
                             job,
                             "Failed",
                             now,
                             "InternalServerError: the mlharbor control plane stopped while this job "
-                            "was running; its container was ended and the job cannot be resumed.",
+                            "was running; its container was ended. Jobs with a RetryStrategy or managed "
+                            "spot training resume from their last checkpoint instead.",
                         )
                     self._save(job)
             elif job.status == STOPPING:
@@ -180,6 +206,7 @@ class TrainingJobBackend:
             job.started = True
             job.attempts += 1
             job.instance_start_time = time.time()
+            job.log_epoch = job.instance_start_time
             states.note(job, "Preparing the instances for training", job.instance_start_time)
             self._save(job)
             signal = StopSignal(grace_seconds=self.settings.stop_grace_seconds)
@@ -199,6 +226,10 @@ class TrainingJobBackend:
         algorithm = request["AlgorithmSpecification"]
         resources = request["ResourceConfig"]
         stopping = request.get("StoppingCondition") or {}
+        max_runtime = int(stopping.get("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME))
+        max_wait = None
+        if request.get("EnableManagedSpotTraining") and stopping.get("MaxWaitTimeInSeconds"):
+            max_wait = max(0.0, stopping["MaxWaitTimeInSeconds"] - (time.time() - job.creation_time))
         return RunRequest(
             job_name=job.name,
             job_arn=job.arn,
@@ -209,7 +240,9 @@ class TrainingJobBackend:
             environment=dict(request.get("Environment") or {}),
             instance_type=resources["InstanceType"],
             instance_count=int(resources.get("InstanceCount", 1)),
-            max_runtime_seconds=int(stopping.get("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME)),
+            # MaxRuntime counts running time across attempts (spot interruptions, retries)
+            max_runtime_seconds=max(1, round(max_runtime - job.billable_seconds)),
+            max_wait_seconds=max_wait,
             workdir=self.workdir(job),
             s3_endpoint_url=self.settings.s3_endpoint_url,
             region=job.region,
@@ -230,18 +263,59 @@ class TrainingJobBackend:
 
     def log_line(self, job: TrainingJob, host: str, line: str) -> None:
         if self.logs is not None:
-            started = job.instance_start_time or job.creation_time
+            started = job.log_epoch or job.creation_time
             self.logs.write(job.region, TRAINING_LOG_GROUP, stream_name(job.name, host, started), line)
 
     # -- internals -----------------------------------------------------------------
     def _finish(self, job: TrainingJob, outcome: RunOutcome) -> None:
         if self.logs is not None:
             self.logs.flush()
+        now = time.time()
         with self._lock:
+            self._account_attempt(job, now)
             if outcome.model_artifacts:
                 job.model_artifacts = outcome.model_artifacts
-            states.finish(job, outcome.outcome, time.time(), outcome.failure_reason)
+            if outcome.outcome == "Interrupted" and job.status == IN_PROGRESS:
+                states.enter(job, "Interrupted", "The training job was interrupted (managed spot); it restarts "
+                                                 "from its last checkpoint when capacity is back", now)
+                job.started = False
+                self._save(job)
+                timer = threading.Timer(self.settings.spot_restart_delay_seconds, self._restart_after_interruption,
+                                        args=(job,))
+                timer.daemon = True
+                timer.start()
+                return
+            if outcome.outcome == "Interrupted":  # stopped while being interrupted
+                states.finish(job, "Stopped", now)
+            elif outcome.outcome == "Failed" and _retryable(job, outcome):
+                job.started = False
+                self._requeue(job, f"Retrying the job after an internal error: {outcome.failure_reason}")
+                return
+            else:
+                states.finish(job, outcome.outcome, now, outcome.failure_reason)
             self._save(job)
+
+    def _restart_after_interruption(self, job: TrainingJob) -> None:
+        with self._lock:
+            if job.status != IN_PROGRESS:
+                if job.status == STOPPING:
+                    states.finish(job, "Stopped", time.time())
+                    self._save(job)
+                return
+            self._requeue(job, "Launching requested ML instances after the spot interruption")
+
+    def _requeue(self, job: TrainingJob, message: str) -> None:
+        """Back to Starting and into the queue (caller holds the lock)."""
+        job.started = False
+        states.enter(job, "Starting", message, time.time())
+        self._save(job)
+        self.scheduler.submit((job.region, job.name))
+
+    @staticmethod
+    def _account_attempt(job: TrainingJob, now: float) -> None:
+        if job.instance_start_time is not None:
+            job.billable_seconds += max(0.0, now - job.instance_start_time)
+            job.instance_start_time = None
 
     def _get(self, region: str, name: str) -> TrainingJob:
         with self._lock:
@@ -270,6 +344,20 @@ class _Events:
 
 
 _: type[JobEvents] = _Events  # _Events satisfies the JobEvents protocol
+
+
+def _may_resume(job: TrainingJob) -> bool:
+    """A job whose instance vanished under it may start again: spot jobs, and jobs with retries left."""
+    if job.request.get("EnableManagedSpotTraining"):
+        return True
+    retries = (job.request.get("RetryStrategy") or {}).get("MaximumRetryAttempts", 0)
+    return job.attempts <= retries
+
+
+def _retryable(job: TrainingJob, outcome: RunOutcome) -> bool:
+    """``RetryStrategy`` retries failures of ours (internal errors), never the algorithm's own."""
+    reason = outcome.failure_reason or ""
+    return reason.startswith("InternalServerError") and _may_resume(job)
 
 
 def check_training_request(request: dict[str, Any]) -> None:

@@ -11,16 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from emulator.aws.json_protocol import JsonDispatcher, load_service_model
 from emulator.control.plane import ControlPlane
+from emulator.edge.internal import PREFIX as OUR_PATH_PREFIX
+from emulator.edge.internal import internal_blueprint
 from emulator.sagemaker.responses import SageMakerResponses
 from emulator.sagemaker.routes import sagemaker_blueprint
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-OUR_PATH_PREFIX = "/_mlharbor"
 
 
 def create_app(control: ControlPlane, extra_health: Callable[[], dict[str, Any]] | None = None) -> Flask:
@@ -36,17 +37,16 @@ def create_app(control: ControlPlane, extra_health: Callable[[], dict[str, Any]]
     )
     app.register_blueprint(sagemaker_blueprint(sagemaker))
 
-    @app.get(OUR_PATH_PREFIX + "/health")
-    def health() -> Any:
+    def health_facts() -> dict[str, Any]:
         facts: dict[str, Any] = {
-            "status": "ready",
             "runner": control.config["runner"],
             "sagemaker_operations": sagemaker.supported_operations(),
         }
         if extra_health is not None:
             facts.update(extra_health())
-        return jsonify(facts)
+        return facts
 
+    app.register_blueprint(internal_blueprint(control, health_facts))
     return app
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-Outcome = Literal["Completed", "Failed", "Stopped", "MaxRuntimeExceeded"]
+Outcome = Literal["Completed", "Failed", "Stopped", "MaxRuntimeExceeded", "MaxWaitTimeExceeded", "Interrupted"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,8 @@ class RunRequest:
         checkpoint_config: the request's ``CheckpointConfig`` or ``None``.
         entrypoint: ``AlgorithmSpecification.ContainerEntrypoint`` or ``None``.
         arguments: ``AlgorithmSpecification.ContainerArguments`` or ``None``.
+        max_wait_seconds: managed spot: wall-clock seconds this attempt may still take before
+            ``MaxWaitTimeInSeconds`` is exceeded; ``None`` otherwise.
     """
 
     job_name: str
@@ -56,6 +58,13 @@ class RunRequest:
     checkpoint_config: dict[str, Any] | None = None
     entrypoint: list[str] | None = None
     arguments: list[str] | None = None
+    max_wait_seconds: float | None = None
+
+    @property
+    def checkpoint_lineage(self) -> str:
+        """Which checkpoints a job resumes from: its ``CheckpointConfig.S3Uri``, else its own name."""
+        uri = (self.checkpoint_config or {}).get("S3Uri")
+        return uri.rstrip("/") if uri else self.job_name
 
 
 @dataclass(frozen=True)
@@ -63,7 +72,8 @@ class RunOutcome:
     """How a run ended.
 
     Args:
-        outcome: ``Completed``, ``Failed``, ``Stopped`` or ``MaxRuntimeExceeded``.
+        outcome: ``Completed``, ``Failed``, ``Stopped``, ``MaxRuntimeExceeded``,
+            ``MaxWaitTimeExceeded``, or ``Interrupted`` (a spot interruption: the job goes on later).
         failure_reason: for ``Failed``: the failure file's first 1024 characters, or what
             the runner saw (exit code, download error…).
         model_artifacts: S3 URI of ``model.tar.gz`` when one was uploaded.
@@ -88,12 +98,19 @@ class JobEvents(Protocol):
 
 @dataclass
 class StopSignal:
-    """Set by the control plane when StopTrainingJob arrives; watched by the runner."""
+    """Set by the control plane when StopTrainingJob (or a spot interruption) arrives.
+
+    ``reason`` is ``"stop"`` or ``"interrupt"``; the runner ends the container the same way
+    (SIGTERM, grace, SIGKILL, final checkpoint copy) and reports which it was.
+    """
 
     event: threading.Event = field(default_factory=threading.Event)
     grace_seconds: float = 120.0
+    reason: str = "stop"
 
-    def request(self) -> None:
+    def request(self, reason: str = "stop") -> None:
+        if not self.event.is_set():
+            self.reason = reason
         self.event.set()
 
     @property

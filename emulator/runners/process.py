@@ -22,14 +22,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from containers.registry import UnknownImageError, resolve
+from emulator.artifacts import ArtifactStore
 from emulator.contract import JobPaths
 from emulator.runners import namespace, s3io, workspace
-from emulator.runners.base import JobEvents, RunOutcome, RunRequest, StopSignal
-from emulator.runners.environment import job_environment
+from emulator.runners.base import JobEvents, Outcome, RunOutcome, RunRequest, StopSignal
+from emulator.runners.checkpointing import CheckpointSync
+from emulator.runners.environment import checkpoint_dir, job_environment
 
 log = logging.getLogger(__name__)
 
 PID_FILE = "processes.json"
+_OUTCOMES: dict[str, Outcome] = {
+    "exited": "Completed",
+    "stopped": "Stopped",
+    "max-runtime": "MaxRuntimeExceeded",
+    "max-wait": "MaxWaitTimeExceeded",
+}
 #: the sagemaker-training toolkit's switch that skips waiting for algo-N to resolve
 SKIP_DNS_WAIT = "SM_STUDIO_LOCAL_MODE"
 _POLL_SECONDS = 0.05
@@ -58,10 +66,15 @@ class ProcessRunner:
 
     Args:
         use_namespace: give jobs a private ``/opt/ml`` when the machine allows it.
+        artifacts: where checkpoints and model artifacts are kept (``None``: S3 only).
+        checkpoint_interval: seconds between checkpoint copies while a job runs.
     """
 
-    def __init__(self, use_namespace: bool = True) -> None:
+    def __init__(self, use_namespace: bool = True, artifacts: ArtifactStore | None = None,
+                 checkpoint_interval: float = 300) -> None:
         self.use_namespace = use_namespace and namespace.namespace_available()
+        self.artifacts = artifacts
+        self.checkpoint_interval = checkpoint_interval
 
     # -- the Runner protocol ----------------------------------------------------------
     def run(self, request: RunRequest, events: JobEvents, stop: StopSignal) -> RunOutcome:
@@ -79,10 +92,13 @@ class ProcessRunner:
                 paths = workspace.prepare_tree(request, host, names)
                 workspace.download_channels(s3, request, paths, index, len(names))
                 trees.append(paths)
+            checkpoints = CheckpointSync(self.artifacts, request, Path(checkpoint_dir(request, trees[0])),
+                                         self.checkpoint_interval, s3, events)
+            checkpoints.restore([Path(checkpoint_dir(request, paths)) for paths in trees])
         except s3io.DataError as error:
             return RunOutcome("Failed", failure_reason=str(error))
         if stop.requested:
-            return RunOutcome("Stopped")
+            return RunOutcome("Interrupted" if stop.reason == "interrupt" else "Stopped")
 
         events.secondary_status("Training", "Training image download completed. Training in progress.")
         hosts = [
@@ -90,8 +106,10 @@ class ProcessRunner:
             for host, paths in zip(names, trees, strict=True)
         ]
         self._write_pid_file(request, hosts)
+        checkpoints.start()
         ended = self._supervise(request, hosts, stop)
         self._kill_groups(hosts)  # background processes a job left behind end with it
+        checkpoints.finish()
         for host in hosts:
             if host.reader is not None:
                 host.reader.join(5)
@@ -152,7 +170,9 @@ class ProcessRunner:
 
     def _supervise(self, request: RunRequest, hosts: list[_Host], stop: StopSignal) -> str:
         """Wait until every host exits, a stop arrives or the runtime runs out; returns which."""
-        deadline = time.monotonic() + request.max_runtime_seconds
+        started = time.monotonic()
+        deadline = started + request.max_runtime_seconds
+        wait_deadline = None if request.max_wait_seconds is None else started + request.max_wait_seconds
         while True:
             if all(host.process.poll() is not None for host in hosts):
                 return "exited"
@@ -162,7 +182,10 @@ class ProcessRunner:
                 return "exited"
             if stop.requested:
                 self._terminate(hosts, grace=stop.grace_seconds)
-                return "stopped"
+                return "interrupted" if stop.reason == "interrupt" else "stopped"
+            if wait_deadline is not None and time.monotonic() >= wait_deadline:
+                self._terminate(hosts, grace=min(stop.grace_seconds, 10))
+                return "max-wait"
             if time.monotonic() >= deadline:
                 self._terminate(hosts, grace=min(stop.grace_seconds, 10))
                 return "max-runtime"
@@ -200,13 +223,17 @@ class ProcessRunner:
                 last = " | ".join(line for line in failed.tail if line.strip())
                 reason = f"process on {failed.name} exited with code {failed.process.returncode}. Last output: {last}"
             return RunOutcome("Failed", failure_reason=f"AlgorithmError: {reason}", exit_code=failed.process.returncode)
+        if ended == "interrupted":
+            # a spot interruption: the job resumes later from its checkpoints; nothing is uploaded yet
+            return RunOutcome("Interrupted", exit_code=codes[0])
         events.secondary_status("Uploading", "Uploading generated training model")
         try:
-            model_uri = workspace.upload_outputs(s3, request, leader.paths)
+            model_uri, archive = workspace.upload_outputs(s3, request, leader.paths)
         except s3io.DataError as error:
             return RunOutcome("Failed", failure_reason=str(error), exit_code=codes[0])
-        outcome = {"exited": "Completed", "stopped": "Stopped", "max-runtime": "MaxRuntimeExceeded"}[ended]
-        return RunOutcome(outcome, model_artifacts=model_uri, exit_code=codes[0])  # type: ignore[arg-type]
+        if self.artifacts is not None:
+            self.artifacts.put_model(request.job_name, archive)
+        return RunOutcome(_OUTCOMES[ended], model_artifacts=model_uri, exit_code=codes[0])
 
     @staticmethod
     def _write_pid_file(request: RunRequest, hosts: list[_Host]) -> None:

@@ -62,8 +62,8 @@ def download_channels(s3: Any, request: RunRequest, paths: JobPaths, host_index:
     return total
 
 
-def upload_outputs(s3: Any, request: RunRequest, paths: JobPaths) -> str:
-    """Pack ``model/`` and ``output/data/`` and upload them; returns the model's S3 URI."""
+def upload_outputs(s3: Any, request: RunRequest, paths: JobPaths) -> tuple[str, Path]:
+    """Pack ``model/`` and ``output/data/`` and upload them; returns the model's S3 URI and archive."""
     destination = s3io.S3Location.parse(request.output_s3_path).child(request.job_name, "output")
     scratch = request.workdir / "upload"
     scratch.mkdir(parents=True, exist_ok=True)
@@ -72,7 +72,7 @@ def upload_outputs(s3: Any, request: RunRequest, paths: JobPaths) -> str:
     s3io.tar_directory(paths.output_data_dir, output_archive)
     model_uri = s3io.upload_file(s3, model_archive, destination.child("model.tar.gz"))
     s3io.upload_file(s3, output_archive, destination.child("output.tar.gz"))
-    return model_uri
+    return model_uri, model_archive
 
 
 def failure_text(paths: JobPaths) -> str | None:

@@ -115,7 +115,9 @@ def describe_training_job_output(job: TrainingJob) -> dict[str, Any]:
         out["TrainingEndTime"] = job.training_end_time
         seconds = max(1, round(job.training_end_time - job.training_start_time))  # type: ignore[operator]
         out["TrainingTimeInSeconds"] = seconds
-        out["BillableTimeInSeconds"] = seconds
+        # what instances really ran; with spot, interruptions (and their waits) are not billed
+        billable = max(1, round(job.billable_seconds)) if job.billable_seconds else seconds
+        out["BillableTimeInSeconds"] = min(seconds, billable)
     if job.final_metrics:
         out["FinalMetricDataList"] = job.final_metrics
     return out
