@@ -16,11 +16,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from emulator import config as config_module
 from emulator.control.plane import ControlPlane
 from emulator.edge.app import EdgeDispatcher, NotReadyApp, SwappableApp, create_app
+from emulator.edge.s3_journal import S3Journal
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +68,12 @@ class Harbor:
         self._thread = threading.Thread(target=self._server.serve_forever, name="edge", daemon=True)
         self._thread.start()
         self.graph = self._start_graph()
+        journal = S3Journal(self.data_dir / "s3", self.config["account_id"])
+        buckets, objects = journal.restore()
+        log.info("embedded S3 restored from its journal: %d buckets, %d objects", buckets, objects)
         self.control = ControlPlane(self.config, self.endpoint_url)
         ours = create_app(self.control, extra_health=self._graph_health)
-        self._app.target = EdgeDispatcher(ours)
+        self._app.target = EdgeDispatcher(ours, journal.wrap(DomainDispatcherApplication(create_backend_app)))
         self.control.start()
         self._write_server_info()
         log.info("mlharbor ready at %s", self.endpoint_url)
