@@ -49,12 +49,21 @@ class RunningHarbor:
             config=Config(parameter_validation=validate, retries={"max_attempts": 1}, **config),
         )
 
+    def internal(self, path: str, method: str = "GET") -> bytes:
+        """Call mlharbor's own ``/_mlharbor`` API."""
+        request = urllib.request.Request(self.endpoint + "/_mlharbor" + path, method=method)
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.read()
+
+    def artifacts(self, job: str) -> list[dict[str, Any]]:
+        return json.loads(self.internal(f"/artifacts?job={job}"))["artifacts"]
+
     def kill(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         self.process.send_signal(sig)
         return self.process.wait(timeout)
 
 
-def start_harbor(data_dir: Path, *extra: str, timeout: float = 90) -> RunningHarbor:
+def start_harbor(data_dir: Path, *extra: str, timeout: float = 90, env: dict[str, str] | None = None) -> RunningHarbor:
     """Start ``mlharbor up`` on free ports and wait until ``/_mlharbor/health`` answers 200."""
     data_dir.mkdir(parents=True, exist_ok=True)
     info_path = data_dir / "server.json"
@@ -64,7 +73,7 @@ def start_harbor(data_dir: Path, *extra: str, timeout: float = 90) -> RunningHar
                "--data-dir", str(data_dir), *extra]
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, cwd=REPO,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

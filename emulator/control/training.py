@@ -207,7 +207,8 @@ class TrainingJobBackend:
             job.attempts += 1
             job.instance_start_time = time.time()
             job.log_epoch = job.instance_start_time
-            states.note(job, "Preparing the instances for training", job.instance_start_time)
+            if job.attempts == 1:  # a restart keeps the message that says why it restarted
+                states.note(job, "Preparing the instances for training", job.instance_start_time)
             self._save(job)
             signal = StopSignal(grace_seconds=self.settings.stop_grace_seconds)
             self._stops[key] = signal
