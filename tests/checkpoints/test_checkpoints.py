@@ -196,3 +196,25 @@ def test_sigkill_of_the_control_plane_loses_no_stored_checkpoint_and_the_job_ret
         assert any("after the control plane stopped" in message for message in messages)
     finally:
         second.kill()
+
+
+def test_artifacts_cli_lists_and_fetches_a_checkpoint_set(ckpt_harbor, clients, tmp_path):
+    sagemaker, s3 = clients
+    request = epoch_job(s3, epochs=2, epoch_seconds=0.0)
+    sagemaker.create_training_job(**request)
+    assert wait_for_status(sagemaker, request["TrainingJobName"])["TrainingJobStatus"] == "Completed"
+
+    def mlharbor(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "emulator.cli", "artifacts", *args, "--endpoint",
+                               ckpt_harbor.endpoint], capture_output=True, text=True, cwd=REPO, timeout=60)
+
+    listed = mlharbor("list", request["TrainingJobName"])
+    assert listed.returncode == 0, listed.stderr
+    ids = [line.split()[0] for line in listed.stdout.splitlines()[1:]]
+    checkpoint = next(item for item in ids if "/checkpoints/" in item)
+    assert f"{request['TrainingJobName']}/model" in ids
+    fetched = mlharbor("get", checkpoint, "--dest", str(tmp_path / "out"))
+    assert fetched.returncode == 0, fetched.stderr
+    assert torch.load(tmp_path / "out" / "state.pt")["epoch"] == 2
+    missing = mlharbor("get", "no-such/checkpoints/x", "--dest", str(tmp_path / "none"))
+    assert missing.returncode == 1 and "No stored artifact" in missing.stderr
