@@ -27,7 +27,8 @@ from emulator.edge.server import Harbor  # noqa: E402
 from sdk.logs import LogTail  # noqa: E402
 from tests.conftest import script_job, wait_for_status  # noqa: E402
 
-JOB_SECONDS = 75
+JOB_SECONDS = 70  # longer than the 60 s interval, so periodic copies happen during the job
+ROUNDS = 2
 SCRIPT = (REPO / "bench" / "scripts" / "ckpt_trainer.py").read_text()
 COPY_BYTES = 256 * 1024 * 1024
 
@@ -57,42 +58,61 @@ def job_throughput(interval: int) -> tuple[float, int]:
     return rate, max(copies, len(sets))
 
 
-def copy_throughput() -> tuple[float, float]:
-    """MB/s of the artifact store's checkpoint copy and of a plain file copy, same bytes."""
+def _copy_and_fsync(source: Path, target: Path) -> None:
+    shutil.copytree(source, target)
+    for path in target.iterdir():
+        with open(path, "rb+") as handle:
+            os.fsync(handle.fileno())
+
+
+def copy_throughput() -> tuple[float, float, float]:
+    """MB/s of the artifact store's checkpoint copy, a plain copy, and a plain copy made durable."""
     with tempfile.TemporaryDirectory() as directory:
         root = Path(directory)
         source = root / "ckpt"
         source.mkdir()
         for index in range(4):
             (source / f"shard-{index}.pt").write_bytes(os.urandom(COPY_BYTES // 4))
-        plain, stored = [], []
+        plain, durable, stored = [], [], []
         for attempt in range(3):
-            target = root / f"plain-{attempt}"
             started = time.perf_counter()
-            shutil.copytree(source, target)
+            shutil.copytree(source, root / f"plain-{attempt}")
             plain.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            _copy_and_fsync(source, root / f"durable-{attempt}")
+            durable.append(time.perf_counter() - started)
             store = ArtifactStore(root / f"store-{attempt}")
             started = time.perf_counter()
             store.put_checkpoint("bench", "bench", source)
             stored.append(time.perf_counter() - started)
             store.close()
     megabytes = COPY_BYTES / 1e6
-    return megabytes / min(stored), megabytes / min(plain)
+    return megabytes / min(stored), megabytes / min(plain), megabytes / min(durable)
 
 
 def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     print("== checkpoints (issue 5) ==", flush=True)
-    stored_rate, plain_rate = copy_throughput()
-    print(f"checkpoint copy of {COPY_BYTES >> 20} MiB: artifact store {stored_rate:.0f} MB/s "
-          f"(copy + sha256 + fsync + rename) vs plain copy {plain_rate:.0f} MB/s "
-          f"→ ratio {stored_rate / plain_rate:.2f}")
-    none_rate, _ = job_throughput(0)
-    every_60, copies = job_throughput(60)
+    stored_rate, plain_rate, durable_rate = copy_throughput()
+    print(f"checkpoint copy of {COPY_BYTES >> 20} MiB, best of 3:")
+    print(f"  artifact store   {stored_rate:6.0f} MB/s  (copy + sha256 + fsync + atomic rename + index)")
+    print(f"  plain copy       {plain_rate:6.0f} MB/s  → store/plain ratio {stored_rate / plain_rate:.2f} "
+          "(page cache only, nothing on disk yet)")
+    print(f"  copy + fsync     {durable_rate:6.0f} MB/s  → store/durable ratio {stored_rate / durable_rate:.2f}")
+    # alternate the two settings so machine noise falls on both; best round of each
+    rates: dict[int, list[float]] = {0: [], 60: []}
+    copies = 0
+    for _ in range(ROUNDS):
+        for interval in (0, 60):
+            rate, taken = job_throughput(interval)
+            rates[interval].append(rate)
+            if interval:
+                copies = taken
+    none_rate, every_60 = max(rates[0]), max(rates[60])
     slower = (none_rate - every_60) / none_rate
-    print(f"training throughput over {JOB_SECONDS} s: no checkpoint copies {none_rate:.2f} steps/s, "
-          f"copies every 60 s ({copies} taken) {every_60:.2f} steps/s → {slower:+.1%} slower "
-          f"(target < 2%: {'met' if slower < 0.02 else 'MISSED'})")
+    print(f"training throughput, {JOB_SECONDS} s jobs, best of {ROUNDS} alternating rounds: "
+          f"no checkpoint copies {none_rate:.2f} steps/s, copies every 60 s (plus the final one; {copies} taken) "
+          f"{every_60:.2f} steps/s → {slower:+.1%} (target under 2% slower: {'met' if slower < 0.02 else 'MISSED'})")
 
 
 if __name__ == "__main__":

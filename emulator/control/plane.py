@@ -14,6 +14,7 @@ from emulator.control.scheduler import Scheduler
 from emulator.control.store import RecordStore
 from emulator.control.training import BackendSettings, TrainingJobBackend
 from emulator.observability.logs import CloudWatchLogShipper
+from emulator.observability.metrics import CloudWatchMetricShipper
 from emulator.runners.base import Runner
 
 
@@ -49,6 +50,7 @@ class ControlPlane:
         self.artifacts = ArtifactStore(data_dir / "artifacts", keep_last=int(config["checkpoint_keep_last"]))
         self.runner = runner or make_runner(config, self.artifacts)
         self.logs = CloudWatchLogShipper(endpoint_url)
+        self.metrics = CloudWatchMetricShipper(endpoint_url)
         self.training = TrainingJobBackend(
             BackendSettings(
                 account_id=config["account_id"],
@@ -61,16 +63,19 @@ class ControlPlane:
             self.runner,
             self.scheduler,
             self.logs,
+            self.metrics,
         )
         self.scheduler.register("training", self.training.run_job)
 
     def start(self) -> None:
         self.logs.start()
+        self.metrics.start()
         self.scheduler.start()
         self.training.recover()
 
     def stop(self) -> None:
         self.scheduler.stop()
         self.logs.stop()
+        self.metrics.stop()
         self.store.close()
         self.artifacts.close()

@@ -24,6 +24,7 @@ from emulator.control.records import IN_PROGRESS, STOPPING, TrainingJob
 from emulator.control.scheduler import Scheduler
 from emulator.control.store import RecordStore
 from emulator.observability.logs import TRAINING_LOG_GROUP, CloudWatchLogShipper, stream_name
+from emulator.observability.metrics import CloudWatchMetricShipper, MetricDefinition, compile_definitions, extract
 from emulator.runners.base import JobEvents, Runner, RunOutcome, RunRequest, StopSignal
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class TrainingJobBackend:
         runner: launches a job's container.
         scheduler: runs jobs up to the configured capacity.
         logs: ships each line a job writes to CloudWatch Logs; optional.
+        metrics: ships ``MetricDefinitions`` values to CloudWatch metrics; optional.
     """
 
     def __init__(
@@ -62,12 +64,15 @@ class TrainingJobBackend:
         runner: Runner,
         scheduler: Scheduler,
         logs: CloudWatchLogShipper | None = None,
+        metrics: CloudWatchMetricShipper | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.runner = runner
         self.scheduler = scheduler
         self.logs = logs
+        self.metrics = metrics
+        self._definitions: dict[tuple[str, str], list[MetricDefinition]] = {}
         self._lock = threading.RLock()
         self._jobs: dict[tuple[str, str], TrainingJob] = {}
         self._stops: dict[tuple[str, str], StopSignal] = {}
@@ -84,6 +89,7 @@ class TrainingJobBackend:
             ResourceInUseError: a job with that name exists in the region.
         """
         check_training_request(request)
+        definitions = compile_definitions(request["AlgorithmSpecification"].get("MetricDefinitions"))
         name = request["TrainingJobName"]
         now = time.time()
         with self._lock:
@@ -103,6 +109,7 @@ class TrainingJobBackend:
             )
             states.enter(job, "Starting", "Launching requested ML instances", now)
             self._save(job)
+            self._definitions[(region, name)] = definitions
         self.scheduler.submit((region, name))
         return job
 
@@ -266,11 +273,29 @@ class TrainingJobBackend:
         if self.logs is not None:
             started = job.log_epoch or job.creation_time
             self.logs.write(job.region, TRAINING_LOG_GROUP, stream_name(job.name, host, started), line)
+        found = extract(self._metric_definitions(job), line)
+        if not found:
+            return
+        now = time.time()
+        with self._lock:
+            latest = {entry["MetricName"]: entry for entry in job.final_metrics}
+            for metric, value in found:
+                latest[metric] = {"MetricName": metric, "Value": value, "Timestamp": now}
+                if self.metrics is not None:
+                    self.metrics.write(job.region, job.name, metric, value, now)
+            job.final_metrics = list(latest.values())
+
+    def _metric_definitions(self, job: TrainingJob) -> list[MetricDefinition]:
+        key = (job.region, job.name)
+        if key not in self._definitions:  # jobs loaded from the store after a restart
+            self._definitions[key] = compile_definitions(job.request["AlgorithmSpecification"].get("MetricDefinitions"))
+        return self._definitions[key]
 
     # -- internals -----------------------------------------------------------------
     def _finish(self, job: TrainingJob, outcome: RunOutcome) -> None:
-        if self.logs is not None:
-            self.logs.flush()
+        for shipper in (self.logs, self.metrics):
+            if shipper is not None:
+                shipper.flush()
         now = time.time()
         with self._lock:
             self._account_attempt(job, now)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 
 import pytest
 import torch
+from botocore.exceptions import ClientError
 
 from tests.conftest import read_tar, script_job, wait_for_status
 
@@ -138,3 +140,38 @@ def test_jobs_beyond_capacity_wait_in_the_queue(sagemaker, s3, bucket):
         spans.append((training["StartTime"], training["EndTime"]))
     most_at_once = max(sum(start <= moment < end for start, end in spans) for moment, _ in spans)
     assert 1 <= most_at_once <= 3
+
+
+def test_metric_definitions_give_final_metrics_and_cloudwatch_data(sagemaker, s3, bucket, harbor):
+    source = "for step in range(5):\n    print(f'step={step} train_loss={1.0 / (step + 1):.4f} acc={step * 0.2:.2f}')\n"
+    request = script_job(s3, bucket, source)
+    request["AlgorithmSpecification"]["MetricDefinitions"] = [
+        {"Name": "train:loss", "Regex": r"train_loss=([0-9.]+)"},
+        {"Name": "train:acc", "Regex": r"acc=([0-9.]+)"},
+        {"Name": "never", "Regex": r"not-in-any-line=([0-9.]+)"},
+    ]
+    sagemaker.create_training_job(**request)
+    final = wait_for_status(sagemaker, request["TrainingJobName"])
+    assert final["TrainingJobStatus"] == "Completed", final.get("FailureReason")
+    metrics = {entry["MetricName"]: entry["Value"] for entry in final["FinalMetricDataList"]}
+    assert metrics == {"train:loss": 0.2, "train:acc": 0.8}
+    cloudwatch = harbor.client("cloudwatch")
+    statistics = cloudwatch.get_metric_statistics(
+        Namespace="/aws/sagemaker/TrainingJobs", MetricName="train:loss",
+        Dimensions=[{"Name": "TrainingJobName", "Value": request["TrainingJobName"]}],
+        StartTime=final["CreationTime"] - datetime.timedelta(minutes=5),
+        EndTime=final["TrainingEndTime"] + datetime.timedelta(minutes=5), Period=60,
+        Statistics=["Minimum", "Maximum", "SampleCount"],
+    )["Datapoints"]
+    assert sum(point["SampleCount"] for point in statistics) == 5
+    assert min(point["Minimum"] for point in statistics) == 0.2
+    assert max(point["Maximum"] for point in statistics) == 1.0
+
+
+def test_a_metric_regex_that_does_not_compile_is_rejected(sagemaker, s3, bucket):
+    request = script_job(s3, bucket, "print('x')\n")
+    request["AlgorithmSpecification"]["MetricDefinitions"] = [{"Name": "bad", "Regex": "loss=([0-9.]+"}]
+    with pytest.raises(ClientError) as caught:
+        sagemaker.create_training_job(**request)
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert "not a valid regular expression" in caught.value.response["Error"]["Message"]

@@ -1,0 +1,353 @@
+"""The bytecode interpreter's core: traversers, the step registry, compiling and running.
+
+A traversal is compiled into a list of :class:`Step` objects; running it chains each step's
+generator over the previous one (lazy, one traverser at a time), as TinkerPop's step pipeline
+does (https://tinkerpop.apache.org/docs/3.7.0/reference/#traversal). Modulators (``by``, ``with``,
+``from``, ``to``, ``option``) attach to the step before them. Pure: no IO, no wire types.
+
+Every traverser has bulk 1 (no bulking optimisation): results are the same, only less compact.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from gremlin_python.process.traversal import T
+
+from emulator.graph.bytecode import Bytecode, Lambda, Pred, Sym
+from emulator.graph.errors import IllegalArgument, MalformedQuery, TimeLimitExceeded, UnsupportedOperation
+from emulator.graph.predicates import PredicateError, compile_predicate
+from emulator.graph.store import EdgeRecord, GraphStore, Transaction, VertexRecord
+
+MODULATORS = frozenset({"by", "with", "from", "to", "option"})
+
+
+class _NoValue:
+    """Marks "this traverser produced nothing" (an unproductive ``by()``, a missing key)."""
+
+    def __repr__(self) -> str:
+        return "NOVALUE"
+
+
+NOVALUE: Any = _NoValue()
+
+
+class PropRef:
+    """A property as a traversal object: what ``properties()`` emits.
+
+    A vertex property is one value of one key (set cardinality), an edge property the key's value.
+    """
+
+    __slots__ = ("element", "key", "value")
+
+    def __init__(self, element: VertexRecord | EdgeRecord, key: str, value: Any) -> None:
+        self.element = element
+        self.key = key
+        self.value = value
+
+    @property
+    def id(self) -> str:
+        """A stable id for a vertex property (Neptune's are opaque strings)."""
+        digest = zlib.crc32(f"{self.element.id}\x00{self.key}\x00{self.value!r}".encode())
+        return f"{digest:08x}"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PropRef) and other.element is self.element and other.key == self.key \
+            and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash((id(self.element), self.key, repr(self.value)))
+
+
+class Traverser:
+    """One object moving through the steps, with the objects it was given names for by ``as()``."""
+
+    __slots__ = ("obj", "labels", "origin")
+
+    def __init__(self, obj: Any, labels: dict[str, list[Any]] | None = None, origin: Any = None) -> None:
+        self.obj = obj
+        self.labels = labels
+        self.origin = origin  # the vertex an edge was reached from (for otherV)
+
+    def split(self, obj: Any) -> Traverser:
+        return Traverser(obj, self.labels)
+
+
+class Context:
+    """What steps may use while running: the graph, the open transaction, the deadline."""
+
+    def __init__(self, store: GraphStore, tx: Transaction | None, timeout_ms: float | None = None) -> None:
+        self.store = store
+        self._tx = tx
+        self.deadline = time.monotonic() + timeout_ms / 1000.0 if timeout_ms else None
+        self.side_effects: dict[str, Any] = {}
+        self._ticks = 0
+
+    @property
+    def tx(self) -> Transaction:
+        if self._tx is None:
+            raise UnsupportedOperation("this request is read-only; it cannot change the graph")
+        return self._tx
+
+    def tick(self) -> None:
+        """Call often in long loops: raises TimeLimitExceeded after the deadline."""
+        self._ticks += 1
+        if self.deadline is not None and self._ticks & 1023 == 0 and time.monotonic() > self.deadline:
+            raise TimeLimitExceeded("A timeout occurred within the script or was otherwise cancelled "
+                                    "directly during evaluation of the request (evaluationTimeout)")
+
+
+class Step:
+    """One step of a compiled traversal. Subclasses set ``name`` and override :meth:`run`."""
+
+    name = "step"
+    #: a reducing barrier (count, fold, sum...): ``group().by(x).by(<this>)`` uses it as the reducer
+    reducing = False
+
+    def __init__(self, args: list[Any]) -> None:
+        self.args = args
+
+    def modulate(self, name: str, args: list[Any]) -> None:
+        raise MalformedQuery(f"{self.name}() cannot be modulated by {name}()")
+
+    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        raise NotImplementedError(self.name)
+
+
+STEPS: dict[str, type[Step]] = {}
+
+
+def register(*names: str) -> Callable[[type[Step]], type[Step]]:
+    """Class decorator: make a step class the handler of these bytecode step names."""
+
+    def wrap(cls: type[Step]) -> type[Step]:
+        for name in names:
+            STEPS[name] = cls
+        cls.name = names[0]
+        return cls
+
+    return wrap
+
+
+def refuse_lambdas(value: Any) -> None:
+    """Raise UnsupportedOperation if a lambda hides anywhere in a step argument."""
+    if isinstance(value, Lambda):
+        raise UnsupportedOperation(f"Lambdas are not supported (got {value.language} lambda {value.script!r}); "
+                                   "rewrite the traversal with Gremlin steps")
+    if isinstance(value, list | tuple | set):
+        for item in value:
+            refuse_lambdas(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            refuse_lambdas(key)
+            refuse_lambdas(item)
+
+
+def compile_bytecode(bytecode: Bytecode) -> list[Step]:
+    """Build the steps of a traversal, checking every step name and argument.
+
+    Raises:
+        UnsupportedOperation: an unknown step or a lambda.
+        MalformedQuery: a modulator with nothing to modulate, or bad arguments.
+    """
+    steps: list[Step] = []
+    for name, args in bytecode.steps:
+        refuse_lambdas(args)
+        if name in MODULATORS:
+            if not steps:
+                raise MalformedQuery(f"{name}() must follow a step")
+            steps[-1].modulate(name, args)
+            continue
+        cls = STEPS.get(name)
+        if cls is None:
+            raise UnsupportedOperation(f"Unsupported step: {name}(). This server does not implement it; "
+                                       "see emulator/graph/steps.py for the steps it does")
+        try:
+            steps.append(cls(args))
+        except PredicateError as error:
+            raise MalformedQuery(f"{name}(): {error}") from None
+    return steps
+
+
+def nested(arg: Any, step: str) -> list[Step]:
+    """Compile an anonymous traversal argument, or raise MalformedQuery."""
+    if not isinstance(arg, Bytecode):
+        raise MalformedQuery(f"{step}() expects an anonymous traversal, got {describe(arg)}")
+    return compile_bytecode(arg)
+
+
+def run_steps(ctx: Context, steps: list[Step], it: Iterator[Traverser]) -> Iterator[Traverser]:
+    for step in steps:
+        it = step.run(ctx, it)
+    return it
+
+
+def run_nested(ctx: Context, steps: list[Step], trav: Traverser) -> Iterator[Traverser]:
+    """Run a child traversal starting from one traverser (keeps its ``as()`` labels)."""
+    return run_steps(ctx, steps, iter((trav,)))
+
+
+def first_result(ctx: Context, steps: list[Step], trav: Traverser) -> Any:
+    for result in run_nested(ctx, steps, trav):
+        return result.obj
+    return NOVALUE
+
+
+def describe(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}"
+
+
+# -- element access -------------------------------------------------------------------------
+
+def is_element(obj: Any) -> bool:
+    return isinstance(obj, VertexRecord | EdgeRecord)
+
+
+def element_values(obj: Any, key: str) -> list[Any]:
+    """All values of ``key`` on a vertex (set cardinality) or edge; ``[]`` when absent."""
+    if isinstance(obj, VertexRecord):
+        return obj.props.get(key, [])
+    if isinstance(obj, EdgeRecord):
+        value = obj.props.get(key, NOVALUE)
+        return [] if value is NOVALUE else [value]
+    if isinstance(obj, dict):
+        return [obj[key]] if key in obj else []
+    return []
+
+
+def element_value(obj: Any, key: str) -> Any:
+    """The (first) value of ``key``, or NOVALUE."""
+    if isinstance(obj, VertexRecord):
+        values = obj.props.get(key)
+        return values[0] if values else NOVALUE
+    if isinstance(obj, EdgeRecord):
+        return obj.props.get(key, NOVALUE)
+    if isinstance(obj, dict):
+        return obj.get(key, NOVALUE)
+    if isinstance(obj, PropRef) and key == obj.key:
+        return obj.value
+    return NOVALUE
+
+
+def token_value(obj: Any, token: Sym) -> Any:
+    """``T.id``, ``T.label``, ``T.key``, ``T.value`` of an element or property."""
+    name = token.name
+    if isinstance(obj, VertexRecord | EdgeRecord):
+        if name == "id":
+            return obj.id
+        if name == "label":
+            return obj.label
+    elif isinstance(obj, PropRef):
+        if name == "id":
+            return obj.id
+        if name in ("label", "key"):
+            return obj.key
+        if name == "value":
+            return obj.value
+    elif isinstance(obj, dict):
+        key = T.id if name == "id" else T.label if name == "label" else name
+        return obj.get(key, NOVALUE)
+    raise IllegalArgument(f"T.{name} cannot be read from {describe(obj)}")
+
+
+def is_sym(value: Any, kind: str, name: str | None = None) -> bool:
+    return isinstance(value, Sym) and value.kind == kind and (name is None or value.name == name)
+
+
+def as_predicate(value: Any) -> Callable[[Any], bool]:
+    """A ``P`` argument as a test; a plain value means ``P.eq(value)``."""
+    if isinstance(value, Pred):
+        return compile_predicate(value)
+    return compile_predicate(Pred("eq", [value]))
+
+
+# -- by() modulators ------------------------------------------------------------------------
+
+class By:
+    """One ``by()`` modulation: how to turn a traverser into the value a step uses, and an order."""
+
+    __slots__ = ("kind", "arg", "steps", "order")
+
+    def __init__(self, args: list[Any], step: str) -> None:
+        self.kind = "identity"
+        self.arg: Any = None
+        self.steps: list[Step] = []
+        self.order: str = "asc"
+        if len(args) > 2:
+            raise MalformedQuery(f"{step}().by() takes at most two arguments")
+        if args:
+            first = args[0]
+            if isinstance(first, str):
+                self.kind, self.arg = "key", first
+            elif is_sym(first, "T"):
+                self.kind, self.arg = "token", first
+            elif is_sym(first, "Order"):
+                self.order = first.name
+            elif is_sym(first, "Column"):
+                self.kind, self.arg = "column", first.name
+            elif isinstance(first, Bytecode):
+                self.kind, self.steps = "traversal", compile_bytecode(first)
+            else:
+                raise MalformedQuery(f"{step}().by() does not accept {describe(first)}")
+        if len(args) == 2:
+            if not is_sym(args[1], "Order"):
+                raise MalformedQuery(f"{step}().by(x, order) expects an Order, got {describe(args[1])}")
+            self.order = args[1].name
+
+    def value(self, ctx: Context, trav: Traverser) -> Any:
+        """The modulated value, or NOVALUE when the modulator is unproductive."""
+        kind = self.kind
+        if kind == "identity":
+            return trav.obj
+        if kind == "key":
+            return element_value(trav.obj, self.arg)
+        if kind == "token":
+            return token_value(trav.obj, self.arg)
+        if kind == "traversal":
+            return first_result(ctx, self.steps, trav)
+        obj = trav.obj
+        if isinstance(obj, dict) and len(obj) == 1:
+            key, value = next(iter(obj.items()))
+            return key if self.arg == "keys" else value
+        if isinstance(obj, dict):
+            return list(obj.keys()) if self.arg == "keys" else list(obj.values())
+        raise IllegalArgument(f"by(Column.{self.arg}) needs a map entry, got {describe(obj)}")
+
+    def value_of(self, ctx: Context, obj: Any, trav: Traverser) -> Any:
+        """Like :meth:`value` for an object that is not the traverser's own (a map value...)."""
+        if self.kind == "identity":
+            return obj
+        return self.value(ctx, trav.split(obj))
+
+
+def freeze(value: Any) -> Any:
+    """A hashable stand-in for a result value (dedup keys, group keys)."""
+    if isinstance(value, list | tuple):
+        return ("__list__", tuple(freeze(v) for v in value))
+    if isinstance(value, dict):
+        return ("__map__", tuple((freeze(k), freeze(v)) for k, v in value.items()))
+    if isinstance(value, set):
+        return ("__set__", frozenset(freeze(v) for v in value))
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool):
+        return ("__bool__", value)
+    return value
+
+
+def collection_items(obj: Any) -> list[Any] | None:
+    """The items of a list/set/map (map entries as one-entry maps), or None for a scalar."""
+    if isinstance(obj, list | tuple):
+        return list(obj)
+    if isinstance(obj, set | frozenset):
+        return list(obj)
+    if isinstance(obj, dict):
+        return [{k: v} for k, v in obj.items()]
+    return None
+
+
+def iterable_of(traversers: Iterable[Traverser]) -> Iterator[Any]:
+    return (t.obj for t in traversers)

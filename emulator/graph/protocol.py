@@ -1,0 +1,153 @@
+"""The Gremlin Server websocket protocol: one request frame in, response frames out.
+
+A request frame starts with its mime type (GraphBinary v1 or GraphSON v3) and the response uses
+the same serializer. Results stream in batches of ``batchSize`` (default 64, as Gremlin Server's
+``resultIterationBatchSize``): status 206 for each partial batch, 200 for the last, 204 when there
+is nothing (https://tinkerpop.apache.org/docs/3.7.0/dev/provider/#_graph_driver_provider_requirements).
+Bytecode results are Traversers; script (``eval``) results are the plain values.
+
+This module is pure: the websocket server feeds it bytes and sends what it yields.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from gremlin_python.process.traversal import Traverser
+
+from emulator.graph import errors
+from emulator.graph.bytecode import Bytecode, RequestError
+from emulator.graph.errors import GraphServiceError
+from emulator.graph.script import run_script
+from emulator.graph.serializers import (
+    GRAPHBINARY_MIME,
+    GRAPHSON_MIMES,
+    RequestMessage,
+    decode_graphbinary_request,
+    decode_graphson_request,
+    encode_graphbinary_response,
+    encode_graphson_response,
+    read_mime,
+)
+from emulator.graph.store import GraphStore
+from emulator.graph.traversal import execute, request_options
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 64
+MAX_BATCH_SIZE = 100_000
+
+
+@dataclass
+class Codec:
+    """One serializer's response writer."""
+
+    binary: bool
+
+    def encode(self, request_id: str | None, status: int, message: str | None, data: Any) -> bytes | str:
+        if self.binary:
+            return encode_graphbinary_response(request_id, status, message, data)
+        return encode_graphson_response(request_id, status, message or "", data)
+
+
+def _batch_size(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return min(value, MAX_BATCH_SIZE)
+    return DEFAULT_BATCH_SIZE
+
+
+def _timeout(args: dict[str, Any]) -> float | None:
+    for key in ("evaluationTimeout", "scriptEvaluationTimeout"):
+        value = args.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            return float(value)
+    return None
+
+
+class GremlinProtocol:
+    """Answers request frames against one :class:`GraphStore`.
+
+    Args:
+        store: the graph.
+        default_timeout_ms: evaluation timeout when the request sets none (Neptune: 120 s).
+    """
+
+    def __init__(self, store: GraphStore, default_timeout_ms: float = 120_000) -> None:
+        self.store = store
+        self.default_timeout_ms = default_timeout_ms
+
+    def handle(self, frame: bytes | str) -> Iterator[bytes | str]:
+        """Yield the response frames for one request frame (never raises)."""
+        if isinstance(frame, str):
+            frame = frame.encode("utf-8")
+        codec = Codec(binary=True)
+        request_id: str | None = None
+        try:
+            mime, start = read_mime(frame)
+            if mime == GRAPHBINARY_MIME:
+                request = decode_graphbinary_request(frame[start:])
+            elif mime in GRAPHSON_MIMES or mime.startswith("application/vnd.gremlin-v3.0+json"):
+                codec = Codec(binary=False)
+                request = decode_graphson_request(frame[start:])
+            else:
+                raise errors.MalformedRequest(f"Unsupported serializer mime type {mime!r}; use "
+                                              f"{GRAPHBINARY_MIME} or application/vnd.gremlin-v3.0+json")
+            request_id = request.request_id
+            uuid.UUID(request_id)
+        except GraphServiceError as error:
+            yield codec.encode(request_id, error.gremlin_status, error.gremlin_message(request_id or ""), None)
+            return
+        except (RequestError, ValueError, UnicodeDecodeError) as error:
+            failure = errors.MalformedRequest(f"Malformed request message: {error}")
+            yield codec.encode(None, failure.gremlin_status, failure.gremlin_message(""), None)
+            return
+        yield from self._answer(request, codec)
+
+    def _answer(self, request: RequestMessage, codec: Codec) -> Iterator[bytes | str]:
+        request_id = request.request_id
+        try:
+            results, as_traversers, batch = self._evaluate(request)
+        except GraphServiceError as error:
+            yield codec.encode(request_id, error.gremlin_status, error.gremlin_message(request_id), None)
+            return
+        if not results:
+            yield codec.encode(request_id, errors.NO_CONTENT, None if codec.binary else "", None)
+            return
+        total = len(results)
+        for start in range(0, total, batch):
+            chunk = results[start:start + batch]
+            data = [Traverser(item, 1) for item in chunk] if as_traversers else chunk
+            last = start + batch >= total
+            yield codec.encode(request_id, errors.SUCCESS if last else errors.PARTIAL_CONTENT,
+                               None if codec.binary else "", data)
+
+    def _evaluate(self, request: RequestMessage) -> tuple[list[Any], bool, int]:
+        """Run the request; returns (results, wrap as Traversers, batch size)."""
+        op, args = request.op, request.args
+        timeout = _timeout(args) or self.default_timeout_ms
+        if op == "bytecode":
+            gremlin = args.get("gremlin")
+            if not isinstance(gremlin, Bytecode):
+                raise errors.InvalidParameter("A bytecode request needs a traversal in args.gremlin")
+            if any(name == "tx" for name, _ in gremlin.sources):
+                return [], True, DEFAULT_BATCH_SIZE  # sessionless: every request already commits
+            options = request_options(gremlin)
+            batch = _batch_size(options.get("batchSize", args.get("batchSize")))
+            option_timeout = _timeout(options)
+            return execute(self.store, gremlin, option_timeout or timeout), True, batch
+        if op == "eval":
+            script = args.get("gremlin")
+            if not isinstance(script, str):
+                raise errors.InvalidParameter("An eval request needs a Gremlin script string in args.gremlin")
+            bindings = args.get("bindings") or {}
+            if not isinstance(bindings, dict):
+                raise errors.InvalidParameter("args.bindings must be a map")
+            return run_script(self.store, script, bindings, timeout), False, _batch_size(args.get("batchSize"))
+        if op in ("close", "authentication"):
+            return [], False, DEFAULT_BATCH_SIZE
+        raise errors.InvalidParameter(f"Unsupported op {op!r} for processor {request.processor!r} "
+                                      "(supported: bytecode, eval)")

@@ -1,0 +1,284 @@
+"""Collection and reducing steps: count, fold/unfold, sum/min/max/mean, order, group, groupCount.
+
+Global scope reduces the whole stream (a barrier); ``Scope.local`` reduces each traverser's own
+collection (https://tinkerpop.apache.org/docs/3.7.0/reference/#a-note-on-scopes).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import Any
+
+from gremlin_python.statics import long
+
+from emulator.graph.engine import (
+    NOVALUE,
+    By,
+    Context,
+    Step,
+    Traverser,
+    collection_items,
+    describe,
+    freeze,
+    register,
+    run_steps,
+)
+from emulator.graph.errors import IllegalArgument, MalformedQuery
+from emulator.graph.predicates import compare, is_number, sort_key
+from emulator.graph.steps import _scope, select_value
+
+
+@register("count")
+class CountStep(Step):
+    reducing = True
+
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        self.local, _ = _scope(args)
+
+    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        if self.local:
+            for trav in it:
+                items = collection_items(trav.obj)
+                yield trav.split(long(1 if items is None else len(items)))
+            return
+        total = 0
+        for _ in it:
+            total += 1
+        yield Traverser(long(total))
+
+
+@register("fold")
+class FoldStep(Step):
+    reducing = True
+
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        if args:
+            raise MalformedQuery("fold(seed, operator) is not supported; use fold()")
+
+    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        yield Traverser([t.obj for t in it])
+
+
+@register("unfold")
+class UnfoldStep(Step):
+    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        for trav in it:
+            items = collection_items(trav.obj)
+            if items is None:
+                yield trav
+            else:
+                for item in items:
+                    yield trav.split(item)
+
+
+def _numbers(values: list[Any], step: str) -> list[Any]:
+    for value in values:
+        if not is_number(value):
+            raise IllegalArgument(f"{step}() needs numbers, got {describe(value)}")
+    return values
+
+
+def _reduce(name: str, values: list[Any]) -> Any:
+    if not values:
+        return NOVALUE
+    if name == "sum":
+        return sum(_numbers(values, name))
+    if name == "mean":
+        return float(sum(_numbers(values, name))) / len(values)
+    best = values[0]
+    for value in values[1:]:
+        result = compare(value, best)
+        if result is None:
+            raise IllegalArgument(f"{name}() cannot compare {describe(value)} with {describe(best)}")
+        if (name == "min" and result < 0) or (name == "max" and result > 0):
+            best = value
+    return best
+
+
+class ReduceStep(Step):
+    """sum, min, max, mean."""
+
+    reducing = True
+    name_used = "sum"
+
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        self.local, _ = _scope(args)
+
+    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        if self.local:
+            for trav in it:
+                items = collection_items(trav.obj)
+                value = _reduce(self.name_used, [trav.obj] if items is None else items)
+                if value is not NOVALUE:
+                    yield trav.split(value)
+            return
+        value = _reduce(self.name_used, [t.obj for t in it])
+        if value is not NOVALUE:
+            yield Traverser(value)
+
+
+for _name in ("sum", "min", "max", "mean"):
+    register(_name)(type(f"ReduceStep_{_name}", (ReduceStep,), {"name_used": _name}))
+
+
+def sort_traversers(ctx: Context, items: list[Any], bys: list[By], of: Any) -> list[Any]:
+    """Sort ``items`` (objects) by the ``by()`` list; items without a by-value are dropped."""
+    if not bys:
+        bys = [By([], "order")]
+    if any(by.order == "shuffle" for by in bys):
+        items = list(items)
+        random.shuffle(items)
+        return items
+    keyed = []
+    for item in items:
+        keys = []
+        for by in bys:
+            value = by.value_of(ctx, item, of(item))
+            if value is NOVALUE:
+                break
+            keys.append(sort_key(value))
+        else:
+            keyed.append((keys, item))
+    for index in range(len(bys) - 1, -1, -1):
+        keyed.sort(key=lambda pair, i=index: pair[0][i], reverse=bys[index].order == "desc")
+    return [item for _, item in keyed]
+
+
+@register("order")
+class OrderStep(Step):
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        self.local, _ = _scope(args)
+        self.bys: list[By] = []
+
+    def modulate(self, name: str, args: list[Any]) -> None:
+        if name != "by":
+            super().modulate(name, args)
+        self.bys.append(By(args, "order"))
+
+    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        if self.local:
+            for trav in it:
+                obj = trav.obj
+                if isinstance(obj, dict):
+                    entries = sort_traversers(ctx, [{k: v} for k, v in obj.items()], self.bys, trav.split)
+                    yield trav.split({k: v for entry in entries for k, v in entry.items()})
+                    continue
+                items = collection_items(obj)
+                if items is None:
+                    yield trav
+                else:
+                    yield trav.split(sort_traversers(ctx, items, self.bys, trav.split))
+            return
+        bys = [_lift(b) for b in self.bys] or [_lift(By([], "order"))]
+        yield from sort_traversers(ctx, list(it), bys, lambda t: t)
+
+
+class _TraverserBy(By):
+    """A ``By`` applied to a traverser list item rather than to a bare object."""
+
+    def value_of(self, ctx: Context, obj: Any, trav: Traverser) -> Any:
+        return By.value(self, ctx, obj)
+
+
+def _lift(by: By) -> By:
+    lifted = _TraverserBy([], "order")
+    lifted.kind, lifted.arg, lifted.steps, lifted.order = by.kind, by.arg, by.steps, by.order
+    return lifted
+
+
+def _group_value(ctx: Context, by: By | None, members: list[Traverser]) -> Any:
+    """The value of one group: folded members, or the value ``by()`` reduced over them."""
+    if by is None or by.kind == "identity":
+        return [t.obj for t in members]
+    if by.kind == "traversal":
+        results = run_steps(ctx, by.steps, iter(members))
+        if by.steps and by.steps[-1].reducing:
+            for result in results:
+                return result.obj
+            return NOVALUE
+        return [r.obj for r in results]
+    values = []
+    for trav in members:
+        value = by.value(ctx, trav)
+        if value is not NOVALUE:
+            values.append(value)
+    return values
+
+
+@register("group")
+class GroupStep(Step):
+    reducing = True
+
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        if args:
+            raise MalformedQuery("group(sideEffectKey) is not supported; use group()")
+        self.key_by: By | None = None
+        self.value_by: By | None = None
+
+    def modulate(self, name: str, args: list[Any]) -> None:
+        if name != "by":
+            super().modulate(name, args)
+        if self.key_by is None:
+            self.key_by = By(args, "group")
+        elif self.value_by is None:
+            self.value_by = By(args, "group")
+        else:
+            raise MalformedQuery("group() takes at most two by() modulators")
+
+    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        groups: dict[Any, tuple[Any, list[Traverser]]] = {}
+        for trav in it:
+            key = trav.obj if self.key_by is None else self.key_by.value(ctx, trav)
+            if key is NOVALUE:
+                continue
+            groups.setdefault(freeze(key), (key, []))[1].append(trav)
+        result = {}
+        for key, members in groups.values():
+            value = _group_value(ctx, self.value_by, members)
+            if value is not NOVALUE:
+                result[_hashable_key(key)] = value
+        yield Traverser(result)
+
+
+def _hashable_key(key: Any) -> Any:
+    """Map keys must be hashable in Python; a list key becomes a tuple."""
+    if isinstance(key, list):
+        return tuple(_hashable_key(k) for k in key)
+    if isinstance(key, dict):
+        return freeze(key)
+    return key
+
+
+@register("groupCount")
+class GroupCountStep(Step):
+    reducing = True
+
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        if args:
+            raise MalformedQuery("groupCount(sideEffectKey) is not supported; use groupCount()")
+        self.key_by: By | None = None
+
+    def modulate(self, name: str, args: list[Any]) -> None:
+        if name != "by":
+            super().modulate(name, args)
+        self.key_by = By(args, "groupCount")
+
+    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        counts: dict[Any, list[Any]] = {}
+        for trav in it:
+            key = trav.obj if self.key_by is None else self.key_by.value(ctx, trav)
+            if key is NOVALUE:
+                continue
+            entry = counts.setdefault(freeze(key), [key, 0])
+            entry[1] += 1
+        yield Traverser({_hashable_key(key): long(count) for key, count in counts.values()})
+
+
+__all__ = ["select_value"]

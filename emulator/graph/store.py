@@ -1,0 +1,424 @@
+"""The property graph's state: in-memory records, transactions with rollback, SQLite durability.
+
+Traversals read the in-memory records directly (fast adjacency through object references);
+every mutating request runs inside one :class:`Transaction`, which snapshots each element
+before its first change. ``commit`` writes exactly the touched elements to SQLite in one
+SQLite transaction (and any extra bookkeeping rows, such as a bulk-load job's final status),
+so a crash leaves the file either before or after the whole request. ``rollback`` restores the
+snapshots in memory.
+
+Neptune's data model, as emulated here
+(https://docs.aws.amazon.com/neptune/latest/userguide/access-graph-gremlin-differences.html):
+
+* ids are strings (generated UUIDs when not given);
+* vertex properties have ``set`` cardinality by default and no meta-properties;
+* a vertex may carry several labels, shown joined with ``::``;
+* edge properties hold a single value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+LABEL_SEPARATOR = "::"
+DEFAULT_VERTEX_LABEL = "vertex"
+DEFAULT_EDGE_LABEL = "edge"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS vertices (id TEXT PRIMARY KEY, label TEXT NOT NULL, props TEXT);
+CREATE TABLE IF NOT EXISTS edges (id TEXT PRIMARY KEY, label TEXT NOT NULL,
+                                  out_v TEXT NOT NULL, in_v TEXT NOT NULL, props TEXT);
+CREATE TABLE IF NOT EXISTS load_jobs (id TEXT PRIMARY KEY, created REAL NOT NULL, record TEXT NOT NULL);
+"""
+
+
+class GraphError(Exception):
+    """A request broke a rule of the graph (duplicate id, unsupported value...)."""
+
+
+class VertexRecord:
+    """A vertex: id, label (``a::b`` when several), ``{key: [values]}`` and its incident edges."""
+
+    __slots__ = ("id", "label", "props", "out_e", "in_e")
+
+    def __init__(self, vid: str, label: str, props: dict[str, list[Any]] | None = None) -> None:
+        self.id = vid
+        self.label = label
+        self.props: dict[str, list[Any]] = props if props is not None else {}
+        self.out_e: list[EdgeRecord] = []
+        self.in_e: list[EdgeRecord] = []
+
+    def has_label(self, label: str) -> bool:
+        """True when ``label`` is this vertex's label or one of its labels."""
+        own = self.label
+        if own == label:
+            return True
+        return LABEL_SEPARATOR in own and label in own.split(LABEL_SEPARATOR)
+
+    def __repr__(self) -> str:
+        return f"v[{self.id}]"
+
+
+class EdgeRecord:
+    """An edge between two :class:`VertexRecord` objects, with single-valued properties."""
+
+    __slots__ = ("id", "label", "out_v", "in_v", "props")
+
+    def __init__(self, eid: str, label: str, out_v: VertexRecord, in_v: VertexRecord,
+                 props: dict[str, Any] | None = None) -> None:
+        self.id = eid
+        self.label = label
+        self.out_v = out_v
+        self.in_v = in_v
+        self.props: dict[str, Any] = props if props is not None else {}
+
+    def has_label(self, label: str) -> bool:
+        return self.label == label
+
+    def __repr__(self) -> str:
+        return f"e[{self.id}][{self.out_v.id}-{self.label}->{self.in_v.id}]"
+
+
+Element = VertexRecord | EdgeRecord
+
+SUPPORTED_VALUE_TYPES = (str, bool, int, float, dt.datetime)
+
+
+def check_value(value: Any) -> Any:
+    """Return ``value`` if Neptune can store it as a property value, else raise GraphError."""
+    if isinstance(value, SUPPORTED_VALUE_TYPES):
+        return value
+    if value is None:
+        raise GraphError("Property value can not be null")
+    raise GraphError(f"Unsupported property value type: {type(value).__name__} "
+                     "(Neptune stores strings, booleans, numbers and dates; no collections)")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return {"$date": value.isoformat()}
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def _json_hook(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1 and "$date" in obj:
+        return dt.datetime.fromisoformat(obj["$date"])
+    return obj
+
+
+def encode_props(props: dict[str, Any]) -> str | None:
+    """Properties as stored in SQLite (JSON, dates tagged); ``None`` when empty."""
+    return json.dumps(props, default=_json_default, separators=(",", ":")) if props else None
+
+
+def decode_props(text: str | None) -> dict[str, Any]:
+    return json.loads(text, object_hook=_json_hook) if text else {}
+
+
+class Transaction:
+    """The changes of one request: snapshots for rollback, touched ids for commit.
+
+    Every mutation of the graph goes through one of these methods.
+    """
+
+    def __init__(self, store: GraphStore) -> None:
+        self.store = store
+        # id -> (label, props copy) before the first change, or None if created here
+        self.vertex_before: dict[str, tuple[str, dict[str, list[Any]]] | None] = {}
+        # id -> (label, out id, in id, props copy), or None if created here
+        self.edge_before: dict[str, tuple[str, str, str, dict[str, Any]] | None] = {}
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.vertex_before or self.edge_before)
+
+    # -- snapshots ---------------------------------------------------------------------
+    def _touch_vertex(self, vertex: VertexRecord) -> None:
+        if vertex.id not in self.vertex_before:
+            self.vertex_before[vertex.id] = (vertex.label, {k: list(v) for k, v in vertex.props.items()})
+
+    def _touch_edge(self, edge: EdgeRecord) -> None:
+        if edge.id not in self.edge_before:
+            self.edge_before[edge.id] = (edge.label, edge.out_v.id, edge.in_v.id, dict(edge.props))
+
+    # -- vertices ----------------------------------------------------------------------
+    def add_vertex(self, vid: str | None, label: str = DEFAULT_VERTEX_LABEL) -> VertexRecord:
+        """Create a vertex; ``vid=None`` generates a UUID string like Neptune."""
+        vertices = self.store.vertices
+        if vid is None:
+            vid = str(uuid.uuid4())
+        elif not isinstance(vid, str):
+            vid = str(vid)
+        if vid in vertices:
+            raise GraphError(f"Vertex with id already exists: {vid}")
+        if not label:
+            raise GraphError("Label can not be empty")
+        vertex = VertexRecord(vid, label)
+        vertices[vid] = vertex
+        if vid not in self.vertex_before:
+            self.vertex_before[vid] = None
+        return vertex
+
+    def set_vertex_label(self, vertex: VertexRecord, label: str) -> None:
+        self._touch_vertex(vertex)
+        vertex.label = label
+
+    def set_vertex_property(self, vertex: VertexRecord, key: str, value: Any, cardinality: str = "set") -> None:
+        """Add a value (``set``: kept once; ``single``: replaces all values)."""
+        check_value(value)
+        self._touch_vertex(vertex)
+        if cardinality == "single":
+            vertex.props[key] = [value]
+        elif cardinality == "set":
+            values = vertex.props.setdefault(key, [])
+            if not any(_same_value(value, old) for old in values):
+                values.append(value)
+        else:
+            raise GraphError(f"Cardinality {cardinality} is not supported by Neptune (use single or set)")
+
+    def remove_vertex_property(self, vertex: VertexRecord, key: str, value: Any = None,
+                               match_value: bool = False) -> None:
+        """Remove all values of ``key``, or only ``value`` when ``match_value``."""
+        if key not in vertex.props:
+            return
+        self._touch_vertex(vertex)
+        if not match_value:
+            del vertex.props[key]
+            return
+        remaining = [v for v in vertex.props[key] if not _same_value(v, value)]
+        if remaining:
+            vertex.props[key] = remaining
+        else:
+            del vertex.props[key]
+
+    def drop_vertex(self, vertex: VertexRecord) -> None:
+        """Remove a vertex and its incident edges."""
+        if self.store.vertices.get(vertex.id) is not vertex:
+            return
+        for edge in list(vertex.out_e) + list(vertex.in_e):
+            self.drop_edge(edge)
+        self._touch_vertex(vertex)
+        del self.store.vertices[vertex.id]
+
+    # -- edges -------------------------------------------------------------------------
+    def add_edge(self, eid: str | None, label: str, out_v: VertexRecord, in_v: VertexRecord) -> EdgeRecord:
+        edges = self.store.edges
+        if eid is None:
+            eid = str(uuid.uuid4())
+        elif not isinstance(eid, str):
+            eid = str(eid)
+        if eid in edges:
+            raise GraphError(f"Edge with id already exists: {eid}")
+        if not label:
+            raise GraphError("Label can not be empty")
+        vertices = self.store.vertices
+        if vertices.get(out_v.id) is not out_v or vertices.get(in_v.id) is not in_v:
+            raise GraphError("Cannot add an edge to a vertex that was removed")
+        edge = EdgeRecord(eid, label, out_v, in_v)
+        edges[eid] = edge
+        out_v.out_e.append(edge)
+        in_v.in_e.append(edge)
+        if eid not in self.edge_before:
+            self.edge_before[eid] = None
+        return edge
+
+    def set_edge_property(self, edge: EdgeRecord, key: str, value: Any) -> None:
+        check_value(value)
+        self._touch_edge(edge)
+        edge.props[key] = value
+
+    def remove_edge_property(self, edge: EdgeRecord, key: str) -> None:
+        if key in edge.props:
+            self._touch_edge(edge)
+            del edge.props[key]
+
+    def drop_edge(self, edge: EdgeRecord) -> None:
+        if self.store.edges.get(edge.id) is not edge:
+            return
+        self._touch_edge(edge)
+        del self.store.edges[edge.id]
+        _unlink(edge)
+
+    # -- end ---------------------------------------------------------------------------
+    def rollback(self) -> None:
+        """Put every touched element back as it was before this transaction."""
+        store = self.store
+        for eid in self.edge_before:
+            edge = store.edges.pop(eid, None)
+            if edge is not None:
+                _unlink(edge)
+        for vid, before in self.vertex_before.items():
+            current = store.vertices.get(vid)
+            if before is None:
+                if current is not None:
+                    del store.vertices[vid]
+            elif current is not None:
+                current.label, current.props = before[0], before[1]
+            else:
+                store.vertices[vid] = VertexRecord(vid, before[0], before[1])
+        for eid, snapshot in self.edge_before.items():
+            if snapshot is not None:
+                label, out_id, in_id, props = snapshot
+                store.link_edge(eid, label, store.vertices[out_id], store.vertices[in_id], props)
+        self.vertex_before.clear()
+        self.edge_before.clear()
+
+
+def _unlink(edge: EdgeRecord) -> None:
+    _remove_identity(edge.out_v.out_e, edge)
+    _remove_identity(edge.in_v.in_e, edge)
+
+
+def _remove_identity(items: list[EdgeRecord], edge: EdgeRecord) -> None:
+    for index in range(len(items) - 1, -1, -1):
+        if items[index] is edge:
+            del items[index]
+            return
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b or (not isinstance(a, bool) and not isinstance(b, bool) and
+                                             isinstance(a, int | float) and isinstance(b, int | float) and a == b)
+
+
+class GraphStore:
+    """The whole graph in memory, mirrored to a SQLite file.
+
+    Args:
+        path: the SQLite file (created if missing); ``None`` keeps the graph in memory only.
+
+    All access goes through :attr:`lock` (a re-entrant lock): one request at a time sees and
+    changes the graph, so a traversal never observes half of another request's writes.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self.lock = threading.RLock()
+        self.vertices: dict[str, VertexRecord] = {}
+        self.edges: dict[str, EdgeRecord] = {}
+        self._db: sqlite3.Connection | None = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            self._load()
+
+    # -- reading the file --------------------------------------------------------------
+    def _load(self) -> None:
+        db = self._require_db()
+        vertices = self.vertices
+        for vid, label, props in db.execute("SELECT id, label, props FROM vertices"):
+            vertices[vid] = VertexRecord(vid, label, decode_props(props))
+        for eid, label, out_id, in_id, props in db.execute("SELECT id, label, out_v, in_v, props FROM edges"):
+            out_v, in_v = vertices.get(out_id), vertices.get(in_id)
+            if out_v is None or in_v is None:
+                continue  # cannot happen with our commits; never let a dangling edge in
+            self.link_edge(eid, label, out_v, in_v, decode_props(props))
+
+    def link_edge(self, eid: str, label: str, out_v: VertexRecord, in_v: VertexRecord,
+                  props: dict[str, Any]) -> EdgeRecord:
+        """Insert an edge record without a transaction (loading and rollback only)."""
+        edge = EdgeRecord(eid, label, out_v, in_v, props)
+        self.edges[eid] = edge
+        out_v.out_e.append(edge)
+        in_v.in_e.append(edge)
+        return edge
+
+    def _require_db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError("this graph store has no file")
+        return self._db
+
+    # -- transactions ------------------------------------------------------------------
+    @contextmanager
+    def transaction(self, extra: Iterable[tuple[str, tuple[Any, ...]]] = ()) -> Iterator[Transaction]:
+        """Hold the lock and run a block as one transaction: committed on success, else rolled back.
+
+        Args:
+            extra: more SQL statements (with parameters) to commit atomically with the changes.
+        """
+        with self.lock:
+            tx = Transaction(self)
+            try:
+                yield tx
+            except BaseException:
+                tx.rollback()
+                raise
+            try:
+                self.commit(tx, extra)
+            except BaseException:
+                tx.rollback()
+                raise
+
+    def commit(self, tx: Transaction, extra: Iterable[tuple[str, tuple[Any, ...]]] = ()) -> None:
+        """Write every element ``tx`` touched (and ``extra`` statements) in one SQLite transaction."""
+        extra = list(extra)
+        if self._db is None or (not tx.changed and not extra):
+            tx.vertex_before.clear()
+            tx.edge_before.clear()
+            return
+        vertices, edges = self.vertices, self.edges
+        vertex_rows, vertex_gone, edge_rows, edge_gone = [], [], [], []
+        for vid in tx.vertex_before:
+            vertex = vertices.get(vid)
+            if vertex is None:
+                vertex_gone.append((vid,))
+            else:
+                vertex_rows.append((vid, vertex.label, encode_props(vertex.props)))
+        for eid in tx.edge_before:
+            edge = edges.get(eid)
+            if edge is None:
+                edge_gone.append((eid,))
+            else:
+                edge_rows.append((eid, edge.label, edge.out_v.id, edge.in_v.id, encode_props(edge.props)))
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if edge_gone:
+                db.executemany("DELETE FROM edges WHERE id = ?", edge_gone)
+            if vertex_gone:
+                db.executemany("DELETE FROM vertices WHERE id = ?", vertex_gone)
+            if vertex_rows:
+                db.executemany("INSERT OR REPLACE INTO vertices (id, label, props) VALUES (?, ?, ?)", vertex_rows)
+            if edge_rows:
+                db.executemany("INSERT OR REPLACE INTO edges (id, label, out_v, in_v, props) VALUES (?, ?, ?, ?, ?)",
+                               edge_rows)
+            for sql, params in extra:
+                db.execute(sql, params)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        tx.vertex_before.clear()
+        tx.edge_before.clear()
+
+    # -- bookkeeping rows (bulk-load jobs) ---------------------------------------------
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement on the file outside graph transactions (autocommit)."""
+        if self._db is None:
+            return []
+        with self.lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        """Checkpoint the write-ahead log and close the file."""
+        with self.lock:
+            if self._db is not None:
+                try:
+                    self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                finally:
+                    self._db.close()
+                    self._db = None
+
+    def counts(self) -> dict[str, int]:
+        return {"vertices": len(self.vertices), "edges": len(self.edges)}

@@ -1,0 +1,134 @@
+"""Run one traversal against the store: source options, the transaction, results as wire objects.
+
+Elements come back as references (id and label only), as Neptune returns them
+(https://docs.aws.amazon.com/neptune/latest/userguide/access-graph-gremlin-differences.html):
+``Vertex``, ``Edge``, ``VertexProperty`` and ``Property`` objects of gremlinpython, which both
+serializers know how to write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gremlin_python.structure.graph import Edge, Property, Vertex, VertexProperty
+
+from emulator.graph import mutations, reducers, steps  # noqa: F401  (registers the steps)
+from emulator.graph.bytecode import Bytecode, Strategy
+from emulator.graph.engine import Context, PropRef, Traverser, compile_bytecode, refuse_lambdas, run_steps
+from emulator.graph.errors import (
+    ConstraintViolation,
+    GraphServiceError,
+    IllegalArgument,
+    InternalFailure,
+    MalformedQuery,
+    UnsupportedOperation,
+)
+from emulator.graph.predicates import PredicateError
+from emulator.graph.steps import START
+from emulator.graph.store import EdgeRecord, GraphError, GraphStore, VertexRecord
+
+#: steps a root traversal (``g.…``) may begin with
+START_STEPS = frozenset({"V", "E", "inject", "addV", "addE", "mergeV", "mergeE", "union"})
+#: request options a client may set with ``with_()`` / ``OptionsStrategy`` (Gremlin Server's)
+REQUEST_OPTIONS = frozenset({"evaluationTimeout", "scriptEvaluationTimeout", "batchSize", "requestId",
+                             "userAgent", "materializeProperties"})
+IGNORED_SOURCES = frozenset({"withoutStrategies", "withBulk", "withPath"})
+
+
+@dataclass
+class SourceOptions:
+    """What the ``g.with…()`` source instructions asked for."""
+
+    options: dict[str, Any] = field(default_factory=dict)
+    side_effects: dict[str, Any] = field(default_factory=dict)
+
+
+def read_sources(bytecode: Bytecode) -> SourceOptions:
+    """Interpret the source instructions; refuse the ones that would run code (withSack lambdas...)."""
+    found = SourceOptions()
+    for name, args in bytecode.sources:
+        refuse_lambdas(args)
+        if name == "withStrategies":
+            for strategy in args:
+                if isinstance(strategy, Strategy) and strategy.name.endswith("OptionsStrategy"):
+                    found.options.update({k: v for k, v in strategy.config.items() if k in REQUEST_OPTIONS})
+        elif name == "with":
+            if not args or not isinstance(args[0], str):
+                raise MalformedQuery("with() on the traversal source takes an option name")
+            found.options[args[0]] = args[1] if len(args) > 1 else True
+        elif name == "withSideEffect":
+            if len(args) < 2 or not isinstance(args[0], str):
+                raise MalformedQuery("withSideEffect() takes a key and a value")
+            found.side_effects[args[0]] = args[1]
+        elif name not in IGNORED_SOURCES:
+            raise UnsupportedOperation(f"Unsupported traversal source step: {name}()")
+    return found
+
+
+def to_wire(obj: Any) -> Any:
+    """Replace store records by the reference objects the serializers write."""
+    kind = type(obj)
+    if kind in (str, int, float, bool) or obj is None:
+        return obj
+    if kind is VertexRecord:
+        return Vertex(obj.id, obj.label)
+    if kind is EdgeRecord:
+        return Edge(obj.id, Vertex(obj.out_v.id, obj.out_v.label), obj.label, Vertex(obj.in_v.id, obj.in_v.label))
+    if kind is dict:
+        return {to_wire(k): to_wire(v) for k, v in obj.items()}
+    if kind is list:
+        return [to_wire(v) for v in obj]
+    if kind is PropRef:
+        if isinstance(obj.element, VertexRecord):
+            return VertexProperty(obj.id, obj.key, obj.value, Vertex(obj.element.id, obj.element.label))
+        return Property(obj.key, obj.value, None)
+    if kind is tuple:
+        return tuple(to_wire(v) for v in obj)
+    return obj
+
+
+def compile_root(bytecode: Bytecode) -> list[Any]:
+    """Compile a ``g.…`` traversal, checking it starts with a start step."""
+    if not bytecode.steps:
+        raise MalformedQuery("The traversal has no steps")
+    first = bytecode.steps[0][0]
+    if first not in START_STEPS:
+        raise MalformedQuery(f"A traversal must start with one of {sorted(START_STEPS)}, not {first}()")
+    return compile_bytecode(bytecode)
+
+
+def execute(store: GraphStore, bytecode: Bytecode, timeout_ms: float | None = None) -> list[Any]:
+    """Run a traversal in its own transaction and return its results (wire objects, in order).
+
+    Raises:
+        GraphServiceError: the traversal was refused or failed; nothing it wrote is kept.
+    """
+    try:
+        sources = read_sources(bytecode)
+        timeout = sources.options.get("evaluationTimeout", sources.options.get("scriptEvaluationTimeout"))
+        if isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
+            timeout_ms = float(timeout)
+        compiled = compile_root(bytecode)
+        with store.transaction() as tx:
+            ctx = Context(store, tx, timeout_ms)
+            ctx.side_effects.update(sources.side_effects)
+            return [to_wire(t.obj) for t in run_steps(ctx, compiled, iter((Traverser(START),)))]
+    except GraphServiceError:
+        raise
+    except GraphError as error:
+        raise ConstraintViolation(str(error)) from None
+    except PredicateError as error:
+        raise IllegalArgument(str(error)) from None
+    except RecursionError:
+        raise MalformedQuery("The traversal is nested too deeply") from None
+    except Exception as error:  # a bug of ours: say so rather than drop the connection
+        raise InternalFailure(f"{type(error).__name__}: {error}") from error
+
+
+def request_options(bytecode: Bytecode) -> dict[str, Any]:
+    """The request options carried inside the bytecode (batchSize via ``with_``/OptionsStrategy)."""
+    try:
+        return read_sources(bytecode).options
+    except GraphServiceError:
+        return {}
