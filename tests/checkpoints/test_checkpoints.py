@@ -218,3 +218,20 @@ def test_artifacts_cli_lists_and_fetches_a_checkpoint_set(ckpt_harbor, clients, 
     assert torch.load(tmp_path / "out" / "state.pt")["epoch"] == 2
     missing = mlharbor("get", "no-such/checkpoints/x", "--dest", str(tmp_path / "none"))
     assert missing.returncode == 1 and "No stored artifact" in missing.stderr
+
+
+def test_a_job_restores_from_checkpoint_s3uri_when_the_store_has_none(ckpt_harbor, clients):
+    sagemaker, s3 = clients
+    # a checkpoint made elsewhere (on AWS, say) and uploaded: the store has never seen this lineage
+    seed = epoch_job(s3, epochs=5, epoch_seconds=0.0)
+    sagemaker.create_training_job(**seed)
+    seeded = wait_for_status(sagemaker, seed["TrainingJobName"])
+    assert seeded["TrainingJobStatus"] == "Completed", seeded.get("FailureReason")
+    state = download(ckpt_harbor, checkpoint_sets(ckpt_harbor, seed["TrainingJobName"])[-1]["item_id"])["state.pt"]
+    s3.put_object(Bucket="ckpt-tests", Key="uploaded/run-9/state.pt", Body=state)
+
+    request = epoch_job(s3, epochs=8, epoch_seconds=0.0, checkpoint_uri="s3://ckpt-tests/uploaded/run-9")
+    sagemaker.create_training_job(**request)
+    final = wait_for_status(sagemaker, request["TrainingJobName"])
+    assert final["TrainingJobStatus"] == "Completed", final.get("FailureReason")
+    assert run_json(s3, final)["first_epoch_this_attempt"] == 6
