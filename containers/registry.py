@@ -7,6 +7,7 @@ interpreter (so torch and the toolkit are there); the Docker runner runs the ima
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 
@@ -41,6 +42,14 @@ BUILTIN_IMAGES: tuple[BuiltinImage, ...] = (
 
 _BY_NAME = {image.name: image for image in BUILTIN_IMAGES}
 
+#: AWS Deep Learning Container repositories (any account, region and tag) served by a built-in.
+#: The sagemaker SDK's framework estimators send these URIs as ``TrainingImage``.
+_DLC_REPOSITORIES = {
+    "pytorch-training": "mlharbor/pytorch",
+    "pytorch-inference": "mlharbor/pytorch",
+}
+_ECR_HOST = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")
+
 
 class UnknownImageError(LookupError):
     """The image is not one of the built-ins."""
@@ -55,12 +64,15 @@ def image_name(reference: str) -> str:
 
 
 def resolve(reference: str) -> BuiltinImage:
-    """The built-in image a ``TrainingImage`` names.
+    """The built-in image a ``TrainingImage`` names: a built-in's own name, or an AWS DLC URI.
 
     Raises:
         UnknownImageError: it names no built-in (the message lists them).
     """
-    image = _BY_NAME.get(image_name(reference))
+    name = image_name(reference)
+    if _ECR_HOST.match(name):
+        name = _DLC_REPOSITORIES.get(name.split("/", 1)[1], name)
+    image = _BY_NAME.get(name)
     if image is None:
         known = ", ".join(sorted(_BY_NAME))
         raise UnknownImageError(f"image {reference!r} is not a built-in image (built-ins: {known})")
