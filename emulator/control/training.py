@@ -182,7 +182,8 @@ class TrainingJobBackend:
                     if job.status == STOPPING:
                         states.finish(job, "Stopped", now)
                     elif _may_resume(job):
-                        self._account_attempt(job, now)
+                        # the old process's last recorded moment is the best evidence of when it died
+                        self._account_attempt(job, min(now, job.last_modified_time))
                         self._requeue(job, "Restarting the job after the control plane stopped; resuming from its "
                                            "last checkpoint")
                         continue
@@ -200,6 +201,9 @@ class TrainingJobBackend:
                 with self._lock:
                     states.finish(job, "Stopped", time.time())
                     self._save(job)
+            elif job.secondary_status == "Interrupted":
+                with self._lock:
+                    self._requeue(job, "Launching requested ML instances after the spot interruption")
             else:
                 self.scheduler.submit((job.region, job.name))
 
