@@ -23,6 +23,7 @@ from emulator import config as config_module
 from emulator.control.plane import ControlPlane
 from emulator.edge.app import EdgeDispatcher, NotReadyApp, SwappableApp, create_app
 from emulator.edge.s3_journal import S3Journal
+from emulator.graph import GraphServer
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class Harbor:
         self.config = config_module.resolve(overrides)
         self.data_dir = Path(self.config["data_dir"])
         self.control: ControlPlane | None = None
-        self.graph: Any = None
+        self.graph: GraphServer | None = None
         self._app = SwappableApp(NotReadyApp())
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -97,13 +98,7 @@ class Harbor:
             "runner": self.config["runner"],
         }
 
-    def _start_graph(self) -> Any:
-        try:
-            from emulator.graph import GraphServer
-        except ImportError:  # TODO(integration): the graph server lands with its own issue
-            log.warning("graph server not available in this build")
-            return None
-
+    def _start_graph(self) -> GraphServer:
         graph = GraphServer(
             data_dir=self.data_dir / "graph",
             host=self.config["host"],

@@ -116,6 +116,10 @@ class Step:
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         raise NotImplementedError(self.name)
 
+    #: set by one-to-one steps (id(), outV()...): ``map_one(ctx, trav)`` gives the one result or NOVALUE,
+    #: which lets ``by(__.outV().id())`` run without building a generator pipeline per traverser
+    map_one: Callable[[Context, Traverser], Any] | None = None
+
 
 STEPS: dict[str, type[Step]] = {}
 
@@ -198,6 +202,38 @@ def first_result(ctx: Context, steps: list[Step], trav: Traverser) -> Any:
 
 def describe(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"
+
+
+def flatten_ids(args: list[Any]) -> list[str]:
+    """Ids given to ``V()``/``E()``/``hasId()``: strings, numbers, lists, or elements."""
+    ids: list[str] = []
+    for arg in args:
+        if isinstance(arg, list | tuple | set):
+            ids.extend(flatten_ids(list(arg)))
+        elif hasattr(arg, "id") and not isinstance(arg, str | int | float):
+            ids.append(str(arg.id))
+        elif arg is None:
+            continue
+        else:
+            ids.append(str(arg))
+    return ids
+
+
+def select_value(trav: Traverser, key: str, pop: str = "last", side_effects: dict[str, Any] | None = None) -> Any:
+    """What ``select(key)`` sees: a map entry of the current object, an ``as()`` label, or a side effect."""
+    obj = trav.obj
+    if isinstance(obj, dict) and key in obj:
+        return obj[key]
+    if trav.labels is not None and key in trav.labels:
+        found = trav.labels[key]
+        if pop == "first":
+            return found[0]
+        if pop == "all":
+            return list(found)
+        return found[-1]
+    if side_effects is not None and key in side_effects:
+        return side_effects[key]
+    return NOVALUE
 
 
 # -- element access -------------------------------------------------------------------------
@@ -290,6 +326,8 @@ class By:
                 self.kind, self.arg = "column", first.name
             elif isinstance(first, Bytecode):
                 self.kind, self.steps = "traversal", compile_bytecode(first)
+                if self.steps and all(step.map_one is not None for step in self.steps):
+                    self.kind = "chain"
             else:
                 raise MalformedQuery(f"{step}().by() does not accept {describe(first)}")
         if len(args) == 2:
@@ -306,6 +344,13 @@ class By:
             return element_value(trav.obj, self.arg)
         if kind == "token":
             return token_value(trav.obj, self.arg)
+        if kind == "chain":
+            obj = trav.obj
+            for step in self.steps:
+                obj = step.map_one(ctx, Traverser(obj, trav.labels))  # type: ignore[misc]
+                if obj is NOVALUE:
+                    return NOVALUE
+            return obj
         if kind == "traversal":
             return first_result(ctx, self.steps, trav)
         obj = trav.obj

@@ -37,12 +37,18 @@ class GraphServiceError(Exception):
         self.message = message
 
     def neptune_body(self, request_id: str) -> dict[str, Any]:
-        """Neptune's JSON error shape: ``{"requestId", "code", "detailedMessage"}``."""
-        return {"requestId": request_id, "code": self.code, "detailedMessage": self.message}
+        """Neptune's JSON error shape: ``{"requestId", "code", "detailedMessage"}``.
+
+        ``message`` repeats the text because botocore shows that field in the exception's string.
+        """
+        return {"requestId": request_id, "code": self.code, "detailedMessage": self.message,
+                "message": self.message}
 
     def gremlin_message(self, request_id: str) -> str:
         """The websocket status message: Neptune sends the same JSON document as text."""
-        return json.dumps(self.neptune_body(request_id))
+        body = self.neptune_body(request_id)
+        del body["message"]
+        return json.dumps(body)
 
 
 class InternalFailure(GraphServiceError):

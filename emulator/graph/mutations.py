@@ -22,12 +22,14 @@ from emulator.graph.engine import (
     compile_bytecode,
     describe,
     first_result,
+    flatten_ids,
     is_sym,
     register,
+    select_value,
 )
 from emulator.graph.errors import ConstraintViolation, IllegalArgument, MalformedQuery, UnsupportedOperation
 from emulator.graph.predicates import values_equal
-from emulator.graph.steps import START, flatten_ids, select_value
+from emulator.graph.steps import START
 from emulator.graph.store import DEFAULT_EDGE_LABEL, DEFAULT_VERTEX_LABEL, EdgeRecord, VertexRecord
 
 
@@ -213,10 +215,7 @@ class DropStep(Step):
 
 
 def _merge_map(ctx: Context, source: _Dynamic | None, trav: Traverser, step: str) -> dict[Any, Any]:
-    if source is None:
-        value = trav.obj if trav.obj is not START else {}
-    else:
-        value = source.get(ctx, trav)
+    value = source.get(ctx, trav) if source is not None else trav.obj if trav.obj is not START else {}
     if value is NOVALUE or value is None:
         value = {}
     if not isinstance(value, dict):
@@ -370,7 +369,8 @@ class MergeEStep(MergeStep):
                     ends[side] = self._endpoint(ctx, trav, value, side)
             out_v, in_v = ends.get("OUT"), ends.get("IN")
             if out_v is None or in_v is None:
-                raise IllegalArgument("mergeE(): creating an edge needs existing Direction.OUT and Direction.IN vertices")
+                raise IllegalArgument("mergeE(): creating an edge needs existing Direction.OUT and "
+                                      "Direction.IN vertices")
             edge = ctx.tx.add_edge(_id_of(combined), _label_of(combined) or DEFAULT_EDGE_LABEL, out_v, in_v)
             for key, value in combined.items():
                 if not isinstance(key, Sym):

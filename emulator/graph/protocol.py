@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ from gremlin_python.process.traversal import Traverser
 from emulator.graph import errors
 from emulator.graph.bytecode import Bytecode, RequestError
 from emulator.graph.errors import GraphServiceError
-from emulator.graph.script import run_script
+from emulator.graph.script import stream_script
 from emulator.graph.serializers import (
     GRAPHBINARY_MIME,
     GRAPHSON_MIMES,
@@ -34,11 +34,12 @@ from emulator.graph.serializers import (
     read_mime,
 )
 from emulator.graph.store import GraphStore
-from emulator.graph.traversal import execute, request_options
+from emulator.graph.traversal import execute_stream, request_options
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 64
+_END: Any = object()
 MAX_BATCH_SIZE = 100_000
 
 
@@ -108,25 +109,49 @@ class GremlinProtocol:
         yield from self._answer(request, codec)
 
     def _answer(self, request: RequestMessage, codec: Codec) -> Iterator[bytes | str]:
+        """Stream the results in batches; the last batch is 200, an empty result 204.
+
+        An error after some batches were sent ends the stream with the error status, as Gremlin
+        Server does.
+        """
         request_id = request.request_id
+        ok_message = None if codec.binary else ""
         try:
-            results, as_traversers, batch = self._evaluate(request)
+            results, as_traversers, batch_size = self._evaluate(request)
+            iterator = iter(results)
+            pending = next(iterator, _END)
+            if pending is _END:
+                yield codec.encode(request_id, errors.NO_CONTENT, ok_message, None)
+                return
+            while True:
+                batch = [pending]
+                for item in iterator:
+                    batch.append(item)
+                    if len(batch) >= batch_size:
+                        break
+                pending = next(iterator, _END)
+                data = [Traverser(item, 1) for item in batch] if as_traversers else batch
+                last = pending is _END
+                try:
+                    frame = codec.encode(request_id, errors.SUCCESS if last else errors.PARTIAL_CONTENT,
+                                         ok_message, data)
+                except Exception as error:  # a result the serializer cannot write
+                    failure = errors.InternalFailure(f"Could not serialize a result: {type(error).__name__}: {error}")
+                    yield codec.encode(request_id, errors.SERVER_SERIALIZATION, failure.gremlin_message(request_id),
+                                       None)
+                    return
+                yield frame
+                if last:
+                    return
         except GraphServiceError as error:
             yield codec.encode(request_id, error.gremlin_status, error.gremlin_message(request_id), None)
-            return
-        if not results:
-            yield codec.encode(request_id, errors.NO_CONTENT, None if codec.binary else "", None)
-            return
-        total = len(results)
-        for start in range(0, total, batch):
-            chunk = results[start:start + batch]
-            data = [Traverser(item, 1) for item in chunk] if as_traversers else chunk
-            last = start + batch >= total
-            yield codec.encode(request_id, errors.SUCCESS if last else errors.PARTIAL_CONTENT,
-                               None if codec.binary else "", data)
+        except Exception as error:  # a bug of ours: answer rather than leave the client waiting
+            log.exception("request %s failed", request_id)
+            failure = errors.InternalFailure(f"{type(error).__name__}: {error}")
+            yield codec.encode(request_id, failure.gremlin_status, failure.gremlin_message(request_id), None)
 
-    def _evaluate(self, request: RequestMessage) -> tuple[list[Any], bool, int]:
-        """Run the request; returns (results, wrap as Traversers, batch size)."""
+    def _evaluate(self, request: RequestMessage) -> tuple[Iterable[Any], bool, int]:
+        """Start the request; returns (results, wrap as Traversers, batch size)."""
         op, args = request.op, request.args
         timeout = _timeout(args) or self.default_timeout_ms
         if op == "bytecode":
@@ -138,7 +163,7 @@ class GremlinProtocol:
             options = request_options(gremlin)
             batch = _batch_size(options.get("batchSize", args.get("batchSize")))
             option_timeout = _timeout(options)
-            return execute(self.store, gremlin, option_timeout or timeout), True, batch
+            return execute_stream(self.store, gremlin, option_timeout or timeout), True, batch
         if op == "eval":
             script = args.get("gremlin")
             if not isinstance(script, str):
@@ -146,7 +171,7 @@ class GremlinProtocol:
             bindings = args.get("bindings") or {}
             if not isinstance(bindings, dict):
                 raise errors.InvalidParameter("args.bindings must be a map")
-            return run_script(self.store, script, bindings, timeout), False, _batch_size(args.get("batchSize"))
+            return stream_script(self.store, script, bindings, timeout), False, _batch_size(args.get("batchSize"))
         if op in ("close", "authentication"):
             return [], False, DEFAULT_BATCH_SIZE
         raise errors.InvalidParameter(f"Unsupported op {op!r} for processor {request.processor!r} "

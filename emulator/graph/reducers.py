@@ -23,10 +23,11 @@ from emulator.graph.engine import (
     freeze,
     register,
     run_steps,
+    select_value,
 )
 from emulator.graph.errors import IllegalArgument, MalformedQuery
+from emulator.graph.filters import _scope
 from emulator.graph.predicates import compare, is_number, sort_key
-from emulator.graph.steps import _scope, select_value
 
 
 @register("count")

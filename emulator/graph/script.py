@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,7 @@ from emulator.graph.bytecode import (
 )
 from emulator.graph.errors import MalformedQuery
 from emulator.graph.store import GraphStore
-from emulator.graph.traversal import execute
+from emulator.graph.traversal import execute, execute_stream
 
 MAX_SCRIPT_LENGTH = 1_000_000
 MAX_DEPTH = 100
@@ -369,6 +370,16 @@ def _step_name(name: str) -> str:
 def parse(script: str, bindings: dict[str, Any] | None = None) -> tuple[Bytecode, str | None, list[Any]]:
     """Parse a script into (bytecode, terminal method or None, terminal args)."""
     return Parser(script, bindings or {}).script()
+
+
+def stream_script(store: GraphStore, script: str, bindings: dict[str, Any] | None = None,
+                  timeout_ms: float | None = None) -> Iterator[Any]:
+    """Parse and run a script, yielding results as they come (``toList()`` or no terminal)."""
+    bytecode, terminal, _ = parse(script, bindings)
+    if terminal not in (None, "toList"):
+        yield from run_script(store, script, bindings, timeout_ms)
+        return
+    yield from execute_stream(store, bytecode, timeout_ms)
 
 
 def run_script(store: GraphStore, script: str, bindings: dict[str, Any] | None = None,

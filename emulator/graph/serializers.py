@@ -22,7 +22,6 @@ from typing import Any
 from gremlin_python.statics import long
 from gremlin_python.structure.graph import Edge, Vertex
 from gremlin_python.structure.io import graphbinaryV1 as gb
-from gremlin_python.structure.io.graphsonV3d0 import GraphSONWriter
 
 from emulator.graph.bytecode import (
     Bytecode,
@@ -34,6 +33,7 @@ from emulator.graph.bytecode import (
     Strategy,
     sym,
 )
+from emulator.graph.encoding import write_binary, write_graphson
 
 GRAPHBINARY_MIME = "application/vnd.graphbinary-v1.0"
 GRAPHSON_V3_MIME = "application/vnd.gremlin-v3.0+json"
@@ -345,7 +345,6 @@ class _IntIO(gb.IntIO):
 
 
 _BINARY_WRITER = gb.GraphBinaryWriter(serializer_map={int: _IntIO})
-_GRAPHSON_WRITER = GraphSONWriter()
 _EMPTY_MAP = b"\x00\x00\x00\x00"
 
 
@@ -368,12 +367,12 @@ def encode_graphbinary_response(request_id: str | None, status: int, message: st
     else:
         out += _EMPTY_MAP
     out += _EMPTY_MAP
-    _BINARY_WRITER.to_dict(data, out)
+    write_binary(data, out)
     return bytes(out)
 
 
 def graphson_value(data: Any) -> Any:
-    return _GRAPHSON_WRITER.to_dict(data)
+    return write_graphson(data)
 
 
 def encode_graphson_response(request_id: str | None, status: int, message: str, data: Any,

@@ -8,12 +8,13 @@ serializers know how to write.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from gremlin_python.structure.graph import Edge, Property, Vertex, VertexProperty
 
-from emulator.graph import mutations, reducers, steps  # noqa: F401  (registers the steps)
+from emulator.graph import filters, mutations, reducers, steps  # noqa: F401  (registers the steps)
 from emulator.graph.bytecode import Bytecode, Strategy
 from emulator.graph.engine import Context, PropRef, Traverser, compile_bytecode, refuse_lambdas, run_steps
 from emulator.graph.errors import (
@@ -24,6 +25,7 @@ from emulator.graph.errors import (
     MalformedQuery,
     UnsupportedOperation,
 )
+from emulator.graph.filters import fuse_range
 from emulator.graph.predicates import PredicateError
 from emulator.graph.steps import START
 from emulator.graph.store import EdgeRecord, GraphError, GraphStore, VertexRecord
@@ -95,11 +97,15 @@ def compile_root(bytecode: Bytecode) -> list[Any]:
     first = bytecode.steps[0][0]
     if first not in START_STEPS:
         raise MalformedQuery(f"A traversal must start with one of {sorted(START_STEPS)}, not {first}()")
-    return compile_bytecode(bytecode)
+    return fuse_range(compile_bytecode(bytecode))
 
 
-def execute(store: GraphStore, bytecode: Bytecode, timeout_ms: float | None = None) -> list[Any]:
-    """Run a traversal in its own transaction and return its results (wire objects, in order).
+def execute_stream(store: GraphStore, bytecode: Bytecode, timeout_ms: float | None = None) -> Iterator[Any]:
+    """Run a traversal in its own transaction, yielding its results (wire objects) as they come.
+
+    The store lock is held until the generator finishes, so the traversal sees one consistent
+    graph; the transaction commits when the last result has been produced (or rolls back if the
+    traversal fails or the consumer stops early).
 
     Raises:
         GraphServiceError: the traversal was refused or failed; nothing it wrote is kept.
@@ -113,7 +119,8 @@ def execute(store: GraphStore, bytecode: Bytecode, timeout_ms: float | None = No
         with store.transaction() as tx:
             ctx = Context(store, tx, timeout_ms)
             ctx.side_effects.update(sources.side_effects)
-            return [to_wire(t.obj) for t in run_steps(ctx, compiled, iter((Traverser(START),)))]
+            for trav in run_steps(ctx, compiled, iter((Traverser(START),))):
+                yield to_wire(trav.obj)
     except GraphServiceError:
         raise
     except GraphError as error:
@@ -124,6 +131,11 @@ def execute(store: GraphStore, bytecode: Bytecode, timeout_ms: float | None = No
         raise MalformedQuery("The traversal is nested too deeply") from None
     except Exception as error:  # a bug of ours: say so rather than drop the connection
         raise InternalFailure(f"{type(error).__name__}: {error}") from error
+
+
+def execute(store: GraphStore, bytecode: Bytecode, timeout_ms: float | None = None) -> list[Any]:
+    """Run a traversal to the end and return all its results (see :func:`execute_stream`)."""
+    return list(execute_stream(store, bytecode, timeout_ms))
 
 
 def request_options(bytecode: Bytecode) -> dict[str, Any]:

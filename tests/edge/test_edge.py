@@ -70,3 +70,19 @@ def test_malformed_json_and_unknown_operation_answer_in_the_aws_error_shape(harb
     assert status == 400 and body["__type"] == "UnknownOperationException"
     status, body = _raw_post(harbor, "SageMaker.DescribeTrainingJob", b"[1, 2]")
     assert status == 400 and body["__type"] == "SerializationException"
+
+
+def test_mlharbor_up_also_serves_the_graph_server(harbor):
+    from gremlin_python.driver.driver_remote_connection import DriverRemoteConnection
+    from gremlin_python.process.anonymous_traversal import traversal
+
+    assert harbor.graph and harbor.graph.startswith("http://127.0.0.1:")
+    with urllib.request.urlopen(harbor.graph + "/status") as response:
+        assert json.loads(response.read())["status"] == "healthy"
+    connection = DriverRemoteConnection(harbor.graph.replace("http://", "ws://") + "/gremlin", "g")
+    try:
+        g = traversal().with_remote(connection)
+        g.add_v("edge-test").property("name", "from-the-edge-suite").iterate()
+        assert g.V().has_label("edge-test").values("name").to_list() == ["from-the-edge-suite"]
+    finally:
+        connection.close()

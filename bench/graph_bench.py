@@ -1,0 +1,242 @@
+"""Graph server benchmark: bulk-load speed and read throughput, each beside its no-overhead baseline.
+
+Run: ``.venv/bin/python bench/graph_bench.py`` (``--edges N`` for a smaller generated graph).
+
+* Load: rows/s of a Neptune bulk load (``POST /loader`` from the embedded S3, through boto3
+  ``neptunedata``) for Cora and for a generated graph, beside the rate of only parsing the same CSV
+  (csv module + Neptune type conversion). The ratio is what storing costs on top of parsing.
+* Read: elements/s of paged exports through gremlinpython over the websocket (GraphBinary),
+  ``g.V().range(a, b).valueMap(true)`` and ``g.E().range(a, b).project('s', 't', 'l')…``, beside the
+  same bytecode run in-process by the interpreter (no serialization, no socket). The ratio is
+  what the protocol costs.
+
+The graph server runs in its own process, as under ``mlharbor up``, so client and server do not
+share one interpreter lock. Targets: the 1M-edge load under 30 s; wire reads at 50,000 elements/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import logging
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from gremlin_python.driver.driver_remote_connection import DriverRemoteConnection  # noqa: E402
+from gremlin_python.driver.serializer import GraphBinarySerializersV1  # noqa: E402
+from gremlin_python.process.anonymous_traversal import traversal  # noqa: E402
+from gremlin_python.process.graph_traversal import GraphTraversal, GraphTraversalSource, __  # noqa: E402
+from gremlin_python.process.strategies import OptionsStrategy  # noqa: E402
+from gremlin_python.process.traversal import TraversalStrategies, Traverser  # noqa: E402
+from gremlin_python.structure.graph import Graph  # noqa: E402
+from gremlin_python.structure.io.graphbinaryV1 import GraphBinaryWriter  # noqa: E402
+from moto.server import ThreadedMotoServer  # noqa: E402
+
+from emulator.graph.csvformat import convert, parse_header  # noqa: E402
+from emulator.graph.loader import csv_rows  # noqa: E402
+from emulator.graph.serializers import _Reader, encode_graphbinary_response  # noqa: E402
+from emulator.graph.store import GraphStore  # noqa: E402
+from emulator.graph.traversal import execute  # noqa: E402
+
+CORA = REPO / "../shared/datasets/cora"
+ROLE = "arn:aws:iam::123456789012:role/NeptuneLoadFromS3"
+SERVE = """
+import sys, time
+from pathlib import Path
+from emulator.graph import GraphServer
+server = GraphServer(Path(sys.argv[1]), port=0, s3_endpoint_url=sys.argv[2])
+server.start()
+print(server.port, flush=True)
+sys.stdin.read()
+server.stop()
+"""
+
+
+def cora_csv() -> tuple[bytes, bytes]:
+    with open(CORA / "nodes.csv", newline="") as handle:
+        nodes = list(csv.DictReader(handle))
+    with open(CORA / "edges.csv", newline="") as handle:
+        edges = list(csv.DictReader(handle))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["~id", "~label", "label:Int", "split:String", "features:Int[]"])
+    for n in nodes:
+        writer.writerow([n["node_id"], "paper", n["label"], n["split"], ";".join(n["features"].split())])
+    vertices = out.getvalue().encode()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["~id", "~from", "~to", "~label"])
+    for i, e in enumerate(edges):
+        writer.writerow([f"e{i}", e["source"], e["target"], "cites"])
+    return vertices, out.getvalue().encode()
+
+
+def generated_csv(edges: int) -> tuple[bytes, bytes]:
+    """A random-ish graph: edges/10 vertices with two properties, edges with a weight."""
+    vertices = max(edges // 10, 1)
+    v_lines = ["~id,~label,name:String,rank:Int"]
+    v_lines.extend(f"n{i},node,node {i},{i % 1000}" for i in range(vertices))
+    e_lines = ["~id,~from,~to,~label,weight:Double"]
+    e_lines.extend(f"x{i},n{(i * 7919) % vertices},n{(i * 104729 + 1) % vertices},link,{(i % 100) / 100}"
+                   for i in range(edges))
+    return ("\n".join(v_lines) + "\n").encode(), ("\n".join(e_lines) + "\n").encode()
+
+
+def parse_only(*files: bytes) -> tuple[int, float]:
+    """Rows and seconds to only parse and type-convert the files, as the loader does."""
+    started = time.perf_counter()
+    rows = 0
+    for data in files:
+        reader = csv_rows(data)
+        header = parse_header(next(reader))
+        for row in reader:
+            for index, column in header.columns:
+                convert(row[index], column)
+            rows += 1
+    return rows, time.perf_counter() - started
+
+
+def bulk_load(neptune: Any, s3: Any, bucket: str, prefix: str, files: dict[str, bytes]) -> tuple[int, float]:
+    for name, body in files.items():
+        s3.put_object(Bucket=bucket, Key=f"{prefix}/{name}", Body=body)
+    started = time.perf_counter()
+    load_id = neptune.start_loader_job(source=f"s3://{bucket}/{prefix}/", format="csv", s3BucketRegion="us-east-1",
+                                       iamRoleArn=ROLE)["payload"]["loadId"]
+    while True:
+        status = neptune.get_loader_job_status(loadId=load_id)["payload"]["overallStatus"]
+        if status["status"] not in ("LOAD_NOT_STARTED", "LOAD_IN_QUEUE", "LOAD_IN_PROGRESS"):
+            break
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    if status["status"] != "LOAD_COMPLETED":
+        raise RuntimeError(f"load {prefix} ended {status}")
+    return status["totalRecords"], elapsed
+
+
+def vertex_page(g: GraphTraversalSource, start: int, end: int) -> GraphTraversal:
+    return g.V().range_(start, end).value_map(True)
+
+
+def edge_page(g: GraphTraversalSource, start: int, end: int) -> GraphTraversal:
+    return g.E().range_(start, end).project("s", "t", "l").by(__.out_v().id_()).by(__.in_v().id_()).by(__.label())
+
+
+def export(run_page: Any, total: int, page: int) -> tuple[int, float]:
+    started = time.perf_counter()
+    count = 0
+    for start in range(0, total, page):
+        count += len(run_page(start, min(start + page, total)))
+    return count, time.perf_counter() - started
+
+
+_WRITER = GraphBinaryWriter()
+
+
+def local_bytecode(t: GraphTraversal) -> Any:
+    """The same bytecode the driver sends, decoded by the server's own decoder."""
+    return _Reader(bytes(_WRITER.to_dict(t.bytecode))).any()
+
+
+def decode_only(results: list[Any]) -> float:
+    """Elements/s of gremlinpython's own GraphBinary reader on these results, framed as the server sends them."""
+    request_id = str(uuid.uuid4())
+    frames = [encode_graphbinary_response(request_id, 206, None, [Traverser(r, 1) for r in results[i:i + 64]])
+              for i in range(0, len(results), 64)]
+    reader = GraphBinarySerializersV1()
+    started = time.perf_counter()
+    for frame in frames:
+        reader.deserialize_message(frame)
+    return len(results) / (time.perf_counter() - started)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--edges", type=int, default=1_000_000, help="edges of the generated graph")
+    parser.add_argument("--read", type=int, default=200_000, help="elements read per export")
+    parser.add_argument("--page", type=int, default=20_000, help="page size of the exports")
+    parser.add_argument("--batch-size", type=int, default=0,
+                        help="results per response frame (batchSize); 0 keeps the server default of 64")
+    args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    host, port = moto.get_host_and_port()
+    s3_url = f"http://{host}:{port}"
+    s3 = boto3.client("s3", endpoint_url=s3_url, region_name="us-east-1", aws_access_key_id="bench",
+                      aws_secret_access_key="bench")
+    s3.create_bucket(Bucket="graph-bench")
+    work = Path(tempfile.mkdtemp(prefix="graph-bench-"))
+    server = subprocess.Popen([sys.executable, "-c", SERVE, str(work), s3_url], cwd=REPO, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    rows: list[tuple[str, str, str, str]] = []
+    try:
+        graph_port = int(server.stdout.readline())  # type: ignore[union-attr]
+        neptune = boto3.client("neptunedata", endpoint_url=f"http://127.0.0.1:{graph_port}", region_name="us-east-1",
+                               aws_access_key_id="bench", aws_secret_access_key="bench",
+                               config=Config(retries={"max_attempts": 1}))
+        cora_v, cora_e = cora_csv()
+        parsed, parse_s = parse_only(cora_v, cora_e)
+        loaded, load_s = bulk_load(neptune, s3, "graph-bench", "cora", {"v.csv": cora_v, "e.csv": cora_e})
+        rows.append(("load Cora (rows/s)", f"{loaded / load_s:,.0f}", f"{parsed / parse_s:,.0f} parse only",
+                     f"{(parsed / parse_s) / (loaded / load_s):.1f}x  ({loaded:,} rows in {load_s:.2f} s)"))
+        gen_v, gen_e = generated_csv(args.edges)
+        parsed, parse_s = parse_only(gen_v, gen_e)
+        loaded, load_s = bulk_load(neptune, s3, "graph-bench", "generated", {"v.csv": gen_v, "e.csv": gen_e})
+        rows.append((f"load {args.edges:,} edges (rows/s)", f"{loaded / load_s:,.0f}",
+                     f"{parsed / parse_s:,.0f} parse only",
+                     f"{(parsed / parse_s) / (loaded / load_s):.1f}x  ({loaded:,} rows in {load_s:.1f} s; "
+                     f"target < 30 s)"))
+        del gen_v, gen_e
+
+        conn = DriverRemoteConnection(f"ws://127.0.0.1:{graph_port}/gremlin", "g")
+        g = traversal().with_remote(conn)
+        if args.batch_size:
+            g = g.with_strategies(OptionsStrategy(batchSize=args.batch_size))
+        vertex_total = min(args.read, g.V().count().next())
+        edge_total = min(args.read, g.E().count().next())
+        wire_v = export(lambda a, b: vertex_page(g, a, b).to_list(), vertex_total, args.page)
+        wire_e = export(lambda a, b: edge_page(g, a, b).to_list(), edge_total, args.page)
+        conn.close()
+    finally:
+        server.stdin.close()  # type: ignore[union-attr]
+        server.wait(120)
+
+    store = GraphStore(work / "graph.sqlite")
+    local = GraphTraversalSource(Graph(), TraversalStrategies())
+    local_v = export(lambda a, b: execute(store, local_bytecode(vertex_page(local, a, b))), vertex_total, args.page)
+    local_e = export(lambda a, b: execute(store, local_bytecode(edge_page(local, a, b))), edge_total, args.page)
+    ceiling_v = decode_only(execute(store, local_bytecode(vertex_page(local, 0, args.page))))
+    ceiling_e = decode_only(execute(store, local_bytecode(edge_page(local, 0, args.page))))
+    store.close()
+    moto.stop()
+    for name, wire, here, ceiling in (("read V().valueMap(true)", wire_v, local_v, ceiling_v),
+                                      ("read E().project(s,t,l)", wire_e, local_e, ceiling_e)):
+        wire_rate, local_rate = wire[0] / wire[1], here[0] / here[1]
+        rows.append((f"{name} (elements/s)", f"{wire_rate:,.0f}", f"{local_rate:,.0f} in-process",
+                     f"{local_rate / wire_rate:.1f}x  ({wire[0]:,} elements, pages of {args.page:,}; target >= "
+                     f"50,000/s; gremlinpython's decoder alone: {ceiling:,.0f}/s)"))
+
+    print("graph server benchmark (gremlinpython GraphBinary over websocket; neptunedata loader)")
+    widths = [max(len(r[i]) for r in rows + [("measure", "server", "baseline", "ratio")]) for i in range(4)]
+    header = ("measure", "server", "baseline", "baseline/server")
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,468 @@
+"""Filter steps: has*, is, where, not/and/or, dedup, range/limit/skip, tail, sample
+(https://tinkerpop.apache.org/docs/3.7.0/reference/#graph-traversal-steps).
+
+``fuse_range`` folds a global ``range()`` right after ``V()``/``E()`` into the scan (paged exports).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import Any
+
+from emulator.graph.bytecode import Bytecode, Pred, Sym
+from emulator.graph.engine import (
+    NOVALUE,
+    By,
+    Context,
+    PropRef,
+    Step,
+    Traverser,
+    as_predicate,
+    collection_items,
+    compile_bytecode,
+    describe,
+    element_values,
+    first_result,
+    flatten_ids,
+    freeze,
+    is_sym,
+    nested,
+    register,
+    select_value,
+    token_value,
+)
+from emulator.graph.errors import MalformedQuery
+from emulator.graph.predicates import compile_predicate
+from emulator.graph.steps import GraphStep
+from emulator.graph.store import EdgeRecord, VertexRecord
+
+# -- filters --------------------------------------------------------------------------------
+
+class FilterStep(Step):
+    def test(self, ctx: Context, trav: Traverser) -> bool:
+        raise NotImplementedError
+
+    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        test = self.test
+        for trav in it:
+            if test(ctx, trav):
+                yield trav
+
+
+def _labels_of(obj: Any) -> list[str]:
+    if isinstance(obj, VertexRecord):
+        return obj.label.split("::") if "::" in obj.label else [obj.label]
+    if isinstance(obj, EdgeRecord):
+        return [obj.label]
+    if isinstance(obj, PropRef):
+        return [obj.key]
+    return []
+
+
+@register("has")
+class HasStep(FilterStep):
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        self.label_test = None
+        self.value_steps: list[Step] | None = None
+        self.value_test = None
+        if len(args) == 3:
+            label, key, value = args
+            self.label_test = as_predicate(label)
+        elif len(args) == 2:
+            key, value = args
+        elif len(args) == 1:
+            key, value = args[0], NOVALUE
+        else:
+            raise MalformedQuery(f"has() takes 1 to 3 arguments, got {len(args)}")
+        if not isinstance(key, str) and not is_sym(key, "T"):
+            raise MalformedQuery(f"has() key must be a string or T, got {describe(key)}")
+        self.key = key
+        if isinstance(value, Bytecode):
+            self.value_steps = compile_bytecode(value)
+        elif value is not NOVALUE:
+            if is_sym(key, "T", "id") and not isinstance(value, Pred):
+                value = flatten_ids([value])[0]
+            self.value_test = as_predicate(value)
+
+    def test(self, ctx: Context, trav: Traverser) -> bool:
+        obj = trav.obj
+        if not isinstance(obj, VertexRecord | EdgeRecord):
+            return False
+        if self.label_test is not None and not any(self.label_test(lab) for lab in _labels_of(obj)):
+            return False
+        key = self.key
+        if isinstance(key, Sym):
+            values = _labels_of(obj) if key.name == "label" else [token_value(obj, key)]
+        else:
+            values = element_values(obj, key)
+        if not values:
+            return False
+        if self.value_test is not None:
+            return any(self.value_test(v) for v in values)
+        if self.value_steps is not None:
+            return any(first_result(ctx, self.value_steps, trav.split(v)) is not NOVALUE for v in values)
+        return True
+
+
+def _tests(args: list[Any], ids: bool = False) -> list[Any]:
+    tests = []
+    values = []
+    for arg in args:
+        if isinstance(arg, Pred):
+            tests.append(compile_predicate(arg))
+        elif ids:
+            values.extend(flatten_ids([arg]))
+        elif isinstance(arg, list | tuple):
+            values.extend(arg)
+        else:
+            values.append(arg)
+    if values:
+        tests.append(compile_predicate(Pred("within", [values])))
+    return tests
+
+
+@register("hasLabel")
+class HasLabelStep(FilterStep):
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        self.tests = _tests(args)
+
+    def test(self, ctx: Context, trav: Traverser) -> bool:
+        labels = _labels_of(trav.obj)
+        return any(t(label) for t in self.tests for label in labels)
+
+
+@register("hasId")
+class HasIdStep(FilterStep):
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        self.tests = _tests(args, ids=True)
+
+    def test(self, ctx: Context, trav: Traverser) -> bool:
+        obj = trav.obj
+        if not isinstance(obj, VertexRecord | EdgeRecord | PropRef):
+            return False
+        return any(t(obj.id) for t in self.tests)
+
+
+class HasPropertyPartStep(FilterStep):
+    name_used = "hasKey"
+
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        self.tests = _tests(args)
+
+    def test(self, ctx: Context, trav: Traverser) -> bool:
+        obj = trav.obj
+        if not isinstance(obj, PropRef):
+            return False
+        part = obj.key if self.name_used == "hasKey" else obj.value
+        return any(t(part) for t in self.tests)
+
+
+for _name in ("hasKey", "hasValue"):
+    register(_name)(type(f"HasPropertyPartStep_{_name}", (HasPropertyPartStep,), {"name_used": _name}))
+
+
+@register("hasNot")
+class HasNotStep(FilterStep):
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        if len(args) != 1 or not isinstance(args[0], str):
+            raise MalformedQuery("hasNot() takes one property key")
+        self.key = args[0]
+
+    def test(self, ctx: Context, trav: Traverser) -> bool:
+        return not element_values(trav.obj, self.key)
+
+
+@register("is")
+class IsStep(FilterStep):
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        if len(args) != 1:
+            raise MalformedQuery("is() takes one value or predicate")
+        self.check = as_predicate(args[0])
+
+    def test(self, ctx: Context, trav: Traverser) -> bool:
+        return self.check(trav.obj)
+
+
+@register("where")
+class WhereStep(FilterStep):
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        self.steps: list[Step] | None = None
+        self.start: str | None = None
+        self.pred: Pred | None = None
+        self.bys: list[By] = []
+        if len(args) == 1 and isinstance(args[0], Bytecode):
+            self.steps = compile_bytecode(args[0])
+        elif len(args) == 1 and isinstance(args[0], Pred):
+            self.pred = args[0]
+        elif len(args) == 2 and isinstance(args[0], str) and isinstance(args[1], Pred):
+            self.start, self.pred = args
+        else:
+            raise MalformedQuery("where() takes a traversal, a predicate, or a start label and a predicate")
+
+    def modulate(self, name: str, args: list[Any]) -> None:
+        if name != "by" or self.pred is None:
+            super().modulate(name, args)
+        self.bys.append(By(args, "where"))
+
+    def _by(self, index: int) -> By | None:
+        if not self.bys:
+            return None
+        return self.bys[index % len(self.bys)]
+
+    def _resolve(self, ctx: Context, pred: Pred, trav: Traverser) -> Pred | None:
+        args = []
+        for arg in pred.args:
+            if isinstance(arg, Pred):
+                inner = self._resolve(ctx, arg, trav)
+                if inner is None:
+                    return None
+                args.append(inner)
+            elif isinstance(arg, str):
+                value = select_value(trav, arg, side_effects=ctx.side_effects)
+                if value is NOVALUE:
+                    return None
+                by = self._by(1)
+                if by is not None:
+                    value = by.value_of(ctx, value, trav)
+                    if value is NOVALUE:
+                        return None
+                args.append(value)
+            else:
+                args.append(arg)
+        return Pred(pred.op, args, pred.text)
+
+    def test(self, ctx: Context, trav: Traverser) -> bool:
+        if self.steps is not None:
+            return first_result(ctx, self.steps, trav) is not NOVALUE
+        value = trav.obj if self.start is None else select_value(trav, self.start, side_effects=ctx.side_effects)
+        if value is NOVALUE:
+            return False
+        by = self._by(0)
+        if by is not None:
+            value = by.value_of(ctx, value, trav)
+            if value is NOVALUE:
+                return False
+        resolved = self._resolve(ctx, self.pred, trav) if self.pred is not None else None
+        return resolved is not None and compile_predicate(resolved)(value)
+
+
+@register("not")
+class NotStep(FilterStep):
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        if len(args) != 1:
+            raise MalformedQuery("not() takes one traversal")
+        self.steps = nested(args[0], "not")
+
+    def test(self, ctx: Context, trav: Traverser) -> bool:
+        return first_result(ctx, self.steps, trav) is NOVALUE
+
+
+class ConnectiveStep(FilterStep):
+    name_used = "and"
+
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        if not args:
+            raise MalformedQuery(f"{self.name_used}() needs traversals as arguments (infix form is not supported)")
+        self.children = [nested(a, self.name_used) for a in args]
+
+    def test(self, ctx: Context, trav: Traverser) -> bool:
+        results = (first_result(ctx, steps, trav) is not NOVALUE for steps in self.children)
+        return all(results) if self.name_used == "and" else any(results)
+
+
+for _name in ("and", "or"):
+    register(_name)(type(f"ConnectiveStep_{_name}", (ConnectiveStep,), {"name_used": _name}))
+
+
+@register("filter")
+class FilterTraversalStep(FilterStep):
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        if len(args) != 1:
+            raise MalformedQuery("filter() takes one traversal")
+        self.steps = nested(args[0], "filter")
+
+    def test(self, ctx: Context, trav: Traverser) -> bool:
+        return first_result(ctx, self.steps, trav) is not NOVALUE
+
+
+def _scope(args: list[Any]) -> tuple[bool, list[Any]]:
+    """Split a leading ``Scope`` argument: (is_local, remaining args)."""
+    if args and is_sym(args[0], "Scope"):
+        return args[0].name == "local", args[1:]
+    return False, args
+
+
+@register("dedup")
+class DedupStep(Step):
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        self.local, rest = _scope(args)
+        if not all(isinstance(a, str) for a in rest):
+            raise MalformedQuery("dedup() takes a scope and/or as() labels")
+        self.labels = rest
+        self.by: By | None = None
+
+    def modulate(self, name: str, args: list[Any]) -> None:
+        if name != "by":
+            super().modulate(name, args)
+        self.by = By(args, "dedup")
+
+    def _key(self, ctx: Context, trav: Traverser) -> Any:
+        if self.labels:
+            return freeze([select_value(trav, label) for label in self.labels])
+        value = trav.obj if self.by is None else self.by.value(ctx, trav)
+        return NOVALUE if value is NOVALUE else freeze(value)
+
+    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        if self.local:
+            for trav in it:
+                items = collection_items(trav.obj)
+                if items is None:
+                    yield trav
+                    continue
+                seen: dict[Any, Any] = {}
+                for item in items:
+                    seen.setdefault(freeze(item), item)
+                yield trav.split(list(seen.values()))
+            return
+        seen_keys: set[Any] = set()
+        for trav in it:
+            key = self._key(ctx, trav)
+            if key is NOVALUE or key in seen_keys:
+                continue
+            seen_keys.add(key)
+            yield trav
+
+
+def _int_arg(value: Any, step: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MalformedQuery(f"{step}() expects an integer, got {describe(value)}")
+    return int(value)
+
+
+def _local_slice(obj: Any, low: int, high: int) -> Any:
+    """``range(local, low, high)`` on one collection (a one-item list range yields the item)."""
+    if isinstance(obj, dict):
+        items = list(obj.items())
+        chosen = items[low:] if high < 0 else items[low:high]
+        return dict(chosen)
+    items = collection_items(obj)
+    if items is None:
+        return obj if low == 0 and high != 0 else NOVALUE
+    chosen = items[low:] if high < 0 else items[low:high]
+    if high - low == 1:
+        return chosen[0] if chosen else NOVALUE
+    return chosen
+
+
+class RangeStep(Step):
+    name_used = "range"
+
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        self.local, rest = _scope(args)
+        name = self.name_used
+        if name == "range":
+            if len(rest) != 2:
+                raise MalformedQuery("range() takes a low and a high bound")
+            self.low, self.high = _int_arg(rest[0], name), _int_arg(rest[1], name)
+        elif len(rest) != 1:
+            raise MalformedQuery(f"{name}() takes one number")
+        elif name == "limit":
+            self.low, self.high = 0, _int_arg(rest[0], name)
+        else:
+            self.low, self.high = _int_arg(rest[0], name), -1
+        if self.low < 0 or (self.high >= 0 and self.high < self.low):
+            raise MalformedQuery(f"{name}(): not a valid range [{self.low}, {self.high})")
+
+    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        if self.local:
+            for trav in it:
+                value = _local_slice(trav.obj, self.low, self.high)
+                if value is not NOVALUE:
+                    yield trav.split(value)
+            return
+        low, high = self.low, self.high
+        if high == 0:
+            return
+        for index, trav in enumerate(it):
+            if index >= low:
+                yield trav
+            if high >= 0 and index + 1 >= high:
+                return
+
+
+for _name in ("range", "limit", "skip"):
+    register(_name)(type(f"RangeStep_{_name}", (RangeStep,), {"name_used": _name}))
+
+
+@register("tail")
+class TailStep(Step):
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        self.local, rest = _scope(args)
+        self.count = _int_arg(rest[0], "tail") if rest else 1
+
+    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        count = self.count
+        if self.local:
+            for trav in it:
+                obj = trav.obj
+                if isinstance(obj, dict):
+                    yield trav.split(dict(list(obj.items())[-count:] if count else []))
+                    continue
+                items = collection_items(obj)
+                if items is None:
+                    yield trav
+                    continue
+                chosen = items[-count:] if count else []
+                if count == 1:
+                    if chosen:
+                        yield trav.split(chosen[0])
+                else:
+                    yield trav.split(chosen)
+            return
+        kept = list(it)
+        yield from (kept[-count:] if count else [])
+
+
+@register("sample")
+class SampleStep(Step):
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        self.local, rest = _scope(args)
+        if len(rest) != 1:
+            raise MalformedQuery("sample() takes a number")
+        self.count = _int_arg(rest[0], "sample")
+
+    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        if self.local:
+            for trav in it:
+                items = collection_items(trav.obj)
+                if items is None:
+                    yield trav
+                    continue
+                yield trav.split(random.sample(items, min(self.count, len(items))))
+            return
+        kept = list(it)
+        yield from random.sample(kept, min(self.count, len(kept)))
+
+
+def fuse_range(steps: list[Step]) -> list[Step]:
+    """Fold ``V().range(a, b)`` / ``limit`` / ``skip`` at the start of a root traversal into the scan."""
+    if len(steps) >= 2 and isinstance(steps[0], GraphStep) and steps[0].ids is None \
+            and isinstance(steps[1], RangeStep) and not steps[1].local and steps[0].window is None:
+        steps[0].window = (steps[1].low, steps[1].high)
+        return [steps[0], *steps[2:]]
+    return steps

@@ -1,0 +1,524 @@
+"""Neptune's bulk loader: load jobs that read Gremlin CSV files from S3 into the graph.
+
+Emulates https://docs.aws.amazon.com/neptune/latest/userguide/load-api-reference.html. A job lists
+the objects under its ``source`` (one object or a folder), parses every file (vertex files before
+edge files), then applies all rows in ONE store transaction whose commit also writes the job's
+final status. So a load is atomic: a crash or a failure leaves the graph as it was before the load,
+and a job is never reported LOAD_COMPLETED unless its data is on disk. (Real Neptune commits in
+chunks and keeps what was loaded before an error; this emulator is stricter.) Jobs run one at a
+time on a worker thread; ``queueRequest`` queues, otherwise a second load is refused as on Neptune.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from emulator.graph import errors
+from emulator.graph.csvformat import CsvFormatError, Header, convert, parse_header, split_labels
+from emulator.graph.predicates import values_equal
+from emulator.graph.store import DEFAULT_VERTEX_LABEL, LABEL_SEPARATOR, GraphError, GraphStore, Transaction
+
+log = logging.getLogger(__name__)
+
+MAX_ERROR_LOGS = 10_000
+MAX_JOBS_LISTED = 1024
+CANCEL_CHECK_EVERY = 20_000
+FINISHED = frozenset({"LOAD_COMPLETED", "LOAD_FAILED", "LOAD_CANCELLED_BY_USER", "LOAD_CANCELLED_DUE_TO_ERRORS",
+                      "LOAD_UNEXPECTED_ERROR", "LOAD_S3_READ_ERROR", "LOAD_S3_ACCESS_DENIED_ERROR",
+                      "LOAD_FAILED_BECAUSE_DEPENDENCY_NOT_SATISFIED", "LOAD_FAILED_INVALID_REQUEST"})
+SUPPORTED_FORMATS = frozenset({"csv"})
+KNOWN_FORMATS = frozenset({"csv", "opencypher", "ntriples", "nquads", "rdfxml", "turtle"})
+
+
+class LoadStopped(Exception):
+    """Ends a load early: failOnError hit an error, or the user cancelled it."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+@dataclass
+class FeedStatus:
+    """One file of a load (Neptune calls it a feed) and its counters."""
+
+    fullUri: str
+    status: str = "LOAD_NOT_STARTED"
+    runNumber: int = 1
+    retryNumber: int = 0
+    totalTimeSpent: int = 0
+    startTime: int = 0
+    totalRecords: int = 0
+    totalDuplicates: int = 0
+    parsingErrors: int = 0
+    datatypeMismatchErrors: int = 0
+    insertErrors: int = 0
+
+    @property
+    def error_count(self) -> int:
+        return self.parsingErrors + self.datatypeMismatchErrors + self.insertErrors
+
+
+@dataclass
+class LoadOptions:
+    """The StartLoaderJob parameters the loader acts on."""
+
+    source: str
+    format: str = "csv"
+    region: str = "us-east-1"
+    iam_role_arn: str = ""
+    fail_on_error: bool = True
+    mode: str = "AUTO"
+    parallelism: str = "HIGH"
+    update_single_cardinality: bool = False
+    queue_request: bool = False
+    dependencies: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LoadJob:
+    """A load job as kept in memory and in the ``load_jobs`` table."""
+
+    load_id: str
+    options: LoadOptions
+    created: float
+    status: str = "LOAD_NOT_STARTED"
+    start_time: int = 0
+    time_spent: int = 0
+    feeds: list[FeedStatus] = field(default_factory=list)
+    error_logs: list[dict[str, Any]] = field(default_factory=list)
+    cancel_requested: bool = False
+
+    def record(self) -> str:
+        data = {"load_id": self.load_id, "options": asdict(self.options), "created": self.created,
+                "status": self.status, "start_time": self.start_time, "time_spent": self.time_spent,
+                "feeds": [asdict(f) for f in self.feeds], "error_logs": self.error_logs}
+        return json.dumps(data)
+
+    @classmethod
+    def from_record(cls, text: str) -> LoadJob:
+        data = json.loads(text)
+        job = cls(data["load_id"], LoadOptions(**data["options"]), data["created"], data["status"],
+                  data["start_time"], data["time_spent"], [FeedStatus(**f) for f in data["feeds"]],
+                  data["error_logs"])
+        return job
+
+    def overall(self) -> dict[str, Any]:
+        totals = FeedStatus(self.options.source, self.status, startTime=self.start_time,
+                            totalTimeSpent=self.time_spent)
+        for feed in self.feeds:
+            totals.totalRecords += feed.totalRecords
+            totals.totalDuplicates += feed.totalDuplicates
+            totals.parsingErrors += feed.parsingErrors
+            totals.datatypeMismatchErrors += feed.datatypeMismatchErrors
+            totals.insertErrors += feed.insertErrors
+        return asdict(totals)
+
+    def add_error(self, feed: FeedStatus, code: str, message: str, record: int) -> None:
+        if code == "DATATYPE_MISMATCH":
+            feed.datatypeMismatchErrors += 1
+        elif code == "PARSING_ERROR":
+            feed.parsingErrors += 1
+        else:
+            feed.insertErrors += 1
+        if len(self.error_logs) < MAX_ERROR_LOGS:
+            self.error_logs.append({"errorCode": code, "errorMessage": message, "fileName": feed.fullUri,
+                                    "recordNum": record})
+
+
+def _flag(value: Any, name: str, default: bool) -> bool:
+    """Neptune takes ``"TRUE"``/``"FALSE"`` strings; boto3 sends JSON booleans."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.upper() in ("TRUE", "FALSE"):
+        return value.upper() == "TRUE"
+    raise errors.InvalidParameter(f"Invalid value for {name}: {value!r} (expected TRUE or FALSE)")
+
+
+def parse_request(body: dict[str, Any]) -> LoadOptions:
+    """Validate a StartLoaderJob body (https://docs.aws.amazon.com/neptune/latest/userguide/load-api-reference-load.html)."""
+    for name in ("source", "format", "iamRoleArn"):
+        if not body.get(name):
+            raise errors.MissingParameter(f"Missing required parameter: {name}")
+    source, fmt = body["source"], body["format"]
+    if not isinstance(source, str) or not source.startswith("s3://") or len(source) <= len("s3://"):
+        raise errors.InvalidParameter(f"Invalid source {source!r}: expected s3://bucket/key")
+    if not isinstance(fmt, str) or fmt.lower() not in KNOWN_FORMATS:
+        raise errors.InvalidParameter(f"Invalid format {fmt!r}: expected one of {sorted(KNOWN_FORMATS)}")
+    if fmt.lower() not in SUPPORTED_FORMATS:
+        raise errors.UnsupportedOperation(f"Format {fmt!r} is not supported by this emulator (only csv, the "
+                                          "Gremlin load data format)")
+    dependencies = body.get("dependencies") or []
+    if not isinstance(dependencies, list) or not all(isinstance(d, str) for d in dependencies):
+        raise errors.InvalidParameter("dependencies must be a list of load ids")
+    mode = str(body.get("mode") or "AUTO").upper()
+    if mode not in ("RESUME", "NEW", "AUTO"):
+        raise errors.InvalidParameter(f"Invalid mode {mode!r}")
+    return LoadOptions(
+        source=source, format=fmt.lower(), region=str(body.get("region") or "us-east-1"),
+        iam_role_arn=str(body["iamRoleArn"]), fail_on_error=_flag(body.get("failOnError"), "failOnError", True),
+        mode=mode, parallelism=str(body.get("parallelism") or "HIGH"),
+        update_single_cardinality=_flag(body.get("updateSingleCardinalityProperties"),
+                                        "updateSingleCardinalityProperties", False),
+        queue_request=_flag(body.get("queueRequest"), "queueRequest", False), dependencies=dependencies)
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri[len("s3://"):].partition("/")
+    return bucket, key
+
+
+# -- applying rows ---------------------------------------------------------------------------
+
+class FileApplier:
+    """Applies the rows of parsed files to one transaction, counting into the job's feeds."""
+
+    def __init__(self, tx: Transaction, job: LoadJob) -> None:
+        self.tx = tx
+        self.store = tx.store
+        self.job = job
+        self.fail_on_error = job.options.fail_on_error
+        self.update_single = job.options.update_single_cardinality
+        self.seen: set[str] = set()
+
+    def _error(self, feed: FeedStatus, code: str, message: str, record: int) -> None:
+        self.job.add_error(feed, code, message, record)
+        if self.fail_on_error:
+            raise LoadStopped("LOAD_FAILED")
+
+    def apply(self, feed: FeedStatus, rows: Iterator[list[str]]) -> None:
+        try:
+            header = parse_header(next(rows))
+        except StopIteration:
+            return
+        except CsvFormatError as error:
+            self._error(feed, error.code, f"Invalid header: {error}", 0)
+            return
+        apply_row = self._vertex_row if header.kind == "vertex" else self._edge_row
+        for number, row in enumerate(rows, start=1):
+            if number % CANCEL_CHECK_EVERY == 0 and self.job.cancel_requested:
+                raise LoadStopped("LOAD_CANCELLED_BY_USER")
+            feed.totalRecords += 1
+            if len(row) != header.width:
+                if not any(row):
+                    feed.totalRecords -= 1
+                    continue
+                self._error(feed, "PARSING_ERROR",
+                            f"Expected {header.width} columns, found {len(row)}", number)
+                continue
+            try:
+                apply_row(feed, header, row, number)
+            except CsvFormatError as error:
+                self._error(feed, error.code, str(error), number)
+            except GraphError as error:
+                self._error(feed, "INSERT_ERROR", str(error), number)
+
+    def _values(self, header: Header, row: list[str]) -> list[tuple[str, str, list[Any]]]:
+        found = []
+        for index, column in header.columns:
+            values = convert(row[index], column)
+            if values:
+                found.append((column.name, column.cardinality, values))
+        return found
+
+    def _vertex_row(self, feed: FeedStatus, header: Header, row: list[str], number: int) -> None:
+        vid = row[header.id_index]
+        if not vid:
+            raise CsvFormatError("~id is empty")
+        label = split_labels(row[header.label_index]) if header.label_index is not None else ""
+        values = self._values(header, row)
+        if vid in self.seen:
+            feed.totalDuplicates += 1
+        self.seen.add(vid)
+        tx = self.tx
+        vertex = self.store.vertices.get(vid)
+        if vertex is not None:
+            for key, cardinality, new in values:
+                old = vertex.props.get(key)
+                if cardinality == "single" and old and not self.update_single and \
+                        not (len(new) == 1 and len(old) == 1 and values_equal(old[0], new[0])):
+                    raise GraphError(f"Vertex {vid}: property {key!r} has single cardinality and already has "
+                                     f"a value (set updateSingleCardinalityProperties to replace it)")
+            if label and label != vertex.label:
+                labels = vertex.label.split(LABEL_SEPARATOR) if vertex.label != DEFAULT_VERTEX_LABEL else []
+                tx.set_vertex_label(vertex, LABEL_SEPARATOR.join(dict.fromkeys(labels + label.split(LABEL_SEPARATOR))))
+        else:
+            vertex = tx.add_vertex(vid, label or DEFAULT_VERTEX_LABEL)
+        for key, cardinality, new in values:
+            if cardinality == "single":
+                tx.set_vertex_property(vertex, key, new[-1], "single")
+            else:
+                for value in new:
+                    tx.set_vertex_property(vertex, key, value, "set")
+
+    def _edge_row(self, feed: FeedStatus, header: Header, row: list[str], number: int) -> None:
+        eid = row[header.id_index]
+        out_id = row[header.from_index]  # type: ignore[index]
+        in_id = row[header.to_index]  # type: ignore[index]
+        label = row[header.label_index]  # type: ignore[index]
+        if not eid or not out_id or not in_id or not label:
+            raise CsvFormatError("~id, ~from, ~to and ~label must not be empty")
+        values = self._values(header, row) if header.columns else ()
+        vertices = self.store.vertices
+        out_v, in_v = vertices.get(out_id), vertices.get(in_id)
+        if out_v is None or in_v is None:
+            missing = out_id if out_v is None else in_id
+            self._error(feed, "FROM_OR_TO_VERTEX_ARE_MISSING", f"Vertex {missing} of edge {eid} does not exist",
+                        number)
+            return
+        tx = self.tx
+        if eid in self.seen:
+            feed.totalDuplicates += 1
+        self.seen.add(eid)
+        edge = self.store.edges.get(eid)
+        if edge is None:
+            edge = tx.add_edge(eid, label, out_v, in_v)
+        elif edge.out_v is not out_v or edge.in_v is not in_v or edge.label != label:
+            raise GraphError(f"Edge {eid} already exists with other ~from, ~to or ~label")
+        for key, _, new in values:
+            tx.set_edge_property(edge, key, new[-1])
+
+
+def csv_rows(data: bytes) -> Iterator[list[str]]:
+    """Rows of an RFC 4180 CSV file (UTF-8, with or without a byte order mark)."""
+    text = data.decode("utf-8-sig", errors="replace")
+    return csv.reader(io.StringIO(text, newline=""))
+
+
+def is_edge_file(data: bytes) -> bool:
+    first_line = data[:4096].decode("utf-8-sig", errors="replace").splitlines()[:1]
+    header = next(csv.reader(first_line), []) if first_line else []
+    return any(cell.strip() in ("~from", "~to") for cell in header)
+
+
+def apply_files(tx: Transaction, job: LoadJob, files: Iterable[tuple[FeedStatus, bytes]]) -> None:
+    """Apply files in order (the caller puts vertex files first)."""
+    applier = FileApplier(tx, job)
+    for feed, data in files:
+        feed.status = "LOAD_IN_PROGRESS"
+        feed.startTime = int(time.time())
+        started = time.monotonic()
+        applier.apply(feed, csv_rows(data))
+        feed.totalTimeSpent = int(round(time.monotonic() - started))
+        feed.status = "LOAD_FAILED" if feed.error_count else "LOAD_COMPLETED"
+
+
+# -- the service -----------------------------------------------------------------------------
+
+class LoaderService:
+    """Load jobs: start, status, list, cancel; runs them one by one on a worker thread.
+
+    Args:
+        store: the graph (also keeps the job records).
+        s3_client_factory: returns a boto3 S3 client for the embedded S3.
+    """
+
+    def __init__(self, store: GraphStore, s3_client_factory: Callable[[], Any]) -> None:
+        self.store = store
+        self.s3_factory = s3_client_factory
+        self.jobs: dict[str, LoadJob] = {}
+        self.lock = threading.Lock()
+        self.queue: queue.Queue[LoadJob | None] = queue.Queue()
+        self.running: LoadJob | None = None
+        self._recover()
+        self.worker = threading.Thread(target=self._work, name="graph-loader", daemon=True)
+        self.worker.start()
+
+    def _recover(self) -> None:
+        """Read job records; a load that was running when the server stopped is reported failed."""
+        for load_id, record in self.store.execute("SELECT id, record FROM load_jobs ORDER BY created"):
+            job = LoadJob.from_record(record)
+            if job.status not in FINISHED:
+                job.status = "LOAD_FAILED"
+                for feed in job.feeds:
+                    if feed.status not in FINISHED:
+                        feed.status = "LOAD_FAILED"
+                job.error_logs.append({"errorCode": "LOAD_UNEXPECTED_ERROR",
+                                       "errorMessage": "The server stopped during the load; nothing of this load "
+                                                       "was committed", "fileName": job.options.source,
+                                       "recordNum": 0})
+                self._persist(job)
+            self.jobs[load_id] = job
+
+    def _persist(self, job: LoadJob) -> None:
+        self.store.execute("INSERT OR REPLACE INTO load_jobs (id, created, record) VALUES (?, ?, ?)",
+                           (job.load_id, job.created, job.record()))
+
+    # -- API ---------------------------------------------------------------------------
+    def start_loader_job(self, body: dict[str, Any]) -> str:
+        options = parse_request(body)
+        self._check_source(options.source)
+        with self.lock:
+            busy = self.running is not None or not self.queue.empty()
+            if busy and not options.queue_request:
+                raise errors.BadRequest(f"Failed to start new load for the source {options.source}. "
+                                        "Max concurrent load limit breached. Limit is 1 (set queueRequest "
+                                        "to TRUE to queue it)")
+            job = LoadJob(str(uuid.uuid4()), options, time.time(),
+                          status="LOAD_IN_QUEUE" if busy else "LOAD_NOT_STARTED")
+            self.jobs[job.load_id] = job
+            self._persist(job)
+            self.queue.put(job)
+        return job.load_id
+
+    def _check_source(self, source: str) -> None:
+        bucket, key = split_s3_uri(source)
+        try:
+            listing = self.s3_factory().list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+        except Exception as error:  # botocore ClientError, connection errors
+            raise errors.LoadUrlAccessDenied(f"Failed to start new load from the source {source}. "
+                                             f"Couldn't access the S3 location: {error}") from None
+        if not listing.get("Contents"):
+            raise errors.LoadUrlAccessDenied(f"Failed to start new load from the source {source}. "
+                                             "No files were found at this location")
+
+    def get_loader_job_status(self, load_id: str, details: bool = False, with_errors: bool = False,
+                              page: int = 1, errors_per_page: int = 10) -> dict[str, Any]:
+        """The payload of Get-Status (https://docs.aws.amazon.com/neptune/latest/userguide/load-api-reference-status-response.html)."""
+        job = self._job(load_id)
+        with self.lock:
+            counts: dict[str, int] = {}
+            for feed in job.feeds:
+                counts[feed.status] = counts.get(feed.status, 0) + 1
+            payload: dict[str, Any] = {
+                "feedCount": [{status: count} for status, count in counts.items()],
+                "overallStatus": job.overall(),
+            }
+            if details:
+                payload["failedFeeds"] = [asdict(f) for f in job.feeds if f.status not in
+                                          ("LOAD_COMPLETED", "LOAD_IN_PROGRESS", "LOAD_NOT_STARTED")]
+            if with_errors:
+                if page < 1 or errors_per_page < 1:
+                    raise errors.InvalidParameter("page and errorsPerPage must be positive")
+                start = (page - 1) * errors_per_page
+                logs = job.error_logs[start:start + errors_per_page]
+                payload["errors"] = {"startIndex": start + 1 if logs else 0, "endIndex": start + len(logs),
+                                     "loadId": job.load_id, "errorLogs": logs}
+        return payload
+
+    def list_loader_jobs(self, limit: int = 100, include_queued: bool = True) -> list[str]:
+        if not 1 <= limit <= 100:
+            raise errors.InvalidParameter("limit must be between 1 and 100")
+        with self.lock:
+            jobs = sorted(self.jobs.values(), key=lambda j: j.created, reverse=True)[:MAX_JOBS_LISTED]
+        queued = [j.load_id for j in jobs if j.status == "LOAD_IN_QUEUE"]
+        others = [j.load_id for j in jobs if j.status != "LOAD_IN_QUEUE"]
+        return ((queued if include_queued else []) + others)[:limit]
+
+    def cancel_loader_job(self, load_id: str) -> None:
+        job = self._job(load_id)
+        with self.lock:
+            if job.status in FINISHED:
+                raise errors.BadRequest(f"Failed to cancel load {load_id}: it has already finished ({job.status})")
+            job.cancel_requested = True
+            if job.status in ("LOAD_IN_QUEUE", "LOAD_NOT_STARTED") and job is not self.running:
+                job.status = "LOAD_CANCELLED_BY_USER"
+                self._persist(job)
+
+    def _job(self, load_id: str) -> LoadJob:
+        job = self.jobs.get(load_id)
+        if job is None:
+            raise errors.BulkLoadIdNotFound(f"The load with id = {load_id} does not exist or not active")
+        return job
+
+    def shutdown(self, timeout: float = 30) -> None:
+        """Stop after the running load (a running load is cancelled and rolled back)."""
+        with self.lock:
+            if self.running is not None:
+                self.running.cancel_requested = True
+        self.queue.put(None)
+        self.worker.join(timeout)
+
+    # -- worker ------------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            job = self.queue.get()
+            if job is None:
+                return
+            if job.status == "LOAD_CANCELLED_BY_USER":
+                continue
+            with self.lock:
+                self.running = job
+            try:
+                self.run_job(job)
+            except Exception:  # keep the worker alive whatever happens
+                log.exception("load %s failed unexpectedly", job.load_id)
+            finally:
+                with self.lock:
+                    self.running = None
+
+    def run_job(self, job: LoadJob) -> None:
+        """Download, parse and apply one job; its final status is committed with its data."""
+        job.status = "LOAD_IN_PROGRESS"
+        job.start_time = int(time.time())
+        started = time.monotonic()
+        self._persist(job)
+        try:
+            for dependency in job.options.dependencies:
+                other = self.jobs.get(dependency)
+                if other is None or other.status != "LOAD_COMPLETED":
+                    raise LoadStopped("LOAD_FAILED_BECAUSE_DEPENDENCY_NOT_SATISFIED")
+            files = self._download(job)
+            with self.store.lock:
+                tx = Transaction(self.store)
+                try:
+                    apply_files(tx, job, files)
+                    if job.cancel_requested:
+                        raise LoadStopped("LOAD_CANCELLED_BY_USER")
+                    job.status = "LOAD_FAILED" if any(f.error_count for f in job.feeds) else "LOAD_COMPLETED"
+                    job.time_spent = int(round(time.monotonic() - started))
+                    self.store.commit(tx, [("INSERT OR REPLACE INTO load_jobs (id, created, record) "
+                                            "VALUES (?, ?, ?)", (job.load_id, job.created, job.record()))])
+                except BaseException:
+                    tx.rollback()
+                    raise
+        except LoadStopped as stop:
+            self._finish(job, stop.status, started)
+        except errors.GraphServiceError as error:
+            job.error_logs.append({"errorCode": "LOAD_S3_READ_ERROR", "errorMessage": error.message,
+                                   "fileName": job.options.source, "recordNum": 0})
+            self._finish(job, "LOAD_S3_READ_ERROR", started)
+        except Exception as error:
+            job.error_logs.append({"errorCode": "LOAD_UNEXPECTED_ERROR", "errorMessage": f"{error}",
+                                   "fileName": job.options.source, "recordNum": 0})
+            self._finish(job, "LOAD_UNEXPECTED_ERROR", started)
+
+    def _finish(self, job: LoadJob, status: str, started: float) -> None:
+        job.status = status
+        for feed in job.feeds:  # the whole load was rolled back: no started feed is complete
+            if feed.status != "LOAD_NOT_STARTED":
+                feed.status = status
+        job.time_spent = int(round(time.monotonic() - started))
+        self._persist(job)
+
+    def _download(self, job: LoadJob) -> list[tuple[FeedStatus, bytes]]:
+        """All files under the source, vertex files first (each sorted by key)."""
+        bucket, prefix = split_s3_uri(job.options.source)
+        client = self.s3_factory()
+        try:
+            keys: list[str] = []
+            for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                keys.extend(item["Key"] for item in page.get("Contents", []) if not item["Key"].endswith("/"))
+            bodies = [(key, client.get_object(Bucket=bucket, Key=key)["Body"].read()) for key in sorted(keys)]
+        except Exception as error:
+            raise errors.LoadUrlAccessDenied(f"Could not read {job.options.source}: {error}") from None
+        vertex_files = [(k, b) for k, b in bodies if not is_edge_file(b)]
+        edge_files = [(k, b) for k, b in bodies if is_edge_file(b)]
+        files = []
+        for key, body in vertex_files + edge_files:
+            feed = FeedStatus(f"s3://{bucket}/{key}")
+            job.feeds.append(feed)
+            files.append((feed, body))
+        return files

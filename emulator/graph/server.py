@@ -1,0 +1,217 @@
+"""GraphServer: the Neptune-compatible graph server on its own port.
+
+One aiohttp application serves both faces of Neptune on the same port: the Gremlin Server
+websocket at ``/gremlin`` and the HTTP API (``/status``, ``/gremlin``, ``/loader``). aiohttp is
+used because it is a well-kept asyncio HTTP *and* websocket server in one library, and it is
+already a dependency of gremlinpython's own transport, so the server speaks exactly the
+websocket dialect the client was tested against. The event loop runs on a background thread;
+traversals and loads run on worker threads, so the loop only moves bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import boto3
+from aiohttp import WSMsgType, web
+from botocore.config import Config
+
+from emulator.graph.http_api import NeptuneHttpApi, neptune_errors
+from emulator.graph.loader import LoaderService
+from emulator.graph.protocol import GremlinProtocol
+from emulator.graph.store import GraphStore
+
+log = logging.getLogger(__name__)
+
+STORE_FILE = "graph.sqlite"
+MAX_REQUEST_BYTES = 64 * 1024 * 1024
+FRAMES_AHEAD = 16
+SEND_TIMEOUT_S = 120
+
+
+class GraphServer:
+    """The graph server: store, loader, websocket and HTTP on one port.
+
+    Args:
+        data_dir: where the graph file (``graph.sqlite``) lives; created if missing.
+        host: address to bind (loopback by default).
+        port: TCP port; ``0`` picks a free one (see :attr:`port` after :meth:`start`).
+        s3_endpoint_url: the embedded S3 the bulk loader reads from.
+        region: region for the S3 client.
+        query_timeout_ms: default evaluation timeout (Neptune's default is 120 s).
+    """
+
+    def __init__(self, data_dir: Path, host: str = "127.0.0.1", port: int = 8182,
+                 s3_endpoint_url: str | None = None, region: str = "us-east-1",
+                 query_timeout_ms: float = 120_000) -> None:
+        self.data_dir = Path(data_dir)
+        self.host = host
+        self._requested_port = port
+        self._port: int | None = None
+        self.s3_endpoint_url = s3_endpoint_url
+        self.region = region
+        self.query_timeout_ms = query_timeout_ms
+        self.store: GraphStore | None = None
+        self.loader: LoaderService | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._sockets: set[web.WebSocketResponse] = set()
+        self._ready = threading.Event()
+        self._startup_error: BaseException | None = None
+
+    # -- public interface ----------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the graph server is not started")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def s3_client(self) -> Any:
+        """A boto3 S3 client for the embedded S3 (dummy credentials)."""
+        return boto3.client("s3", endpoint_url=self.s3_endpoint_url, region_name=self.region,
+                            aws_access_key_id="mlharbor", aws_secret_access_key="mlharbor",
+                            config=Config(retries={"max_attempts": 2}))
+
+    def start(self) -> None:
+        """Open the store, start the loader and serve; returns once connections are accepted."""
+        if self._thread is not None:
+            raise RuntimeError("the graph server is already started")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = GraphStore(self.data_dir / STORE_FILE)
+        self.loader = LoaderService(self.store, self.s3_client)
+        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="graph-query")
+        self._thread = threading.Thread(target=self._serve, name="graph-server", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._startup_error is not None:
+            self._close_backend()
+            self._thread = None
+            raise self._startup_error
+
+    def stop(self) -> None:
+        """Close connections, stop serving, let the loader finish or roll back, close the store."""
+        if self._thread is None or self._loop is None:
+            return
+        future = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
+        try:
+            future.result(timeout=30)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=30)
+            self._thread = None
+            self._close_backend()
+
+    def _close_backend(self) -> None:
+        if self.loader is not None:
+            self.loader.shutdown()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+        if self.store is not None:
+            self.store.close()
+
+    # -- event loop ------------------------------------------------------------------------
+    def _serve(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._startup())
+        except BaseException as error:  # report to start(), which raises it
+            self._startup_error = error
+            self._ready.set()
+            loop.close()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
+
+    async def _startup(self) -> None:
+        store = self.store
+        if store is None or self.loader is None or self._executor is None:
+            raise RuntimeError("backend not initialised")
+        app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[neptune_errors])
+        self.protocol = GremlinProtocol(store, self.query_timeout_ms)
+        self.http_api = NeptuneHttpApi(store, self.loader, self._executor, self.query_timeout_ms)
+        app.router.add_get("/gremlin", self._gremlin_get)
+        self.http_api.add_routes(app)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self._requested_port, reuse_address=True)
+        await site.start()
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        self._port = sockets[0].getsockname()[1] if sockets else self._requested_port
+
+    async def _shutdown(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close(code=1001, message=b"server shutdown")
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _respond(self, ws: web.WebSocketResponse, data: bytes | str) -> None:
+        """Run one request on a worker thread and send its frames as they are produced.
+
+        The worker encodes batch n+1 while the loop sends batch n and the client decodes it;
+        a bounded queue keeps the worker at most ``FRAMES_AHEAD`` frames ahead.
+        """
+        loop = asyncio.get_running_loop()
+        frames: asyncio.Queue[bytes | str | None] = asyncio.Queue(maxsize=FRAMES_AHEAD)
+
+        def put(frame: bytes | str | None) -> None:
+            # a stopped loop never takes the frame: give up rather than hold the graph forever
+            asyncio.run_coroutine_threadsafe(frames.put(frame), loop).result(timeout=SEND_TIMEOUT_S)
+
+        def produce() -> None:
+            try:
+                for frame in self.protocol.handle(data):
+                    put(frame)
+            finally:
+                put(None)
+
+        producer = loop.run_in_executor(self._executor, produce)
+        broken = False
+        while True:
+            frame = await frames.get()
+            if frame is None:
+                break
+            if broken:
+                continue  # keep draining so the producer can finish and release the graph
+            try:
+                if isinstance(frame, bytes):
+                    await ws.send_bytes(frame)
+                else:
+                    await ws.send_str(frame)
+            except (ConnectionResetError, RuntimeError):
+                broken = True
+        await producer
+
+    async def _gremlin_get(self, request: web.Request) -> web.StreamResponse:
+        """``GET /gremlin``: a websocket upgrade, or an HTTP query with ``?gremlin=``."""
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            return await self.http_api.execute_gremlin_query(request)
+        ws = web.WebSocketResponse(max_msg_size=MAX_REQUEST_BYTES, heartbeat=None)
+        await ws.prepare(request)
+        self._sockets.add(ws)
+        try:
+            async for message in ws:
+                if message.type not in (WSMsgType.BINARY, WSMsgType.TEXT):
+                    continue
+                await self._respond(ws, message.data)
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self._sockets.discard(ws)
+        return ws
