@@ -176,6 +176,13 @@ def compile_bytecode(bytecode: Bytecode) -> list[Step]:
     return steps
 
 
+def only_traversal(args: list[Any], step: str) -> list[Step]:
+    """The compiled steps of a step's single traversal argument (``not(...)``, ``map(...)``…)."""
+    if len(args) != 1:
+        raise MalformedQuery(f"{step}() takes one traversal")
+    return nested(args[0], step)
+
+
 def nested(arg: Any, step: str) -> list[Step]:
     """Compile an anonymous traversal argument, or raise MalformedQuery."""
     if not isinstance(arg, Bytecode):

@@ -28,6 +28,7 @@ from emulator.graph.engine import (
     freeze,
     is_sym,
     nested,
+    only_traversal,
     register,
     select_value,
     token_value,
@@ -258,9 +259,7 @@ class WhereStep(FilterStep):
 class NotStep(FilterStep):
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
-        if len(args) != 1:
-            raise MalformedQuery("not() takes one traversal")
-        self.steps = nested(args[0], "not")
+        self.steps = only_traversal(args, "not")
 
     def test(self, ctx: Context, trav: Traverser) -> bool:
         return first_result(ctx, self.steps, trav) is NOVALUE
@@ -288,9 +287,7 @@ for _name in ("and", "or"):
 class FilterTraversalStep(FilterStep):
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
-        if len(args) != 1:
-            raise MalformedQuery("filter() takes one traversal")
-        self.steps = nested(args[0], "filter")
+        self.steps = only_traversal(args, "filter")
 
     def test(self, ctx: Context, trav: Traverser) -> bool:
         return first_result(ctx, self.steps, trav) is not NOVALUE

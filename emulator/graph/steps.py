@@ -28,6 +28,7 @@ from emulator.graph.engine import (
     flatten_ids,
     is_sym,
     nested,
+    only_traversal,
     register,
     run_nested,
     select_value,
@@ -494,9 +495,7 @@ class UnionStep(Step):
 class LocalStep(Step):
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
-        if len(args) != 1:
-            raise MalformedQuery("local() takes one traversal")
-        self.steps = nested(args[0], "local")
+        self.steps = only_traversal(args, "local")
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         for trav in it:
@@ -507,9 +506,7 @@ class LocalStep(Step):
 class MapTraversalStep(MapStep):
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
-        if len(args) != 1:
-            raise MalformedQuery("map() takes one traversal")
-        self.steps = nested(args[0], "map")
+        self.steps = only_traversal(args, "map")
 
     def map(self, ctx: Context, trav: Traverser) -> Any:
         return first_result(ctx, self.steps, trav)
@@ -519,9 +516,7 @@ class MapTraversalStep(MapStep):
 class OptionalStep(Step):
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
-        if len(args) != 1:
-            raise MalformedQuery("optional() takes one traversal")
-        self.steps = nested(args[0], "optional")
+        self.steps = only_traversal(args, "optional")
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         for trav in it:
@@ -533,9 +528,7 @@ class OptionalStep(Step):
 class SideEffectStep(Step):
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
-        if len(args) != 1:
-            raise MalformedQuery("sideEffect() takes one traversal")
-        self.steps = nested(args[0], "sideEffect")
+        self.steps = only_traversal(args, "sideEffect")
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         for trav in it:
