@@ -21,15 +21,27 @@ class BuiltinImage:
         description: one line for ``mlharbor images``.
         train_module: the module whose ``__main__`` is the container's ``train``.
         serve_module: the module serving ``/ping`` and ``/invocations``, if the image serves.
+        process_module: the default program of a processing job (else ``train_module``).
     """
 
     name: str
     description: str
     train_module: str
     serve_module: str | None = None
+    process_module: str | None = None
 
     def train_command(self) -> list[str]:
         return [sys.executable, "-m", self.train_module]
+
+    def process_command(self) -> list[str]:
+        """A processing job without ``ContainerEntrypoint`` runs the image's default program."""
+        return [sys.executable, "-m", self.process_module or self.train_module]
+
+    def local_argv(self, entrypoint: list[str]) -> list[str]:
+        """``ContainerEntrypoint`` as run by the process runner: the image's ``python`` is ours."""
+        if entrypoint and entrypoint[0] in ("python", "python3"):
+            return [sys.executable, *entrypoint[1:]]
+        return list(entrypoint)
 
 
 BUILTIN_IMAGES: tuple[BuiltinImage, ...] = (

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 #: The base directory inside a real SageMaker container.
 DEFAULT_BASE_DIR = Path("/opt/ml")
@@ -112,6 +112,29 @@ class JobPaths:
     def code_dir(self) -> Path:
         """Where script mode unpacks ``sagemaker_submit_directory``."""
         return self.base / "code"
+
+    # -- processing jobs --------------------------------------------------------------
+    @property
+    def processing_dir(self) -> Path:
+        """``/opt/ml/processing``: every input's and output's ``LocalPath`` lies under it."""
+        return self.base / "processing"
+
+    @property
+    def processing_job_config_file(self) -> Path:
+        """``/opt/ml/config/processingjobconfig.json``: the request, written by the runner."""
+        return self.base / "config" / "processingjobconfig.json"
+
+    def processing_path(self, local_path: str) -> Path:
+        """Where a ``LocalPath`` (``/opt/ml/processing/...``) lies in this tree.
+
+        Raises:
+            ValueError: the path is not under ``/opt/ml/processing``.
+        """
+        relative = PurePosixPath(local_path)
+        root = PurePosixPath(str(DEFAULT_BASE_DIR)) / "processing"
+        if not relative.is_absolute() or ".." in relative.parts or not relative.is_relative_to(root):
+            raise ValueError(f"LocalPath {local_path!r} must be under {root}")
+        return self.processing_dir.joinpath(*relative.relative_to(root).parts)
 
     def all_dirs(self) -> list[Path]:
         """The directories a runner creates before the job starts."""

@@ -10,3 +10,7 @@ def sagemaker_arn(region: str, account_id: str, resource_type: str, name: str) -
 
 def training_job_arn(region: str, account_id: str, name: str) -> str:
     return sagemaker_arn(region, account_id, "training-job", name)
+
+
+def processing_job_arn(region: str, account_id: str, name: str) -> str:
+    return sagemaker_arn(region, account_id, "processing-job", name)

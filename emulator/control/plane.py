@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.artifacts import ArtifactStore
+from emulator.control.processing import ProcessingJobBackend
 from emulator.control.scheduler import Scheduler
 from emulator.control.store import RecordStore
 from emulator.control.training import BackendSettings, TrainingJobBackend
@@ -65,13 +66,18 @@ class ControlPlane:
             self.logs,
             self.metrics,
         )
+        self.processing = ProcessingJobBackend(
+            self.training.settings, self.store, self.runner, self.scheduler, self.logs
+        )
         self.scheduler.register("training", self.training.run_job)
+        self.scheduler.register("processing", self.processing.run_job)
 
     def start(self) -> None:
         self.logs.start()
         self.metrics.start()
         self.scheduler.start()
         self.training.recover()
+        self.processing.recover()
 
     def stop(self) -> None:
         self.scheduler.stop()

@@ -96,3 +96,44 @@ class TrainingJob:
         data = dict(data)
         data["transitions"] = [StatusTransition(**t) for t in data.get("transitions", [])]
         return cls(**data)
+
+
+@dataclass
+class ProcessingJob:
+    """A processing job's record (``ProcessingJobStatus`` has no secondary status).
+
+    Args:
+        name / arn / region: identity.
+        request: the validated CreateProcessingJob body, unchanged.
+        status: ``ProcessingJobStatus``.
+        creation_time / last_modified_time: epoch seconds.
+        processing_start_time / processing_end_time: when the container started / the job ended.
+        failure_reason / exit_message: ``FailureReason`` / ``ExitMessage``.
+        started: whether a runner took the job.
+        log_epoch: when its instance started (names its log streams).
+    """
+
+    name: str
+    arn: str
+    region: str
+    request: dict[str, Any]
+    status: str = IN_PROGRESS
+    creation_time: float = field(default_factory=time.time)
+    last_modified_time: float = field(default_factory=time.time)
+    processing_start_time: float | None = None
+    processing_end_time: float | None = None
+    failure_reason: str | None = None
+    exit_message: str | None = None
+    started: bool = False
+    log_epoch: float | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ProcessingJob:
+        return cls(**data)

@@ -32,9 +32,8 @@ def create_app(control: ControlPlane, extra_health: Callable[[], dict[str, Any]]
         extra_health: returns more health facts (the graph server's, for example).
     """
     app = Flask("mlharbor")
-    sagemaker = JsonDispatcher(
-        load_service_model("sagemaker"), SageMakerResponses(control.training), control.config["region"]
-    )
+    responses = SageMakerResponses(control.training, control.processing)
+    sagemaker = JsonDispatcher(load_service_model("sagemaker"), responses, control.config["region"])
     app.register_blueprint(sagemaker_blueprint(sagemaker))
 
     def health_facts() -> dict[str, Any]:

@@ -123,5 +123,53 @@ class Runner(Protocol):
 
     def run(self, request: RunRequest, events: JobEvents, stop: StopSignal) -> RunOutcome: ...
 
+    def run_processing(
+        self, request: ProcessingRunRequest, events: JobEvents, stop: StopSignal
+    ) -> ProcessingOutcome: ...
+
     def reap(self, workdir: Path) -> None:
         """Kill anything a previous control plane left running for this job's workdir."""
+
+
+@dataclass(frozen=True)
+class ProcessingRunRequest:
+    """Everything a runner needs to run one processing job; plain data, no HTTP.
+
+    Args:
+        job_name / job_arn: ``ProcessingJobName`` / ``ProcessingJobArn``.
+        image: ``AppSpecification.ImageUri``.
+        entrypoint / arguments: ``AppSpecification.ContainerEntrypoint`` / ``ContainerArguments``.
+        environment: the request's ``Environment``.
+        inputs: ``ProcessingInputs`` (each with ``S3Input.LocalPath`` under ``/opt/ml/processing``).
+        outputs: ``ProcessingOutputConfig.Outputs``.
+        instance_type / instance_count: ``ProcessingResources.ClusterConfig``.
+        max_runtime_seconds: ``StoppingCondition.MaxRuntimeInSeconds``.
+        workdir: this job's private directory under the data dir.
+        s3_endpoint_url / region: where the embedded S3 answers.
+        job_config: the content of ``/opt/ml/config/processingjobconfig.json``.
+    """
+
+    job_name: str
+    job_arn: str
+    image: str
+    entrypoint: list[str] | None
+    arguments: list[str] | None
+    environment: dict[str, str]
+    inputs: list[dict[str, Any]]
+    outputs: list[dict[str, Any]]
+    instance_type: str
+    instance_count: int
+    max_runtime_seconds: int
+    workdir: Path
+    s3_endpoint_url: str
+    region: str
+    job_config: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ProcessingOutcome:
+    """How a processing run ended: ``Completed``, ``Failed`` or ``Stopped``, with its messages."""
+
+    outcome: Literal["Completed", "Failed", "Stopped"]
+    failure_reason: str | None = None
+    exit_message: str | None = None

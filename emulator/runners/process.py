@@ -18,14 +18,23 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from containers.registry import UnknownImageError, resolve
 from emulator.artifacts import ArtifactStore
 from emulator.contract import JobPaths
-from emulator.runners import namespace, s3io, workspace
-from emulator.runners.base import JobEvents, Outcome, RunOutcome, RunRequest, StopSignal
+from emulator.runners import namespace, processing, s3io, workspace
+from emulator.runners.base import (
+    JobEvents,
+    Outcome,
+    ProcessingOutcome,
+    ProcessingRunRequest,
+    RunOutcome,
+    RunRequest,
+    StopSignal,
+)
 from emulator.runners.checkpointing import CheckpointSync
 from emulator.runners.environment import checkpoint_dir, job_environment
 
@@ -50,6 +59,17 @@ def _die_with_parent() -> None:
     """In the child before exec: get SIGKILL when the control plane's thread goes away."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+@dataclass(frozen=True)
+class _Launch:
+    """What the shared launch core needs of any job: name, tree root, command and limits."""
+
+    job_name: str
+    workdir: Path
+    command: list[str]
+    max_runtime_seconds: float
+    max_wait_seconds: float | None = None
 
 
 @dataclass
@@ -101,20 +121,61 @@ class ProcessRunner:
             return RunOutcome("Interrupted" if stop.reason == "interrupt" else "Stopped")
 
         events.secondary_status("Training", "Training image download completed. Training in progress.")
-        hosts = [
-            self._start(request, host, paths, names, command, events)
-            for host, paths in zip(names, trees, strict=True)
-        ]
-        self._write_pid_file(request, hosts)
-        checkpoints.start()
-        ended = self._supervise(request, hosts, stop)
-        self._kill_groups(hosts)  # background processes a job left behind end with it
+        base = _inherited_environment()
+        launch = _Launch(request.job_name, request.workdir, command, request.max_runtime_seconds,
+                         request.max_wait_seconds)
+        hosts, ended = self._execute(
+            launch, [(host, paths, job_environment(request, paths, host, names, base))
+                     for host, paths in zip(names, trees, strict=True)],
+            events, stop, on_started=checkpoints.start,
+        )
         checkpoints.finish()
-        for host in hosts:
-            if host.reader is not None:
-                host.reader.join(5)
-        (request.workdir / PID_FILE).unlink(missing_ok=True)
         return self._conclude(request, hosts, ended, s3, events)
+
+    def run_processing(self, request: ProcessingRunRequest, events: JobEvents, stop: StopSignal) -> ProcessingOutcome:
+        """Run a processing job: inputs down to their ``LocalPath``, the container, outputs up at the end.
+
+        https://docs.aws.amazon.com/sagemaker/latest/dg/build-your-own-processing-container.html
+        """
+        try:
+            command = self.processing_command(request)
+        except UnknownImageError as error:
+            return ProcessingOutcome("Failed", failure_reason=f"CannotStartContainerError: {error}")
+        s3 = s3io.s3_client(request.s3_endpoint_url, request.region)
+        names = workspace.host_names(request.instance_count)
+        try:
+            trees = [
+                processing.prepare_processing_tree(s3, request, host, index, names)
+                for index, host in enumerate(names)
+            ]
+        except s3io.DataError as error:
+            return ProcessingOutcome("Failed", failure_reason=str(error))
+        if stop.requested:
+            return ProcessingOutcome("Stopped")
+        base = _inherited_environment()
+        launch = _Launch(request.job_name, request.workdir, command, request.max_runtime_seconds)
+        hosts, ended = self._execute(
+            launch, [(host, paths, processing.processing_environment(request, paths, base))
+                     for host, paths in zip(names, trees, strict=True)],
+            events, stop,
+        )
+        leader = hosts[0]
+        message = workspace.message_text(leader.paths)
+        if ended in ("stopped", "interrupted"):
+            return ProcessingOutcome("Stopped", exit_message=message)
+        if ended == "max-runtime":
+            reason = f"MaxRuntimeExceeded: the processing job ran longer than {request.max_runtime_seconds} s"
+            return ProcessingOutcome("Failed", failure_reason=reason, exit_message=message)
+        failed = next((host for host in hosts if host.process.returncode != 0), None)
+        if failed is not None:
+            return ProcessingOutcome("Failed", failure_reason=f"AlgorithmError: {_failure_reason(failed)}",
+                                     exit_message=message)
+        try:
+            for paths in trees:
+                processing.upload_processing_outputs(s3, request, paths)
+        except s3io.DataError as error:
+            return ProcessingOutcome("Failed", failure_reason=str(error), exit_message=message)
+        return ProcessingOutcome("Completed", exit_message=message)
 
     def reap(self, workdir: Path) -> None:
         """Kill what a previous control plane left running for this job (checked by job name)."""
@@ -132,16 +193,40 @@ class ProcessRunner:
     # -- steps ------------------------------------------------------------------------
     def command(self, request: RunRequest) -> list[str]:
         """The argv of the container's ``train`` (or its ``ContainerEntrypoint``)."""
+        image = resolve(request.image)
         if request.entrypoint:
-            return [*request.entrypoint, *(request.arguments or [])]
-        return [*resolve(request.image).train_command(), *(request.arguments or [])]
+            return [*image.local_argv(request.entrypoint), *(request.arguments or [])]
+        return [*image.train_command(), *(request.arguments or [])]
 
-    def _start(self, request: RunRequest, host: str, paths: JobPaths, names: list[str], command: list[str],
+    def processing_command(self, request: ProcessingRunRequest) -> list[str]:
+        """The argv of a processing container: its ``ContainerEntrypoint`` (else its own ``process``)."""
+        image = resolve(request.image)
+        if request.entrypoint:
+            return [*image.local_argv(request.entrypoint), *(request.arguments or [])]
+        return [*image.process_command(), *(request.arguments or [])]
+
+    def _execute(self, launch: _Launch, hosts: list[tuple[str, JobPaths, dict[str, str]]], events: JobEvents,
+                 stop: StopSignal, on_started: Callable[[], None] | None = None) -> tuple[list[_Host], str]:
+        """Start one process per host, supervise them to the end, clean up; returns (hosts, how it ended)."""
+        names = [name for name, _, _ in hosts]
+        running = [self._start(launch, name, paths, env, names, events) for name, paths, env in hosts]
+        self._write_pid_file(launch, running)
+        if on_started is not None:
+            on_started()
+        ended = self._supervise(launch, running, stop)
+        self._kill_groups(running)  # background processes a job left behind end with it
+        for host in running:
+            if host.reader is not None:
+                host.reader.join(5)
+        (launch.workdir / PID_FILE).unlink(missing_ok=True)
+        return running, ended
+
+    def _start(self, launch: _Launch, host: str, paths: JobPaths, env: dict[str, str], names: list[str],
                events: JobEvents) -> _Host:
-        base = {key: value for key, value in os.environ.items() if key not in _PRIVATE_ENV}
-        env = job_environment(request, paths, host, names, base)
+        env = dict(env)
+        command = launch.command
         if self.use_namespace:
-            hosts_file = request.workdir / f"hosts-{host}"
+            hosts_file = launch.workdir / f"hosts-{host}"
             hosts_file.write_text(namespace.hosts_file_text(names))
             argv = namespace.wrap(command, str(paths.base), str(hosts_file))
         else:
@@ -154,7 +239,7 @@ class ProcessRunner:
         )
         running = _Host(host, paths, process)
         running.reader = threading.Thread(target=self._pump, args=(running, events), daemon=True,
-                                          name=f"log-{request.job_name}-{host}")
+                                          name=f"log-{launch.job_name}-{host}")
         running.reader.start()
         return running
 
@@ -168,11 +253,11 @@ class ProcessRunner:
             host.tail.append(line)
             events.log(line, host.name)
 
-    def _supervise(self, request: RunRequest, hosts: list[_Host], stop: StopSignal) -> str:
+    def _supervise(self, launch: _Launch, hosts: list[_Host], stop: StopSignal) -> str:
         """Wait until every host exits, a stop arrives or the runtime runs out; returns which."""
         started = time.monotonic()
-        deadline = started + request.max_runtime_seconds
-        wait_deadline = None if request.max_wait_seconds is None else started + request.max_wait_seconds
+        deadline = started + launch.max_runtime_seconds
+        wait_deadline = None if launch.max_wait_seconds is None else started + launch.max_wait_seconds
         while True:
             if all(host.process.poll() is not None for host in hosts):
                 return "exited"
@@ -218,11 +303,8 @@ class ProcessRunner:
         codes = [host.process.returncode for host in hosts]
         if ended == "exited" and any(code != 0 for code in codes):
             failed = next(host for host in hosts if host.process.returncode != 0)
-            reason = workspace.failure_text(failed.paths)
-            if reason is None:
-                last = " | ".join(line for line in failed.tail if line.strip())
-                reason = f"process on {failed.name} exited with code {failed.process.returncode}. Last output: {last}"
-            return RunOutcome("Failed", failure_reason=f"AlgorithmError: {reason}", exit_code=failed.process.returncode)
+            return RunOutcome("Failed", failure_reason=f"AlgorithmError: {_failure_reason(failed)}",
+                              exit_code=failed.process.returncode)
         if ended == "interrupted":
             # a spot interruption: the job resumes later from its checkpoints; nothing is uploaded yet
             return RunOutcome("Interrupted", exit_code=codes[0])
@@ -236,12 +318,26 @@ class ProcessRunner:
         return RunOutcome(_OUTCOMES[ended], model_artifacts=model_uri, exit_code=codes[0])
 
     @staticmethod
-    def _write_pid_file(request: RunRequest, hosts: list[_Host]) -> None:
-        record = {"job_name": request.job_name, "process_groups": [host.process.pid for host in hosts]}
-        path = request.workdir / PID_FILE
+    def _write_pid_file(launch: _Launch, hosts: list[_Host]) -> None:
+        record = {"job_name": launch.job_name, "process_groups": [host.process.pid for host in hosts]}
+        path = launch.workdir / PID_FILE
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(record))
         temporary.replace(path)
+
+
+def _failure_reason(host: _Host) -> str:
+    """The failure file's text, else the exit code and the last lines the process wrote."""
+    reason = workspace.failure_text(host.paths)
+    if reason is None:
+        last = " | ".join(line for line in host.tail if line.strip())
+        reason = f"process on {host.name} exited with code {host.process.returncode}. Last output: {last}"
+    return reason
+
+
+def _inherited_environment() -> dict[str, str]:
+    """The server's environment minus what a job must not inherit (the user's own AWS session)."""
+    return {key: value for key, value in os.environ.items() if key not in _PRIVATE_ENV}
 
 
 def _signal(pid: int, signum: int) -> None:

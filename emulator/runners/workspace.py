@@ -84,5 +84,19 @@ def failure_text(paths: JobPaths) -> str | None:
     return text[:FAILURE_REASON_LIMIT] or None
 
 
+def message_text(paths: JobPaths) -> str | None:
+    """The first 1024 characters of ``output/message`` (a processing job's ``ExitMessage``)."""
+    try:
+        text = paths.message_file.read_text(errors="replace").strip()
+    except (FileNotFoundError, IsADirectoryError):
+        return None
+    return text[:FAILURE_REASON_LIMIT] or None
+
+
+def write_json(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value, indent=2))
+
+
 def _write_json(path: Path, value: Any) -> None:
     path.write_text(json.dumps(value, indent=2))

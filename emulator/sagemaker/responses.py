@@ -13,7 +13,8 @@ from typing import Any
 
 from emulator.aws.validation import parse_timestamp
 from emulator.control.listing import ListQuery
-from emulator.control.records import TrainingJob
+from emulator.control.processing import ProcessingJobBackend
+from emulator.control.records import ProcessingJob, TrainingJob
 from emulator.control.training import TrainingJobBackend
 
 #: Request members echoed unchanged by DescribeTrainingJob.
@@ -43,10 +44,12 @@ class SageMakerResponses:
 
     Args:
         training: the training-job backend.
+        processing: the processing-job backend.
     """
 
-    def __init__(self, training: TrainingJobBackend) -> None:
+    def __init__(self, training: TrainingJobBackend, processing: ProcessingJobBackend) -> None:
         self.training = training
+        self.processing = processing
 
     # -- training jobs ---------------------------------------------------------------
     def create_training_job(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -65,6 +68,26 @@ class SageMakerResponses:
 
     def stop_training_job(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         self.training.stop_training_job(region, params["TrainingJobName"])
+        return {}
+
+
+    # -- processing jobs -------------------------------------------------------------
+    def create_processing_job(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        return {"ProcessingJobArn": self.processing.create_processing_job(region, params).arn}
+
+    def describe_processing_job(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        job = self.processing.describe_processing_job(region, params["ProcessingJobName"])
+        return describe_processing_job_output(job)
+
+    def list_processing_jobs(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        jobs, token = self.processing.list_processing_jobs(region, list_query(params))
+        out: dict[str, Any] = {"ProcessingJobSummaries": [processing_job_summary(job) for job in jobs]}
+        if token:
+            out["NextToken"] = token
+        return out
+
+    def stop_processing_job(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.processing.stop_processing_job(region, params["ProcessingJobName"])
         return {}
 
 
@@ -135,3 +158,43 @@ def training_job_summary(job: TrainingJob) -> dict[str, Any]:
     if job.training_end_time is not None:
         out["TrainingEndTime"] = job.training_end_time
     return out
+
+
+_PROCESSING_ECHOED = (
+    "ProcessingInputs",
+    "ProcessingOutputConfig",
+    "ProcessingResources",
+    "StoppingCondition",
+    "AppSpecification",
+    "Environment",
+    "NetworkConfig",
+    "RoleArn",
+    "ExperimentConfig",
+)
+
+
+def _processing_state(job: ProcessingJob) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "ProcessingJobName": job.name,
+        "ProcessingJobArn": job.arn,
+        "ProcessingJobStatus": job.status,
+        "CreationTime": job.creation_time,
+        "LastModifiedTime": job.last_modified_time,
+    }
+    for member, value in (("ProcessingEndTime", job.processing_end_time), ("FailureReason", job.failure_reason),
+                          ("ExitMessage", job.exit_message)):
+        if value is not None:
+            out[member] = value
+    return out
+
+
+def describe_processing_job_output(job: ProcessingJob) -> dict[str, Any]:
+    out = _processing_state(job)
+    out.update({member: job.request[member] for member in _PROCESSING_ECHOED if member in job.request})
+    if job.processing_start_time is not None:
+        out["ProcessingStartTime"] = job.processing_start_time
+    return out
+
+
+def processing_job_summary(job: ProcessingJob) -> dict[str, Any]:
+    return _processing_state(job)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.conftest import process_alive, script_job, start_harbor, wait_for_file, wait_for_status
+from tests.conftest import ROLE, process_alive, script_job, start_harbor, wait_for_file, wait_for_status
 
 SLEEP_AND_RECORD_PID = (
     "import argparse, os, time\n"
@@ -34,6 +34,14 @@ def test_sigkill_and_restart_keeps_records_and_reconciles_jobs(tmp_path):
         queued = script_job(s3, "restart-bucket", "print('queued then ran')\n")
         sagemaker.create_training_job(**queued)
         job_pid = int(wait_for_file(pidfile))
+        processing_name = f"proc-{running['TrainingJobName']}"
+        sagemaker.create_processing_job(
+            ProcessingJobName=processing_name, RoleArn=ROLE,
+            AppSpecification={"ImageUri": "mlharbor/pytorch",
+                              "ContainerEntrypoint": ["python3", "-c", "import time; time.sleep(300)"]},
+            ProcessingResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large",
+                                                   "VolumeSizeInGB": 1}},
+        )
         assert sagemaker.describe_training_job(TrainingJobName=queued["TrainingJobName"])["SecondaryStatus"] == "Starting"
     finally:
         first.kill(signal.SIGKILL)
@@ -52,9 +60,13 @@ def test_sigkill_and_restart_keeps_records_and_reconciles_jobs(tmp_path):
         while process_alive(job_pid):
             assert time.monotonic() < deadline, f"job process {job_pid} outlived its control plane"
             time.sleep(0.2)
+        # the processing job was queued behind the sleeper (capacity 1): it is queued again, not lost
+        processing = sagemaker.describe_processing_job(ProcessingJobName=processing_name)
+        assert processing["ProcessingJobStatus"] == "InProgress"
         # the queued job was never started: it runs now, its code still in the (journaled) S3
         requeued = wait_for_status(sagemaker, queued["TrainingJobName"])
         assert requeued["TrainingJobStatus"] == "Completed", requeued.get("FailureReason")
         assert requeued["SecondaryStatusTransitions"][0]["Status"] == "Starting"
+        sagemaker.stop_processing_job(ProcessingJobName=processing_name)
     finally:
         second.kill()

@@ -1,0 +1,247 @@
+"""Processing jobs: create, describe, list, stop, and the run of each job.
+
+Like training jobs, records are held in memory, written through to the record store, queued
+on the shared scheduler and run by the runner; ``ProcessingJobStatus`` goes InProgress →
+Completed | Failed | Stopping → Stopped (there is no secondary status).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from emulator.aws.errors import ResourceInUseError, ValidationError
+from emulator.contract import JobPaths
+from emulator.control.arns import processing_job_arn
+from emulator.control.listing import ListQuery, paginate
+from emulator.control.records import FAILED, IN_PROGRESS, STOPPED, STOPPING, ProcessingJob
+from emulator.control.scheduler import Scheduler
+from emulator.control.store import RecordStore
+from emulator.control.training import NOT_FOUND, BackendSettings
+from emulator.observability.logs import PROCESSING_LOG_GROUP, CloudWatchLogShipper, stream_name
+from emulator.runners.base import ProcessingOutcome, ProcessingRunRequest, StopSignal
+
+log = logging.getLogger(__name__)
+
+KIND = "processing-job"
+DEFAULT_MAX_RUNTIME = 86400
+
+
+class ProcessingJobBackend:
+    """Every processing job of one account, across regions.
+
+    Args:
+        settings: account, directories, endpoint and stop grace (shared with training).
+        store: durable record store.
+        runner: a runner with ``run_processing`` and ``reap``.
+        scheduler: the shared job scheduler (capacity is per machine).
+        logs: ships job output to CloudWatch Logs; optional.
+    """
+
+    def __init__(self, settings: BackendSettings, store: RecordStore, runner: Any, scheduler: Scheduler,
+                 logs: CloudWatchLogShipper | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.runner = runner
+        self.scheduler = scheduler
+        self.logs = logs
+        self._lock = threading.RLock()
+        self._jobs: dict[tuple[str, str], ProcessingJob] = {}
+        self._stops: dict[tuple[str, str], StopSignal] = {}
+        for document in store.load(KIND):
+            job = ProcessingJob.from_dict(document)
+            self._jobs[(job.region, job.name)] = job
+
+    # -- API operations -------------------------------------------------------------
+    def create_processing_job(self, region: str, request: dict[str, Any]) -> ProcessingJob:
+        check_processing_request(request)
+        name = request["ProcessingJobName"]
+        with self._lock:
+            if (region, name) in self._jobs:
+                existing = self._jobs[(region, name)]
+                raise ResourceInUseError(
+                    f"Job name must be unique within an AWS account and region, and a job with this name already "
+                    f"exists ({existing.arn})"
+                )
+            job = ProcessingJob(name=name, arn=processing_job_arn(region, self.settings.account_id, name),
+                                region=region, request=request)
+            self._save(job)
+        self.scheduler.submit((region, name), kind="processing")
+        return job
+
+    def describe_processing_job(self, region: str, name: str) -> ProcessingJob:
+        return self._get(region, name)
+
+    def list_processing_jobs(self, region: str, query: ListQuery) -> tuple[list[ProcessingJob], str | None]:
+        with self._lock:
+            jobs = [job for (job_region, _), job in self._jobs.items() if job_region == region]
+        return paginate(jobs, query)
+
+    def stop_processing_job(self, region: str, name: str) -> None:
+        with self._lock:
+            job = self._get(region, name)
+            if job.status == STOPPING:
+                return
+            if job.is_terminal:
+                raise ValidationError(f"The request was rejected because the processing job is in status {job.status}.")
+            job.status = STOPPED if not job.started else STOPPING
+            if job.status == STOPPED:
+                job.processing_end_time = time.time()
+            job.last_modified_time = time.time()
+            self._save(job)
+            signal = self._stops.get((region, name))
+        if signal is not None:
+            signal.request()
+
+    # -- start-up and running ----------------------------------------------------------
+    def recover(self) -> None:
+        """Queue jobs that never started; end the ones a previous control plane was running."""
+        with self._lock:
+            unfinished = [job for job in self._jobs.values() if not job.is_terminal]
+        for job in sorted(unfinished, key=lambda j: j.creation_time):
+            if job.started or job.status == STOPPING:
+                self.runner.reap(self.workdir(job))
+                with self._lock:
+                    if job.status == STOPPING:
+                        self._end(job, ProcessingOutcome("Stopped"))
+                    else:
+                        self._end(job, ProcessingOutcome("Failed", failure_reason=(
+                            "InternalServerError: the mlharbor control plane stopped while this job was running; "
+                            "its container was ended.")))
+            else:
+                self.scheduler.submit((job.region, job.name), kind="processing")
+
+    def run_job(self, key: tuple[str, str]) -> None:
+        """Run one queued job to its end; never raises."""
+        with self._lock:
+            job = self._jobs.get(key)
+            if job is None or job.status != IN_PROGRESS or job.started:
+                return
+            job.started = True
+            job.processing_start_time = job.log_epoch = job.last_modified_time = time.time()
+            self._save(job)
+            signal = StopSignal(grace_seconds=self.settings.stop_grace_seconds)
+            self._stops[key] = signal
+        try:
+            outcome = self.runner.run_processing(self.run_request(job), _Events(self, job), signal)
+        except Exception as error:  # a runner bug must not leave the job InProgress forever
+            log.exception("runner crashed on processing job %s", job.name)
+            outcome = ProcessingOutcome("Failed", failure_reason=f"InternalServerError: {error!r}")
+        finally:
+            with self._lock:
+                self._stops.pop(key, None)
+        if self.logs is not None:
+            self.logs.flush()
+        with self._lock:
+            self._end(job, outcome)
+
+    def run_request(self, job: ProcessingJob) -> ProcessingRunRequest:
+        request = job.request
+        app = request["AppSpecification"]
+        cluster = request["ProcessingResources"]["ClusterConfig"]
+        return ProcessingRunRequest(
+            job_name=job.name,
+            job_arn=job.arn,
+            image=app["ImageUri"],
+            entrypoint=app.get("ContainerEntrypoint"),
+            arguments=app.get("ContainerArguments"),
+            environment=dict(request.get("Environment") or {}),
+            inputs=list(request.get("ProcessingInputs") or []),
+            outputs=list((request.get("ProcessingOutputConfig") or {}).get("Outputs") or []),
+            instance_type=cluster["InstanceType"],
+            instance_count=int(cluster.get("InstanceCount", 1)),
+            max_runtime_seconds=int((request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds",
+                                                                                 DEFAULT_MAX_RUNTIME)),
+            workdir=self.workdir(job),
+            s3_endpoint_url=self.settings.s3_endpoint_url,
+            region=job.region,
+            job_config={**request, "ProcessingJobArn": job.arn},
+        )
+
+    def workdir(self, job: ProcessingJob) -> Any:
+        return self.settings.data_dir / "processing" / job.region / job.name
+
+    def log_line(self, job: ProcessingJob, host: str, line: str) -> None:
+        if self.logs is not None:
+            started = job.log_epoch or job.creation_time
+            self.logs.write(job.region, PROCESSING_LOG_GROUP, stream_name(job.name, host, started), line)
+
+    # -- internals -----------------------------------------------------------------
+    def _end(self, job: ProcessingJob, outcome: ProcessingOutcome) -> None:
+        """Record the end (caller holds the lock); a job being stopped ends Stopped."""
+        status = STOPPED if job.status == STOPPING else outcome.outcome
+        job.status = status
+        job.exit_message = outcome.exit_message
+        if status == FAILED and outcome.failure_reason:
+            job.failure_reason = outcome.failure_reason[:1024]
+        job.processing_end_time = job.last_modified_time = time.time()
+        self._save(job)
+
+    def _get(self, region: str, name: str) -> ProcessingJob:
+        with self._lock:
+            job = self._jobs.get((region, name))
+        if job is None:
+            raise ValidationError(NOT_FOUND)
+        return job
+
+    def _save(self, job: ProcessingJob) -> None:
+        self._jobs[(job.region, job.name)] = job
+        self.store.put(KIND, job.region, job.name, job.to_dict())
+
+
+class _Events:
+    """The JobEvents a runner reports one processing job's progress to."""
+
+    def __init__(self, backend: ProcessingJobBackend, job: ProcessingJob) -> None:
+        self._backend = backend
+        self._job = job
+
+    def secondary_status(self, status: str, message: str) -> None:
+        pass  # processing jobs have no secondary status
+
+    def log(self, line: str, host: str = "algo-1") -> None:
+        self._backend.log_line(self._job, host, line)
+
+
+def check_processing_request(request: dict[str, Any]) -> None:
+    """Constraints of CreateProcessingJob that the service model cannot express.
+
+    Raises:
+        ValidationError: with the member and the rule.
+    """
+    probe = JobPaths()
+    names = [entry["InputName"] for entry in request.get("ProcessingInputs") or []]
+    outputs = (request.get("ProcessingOutputConfig") or {}).get("Outputs") or []
+    names += [entry["OutputName"] for entry in outputs]
+    if len(names) != len(set(names)):
+        raise ValidationError("Input and output names must be unique within a processing job.")
+    for entry in request.get("ProcessingInputs") or []:
+        source = entry.get("S3Input")
+        if source is None:
+            raise ValidationError(f"ProcessingInput {entry['InputName']}: only S3Input is supported by mlharbor.")
+        _check_local_path(probe, source.get("LocalPath"), f"ProcessingInput {entry['InputName']}")
+    for entry in outputs:
+        output = entry.get("S3Output")
+        if output is None:
+            raise ValidationError(f"ProcessingOutput {entry['OutputName']}: only S3Output is supported by mlharbor.")
+        if not output["S3Uri"].startswith("s3://"):
+            raise ValidationError(f"ProcessingOutput {entry['OutputName']}: S3Uri must be an s3:// URI.")
+        if output.get("S3UploadMode") != "EndOfJob":
+            raise ValidationError(f"ProcessingOutput {entry['OutputName']}: only S3UploadMode EndOfJob is supported.")
+        _check_local_path(probe, output.get("LocalPath"), f"ProcessingOutput {entry['OutputName']}")
+    cluster = request["ProcessingResources"].get("ClusterConfig") or {}
+    if not cluster.get("InstanceType"):
+        raise ValidationError("ProcessingResources.ClusterConfig.InstanceType is required.")
+    if cluster.get("InstanceCount", 1) < 1:
+        raise ValidationError("ProcessingResources.ClusterConfig.InstanceCount must be at least 1.")
+
+
+def _check_local_path(probe: JobPaths, path: str | None, where: str) -> None:
+    if not path:
+        raise ValidationError(f"{where}: LocalPath is required.")
+    try:
+        probe.processing_path(path)
+    except ValueError as error:
+        raise ValidationError(f"{where}: {error}.") from None
