@@ -8,18 +8,18 @@ Completed | Failed | Stopping → Stopped (there is no secondary status).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Any
 
-from emulator.aws.errors import ResourceInUseError, ValidationError
+from emulator.aws.errors import ValidationError
 from emulator.contract import JobPaths
 from emulator.control.arns import processing_job_arn
 from emulator.control.listing import ListQuery, paginate
 from emulator.control.records import FAILED, IN_PROGRESS, STOPPED, STOPPING, ProcessingJob
 from emulator.control.scheduler import Scheduler
 from emulator.control.store import RecordStore
-from emulator.control.training import NOT_FOUND, BackendSettings
+from emulator.control.table import RecordTable
+from emulator.control.training import BackendSettings
 from emulator.observability.logs import PROCESSING_LOG_GROUP, CloudWatchLogShipper, stream_name
 from emulator.runners.base import ProcessingOutcome, ProcessingRunRequest, StopSignal
 
@@ -47,41 +47,30 @@ class ProcessingJobBackend:
         self.runner = runner
         self.scheduler = scheduler
         self.logs = logs
-        self._lock = threading.RLock()
-        self._jobs: dict[tuple[str, str], ProcessingJob] = {}
+        self.jobs: RecordTable[ProcessingJob] = RecordTable(store, KIND, ProcessingJob.from_dict)
+        self._lock = self.jobs.lock
         self._stops: dict[tuple[str, str], StopSignal] = {}
-        for document in store.load(KIND):
-            job = ProcessingJob.from_dict(document)
-            self._jobs[(job.region, job.name)] = job
 
     # -- API operations -------------------------------------------------------------
     def create_processing_job(self, region: str, request: dict[str, Any]) -> ProcessingJob:
         check_processing_request(request)
         name = request["ProcessingJobName"]
-        with self._lock:
-            if (region, name) in self._jobs:
-                existing = self._jobs[(region, name)]
-                raise ResourceInUseError(
-                    f"Job name must be unique within an AWS account and region, and a job with this name already "
-                    f"exists ({existing.arn})"
-                )
-            job = ProcessingJob(name=name, arn=processing_job_arn(region, self.settings.account_id, name),
-                                region=region, request=request)
-            self._save(job)
+        job = ProcessingJob(name=name, arn=processing_job_arn(region, self.settings.account_id, name),
+                            region=region, request=request)
+        self.jobs.add(job, "Job name must be unique within an AWS account and region, and a job with this name "
+                           "already exists")
         self.scheduler.submit((region, name), kind="processing")
         return job
 
     def describe_processing_job(self, region: str, name: str) -> ProcessingJob:
-        return self._get(region, name)
+        return self.jobs.get(region, name)
 
     def list_processing_jobs(self, region: str, query: ListQuery) -> tuple[list[ProcessingJob], str | None]:
-        with self._lock:
-            jobs = [job for (job_region, _), job in self._jobs.items() if job_region == region]
-        return paginate(jobs, query)
+        return paginate(self.jobs.in_region(region), query)
 
     def stop_processing_job(self, region: str, name: str) -> None:
         with self._lock:
-            job = self._get(region, name)
+            job = self.jobs.get(region, name)
             if job.status == STOPPING:
                 return
             if job.is_terminal:
@@ -98,8 +87,7 @@ class ProcessingJobBackend:
     # -- start-up and running ----------------------------------------------------------
     def recover(self) -> None:
         """Queue jobs that never started; end the ones a previous control plane was running."""
-        with self._lock:
-            unfinished = [job for job in self._jobs.values() if not job.is_terminal]
+        unfinished = [job for job in self.jobs.all() if not job.is_terminal]
         for job in sorted(unfinished, key=lambda j: j.creation_time):
             if job.started or job.status == STOPPING:
                 self.runner.reap(self.workdir(job))
@@ -116,7 +104,7 @@ class ProcessingJobBackend:
     def run_job(self, key: tuple[str, str]) -> None:
         """Run one queued job to its end; never raises."""
         with self._lock:
-            job = self._jobs.get(key)
+            job = self.jobs.find(key)
             if job is None or job.status != IN_PROGRESS or job.started:
                 return
             job.started = True
@@ -179,16 +167,8 @@ class ProcessingJobBackend:
         job.processing_end_time = job.last_modified_time = time.time()
         self._save(job)
 
-    def _get(self, region: str, name: str) -> ProcessingJob:
-        with self._lock:
-            job = self._jobs.get((region, name))
-        if job is None:
-            raise ValidationError(NOT_FOUND)
-        return job
-
     def _save(self, job: ProcessingJob) -> None:
-        self._jobs[(job.region, job.name)] = job
-        self.store.put(KIND, job.region, job.name, job.to_dict())
+        self.jobs.save(job)
 
 
 class _Events:

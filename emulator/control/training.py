@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emulator.aws.errors import ResourceInUseError, ValidationError
+from emulator.aws.errors import ValidationError
 from emulator.control import states
 from emulator.control.arns import training_job_arn
 from emulator.control.listing import ListQuery, paginate
 from emulator.control.records import IN_PROGRESS, STOPPING, TrainingJob
 from emulator.control.scheduler import Scheduler
 from emulator.control.store import RecordStore
+from emulator.control.table import RecordTable
 from emulator.observability.logs import TRAINING_LOG_GROUP, CloudWatchLogShipper, stream_name
 from emulator.observability.metrics import CloudWatchMetricShipper, MetricDefinition, compile_definitions, extract
 from emulator.runners.base import JobEvents, Runner, RunOutcome, RunRequest, StopSignal
@@ -31,7 +32,6 @@ log = logging.getLogger(__name__)
 
 KIND = "training-job"
 DEFAULT_MAX_RUNTIME = 86400
-NOT_FOUND = "Requested resource not found."
 
 
 @dataclass(frozen=True)
@@ -73,12 +73,9 @@ class TrainingJobBackend:
         self.logs = logs
         self.metrics = metrics
         self._definitions: dict[tuple[str, str], list[MetricDefinition]] = {}
-        self._lock = threading.RLock()
-        self._jobs: dict[tuple[str, str], TrainingJob] = {}
+        self.jobs: RecordTable[TrainingJob] = RecordTable(store, KIND, TrainingJob.from_dict)
+        self._lock = self.jobs.lock
         self._stops: dict[tuple[str, str], StopSignal] = {}
-        for document in store.load(KIND):
-            job = TrainingJob.from_dict(document)
-            self._jobs[(job.region, job.name)] = job
 
     # -- API operations -------------------------------------------------------------
     def create_training_job(self, region: str, request: dict[str, Any]) -> TrainingJob:
@@ -93,12 +90,6 @@ class TrainingJobBackend:
         name = request["TrainingJobName"]
         now = time.time()
         with self._lock:
-            if (region, name) in self._jobs:
-                existing = self._jobs[(region, name)]
-                raise ResourceInUseError(
-                    "Training job names must be unique within an AWS account and region, and a "
-                    f"training job with this name already exists ({existing.arn})"
-                )
             job = TrainingJob(
                 name=name,
                 arn=training_job_arn(region, self.settings.account_id, name),
@@ -108,18 +99,17 @@ class TrainingJobBackend:
                 last_modified_time=now,
             )
             states.enter(job, "Starting", "Launching requested ML instances", now)
-            self._save(job)
+            self.jobs.add(job, "Training job names must be unique within an AWS account and region, and a "
+                               "training job with this name already exists")
             self._definitions[(region, name)] = definitions
         self.scheduler.submit((region, name))
         return job
 
     def describe_training_job(self, region: str, name: str) -> TrainingJob:
-        return self._get(region, name)
+        return self.jobs.get(region, name)
 
     def list_training_jobs(self, region: str, query: ListQuery) -> tuple[list[TrainingJob], str | None]:
-        with self._lock:
-            jobs = [job for (job_region, _), job in self._jobs.items() if job_region == region]
-        return paginate(jobs, query)
+        return paginate(self.jobs.in_region(region), query)
 
     def stop_training_job(self, region: str, name: str) -> None:
         """StopTrainingJob: a queued job stops at once; a running one goes Stopping.
@@ -128,7 +118,7 @@ class TrainingJobBackend:
             ValidationError: unknown job, or a job that already ended.
         """
         with self._lock:
-            job = self._get(region, name)
+            job = self.jobs.get(region, name)
             if job.status == STOPPING:
                 return
             if job.is_terminal:
@@ -151,7 +141,7 @@ class TrainingJobBackend:
             ValidationError: unknown job, not a managed spot job, or not running.
         """
         with self._lock:
-            job = self._get(region, name)
+            job = self.jobs.get(region, name)
             if not job.request.get("EnableManagedSpotTraining"):
                 raise ValidationError(
                     f"Training job {name} does not use managed spot training; it cannot be interrupted."
@@ -172,8 +162,7 @@ class TrainingJobBackend:
         followed any further, so it ends honestly: Stopped if a stop was asked, else Failed
         with a reason that says what happened.
         """
-        with self._lock:
-            unfinished = [job for job in self._jobs.values() if not job.is_terminal]
+        unfinished = [job for job in self.jobs.all() if not job.is_terminal]
         for job in sorted(unfinished, key=lambda j: j.creation_time):
             if job.started:
                 self.runner.reap(self.workdir(job))
@@ -211,7 +200,7 @@ class TrainingJobBackend:
     def run_job(self, key: tuple[str, str]) -> None:
         """Run one queued job to its end; never raises."""
         with self._lock:
-            job = self._jobs.get(key)
+            job = self.jobs.find(key)
             if job is None or job.status != IN_PROGRESS or job.started:
                 return
             job.started = True
@@ -347,16 +336,8 @@ class TrainingJobBackend:
             job.billable_seconds += max(0.0, now - job.instance_start_time)
             job.instance_start_time = None
 
-    def _get(self, region: str, name: str) -> TrainingJob:
-        with self._lock:
-            job = self._jobs.get((region, name))
-        if job is None:
-            raise ValidationError(NOT_FOUND)
-        return job
-
     def _save(self, job: TrainingJob) -> None:
-        self._jobs[(job.region, job.name)] = job
-        self.store.put(KIND, job.region, job.name, job.to_dict())
+        self.jobs.save(job)
 
 
 class _Events:

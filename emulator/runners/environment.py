@@ -88,14 +88,7 @@ def job_environment(
             contract.SM_NETWORK_INTERFACE_NAME: "eth0",
             contract.SM_RESOURCE_CONFIG: json.dumps(resource_config(host, hosts)),
             contract.SM_USER_ARGS: json.dumps(user_args),
-            # jobs reach the embedded S3 (and every other AWS API) at the edge endpoint
-            "AWS_ENDPOINT_URL": request.s3_endpoint_url,
-            "S3_ENDPOINT_URL": request.s3_endpoint_url,
-            "AWS_DEFAULT_REGION": request.region,
-            "AWS_REGION": request.region,
-            "AWS_ACCESS_KEY_ID": "mlharbor",
-            "AWS_SECRET_ACCESS_KEY": "mlharbor",
-            "PYTHONUNBUFFERED": "1",
+            **aws_access_environment(request.s3_endpoint_url, request.region),
         }
     )
     for channel in channels:
@@ -104,6 +97,19 @@ def job_environment(
         env[contract.SM_HP_PREFIX + key.upper()] = value
     env.update(request.environment)
     return env
+
+
+def aws_access_environment(endpoint_url: str, region: str) -> dict[str, str]:
+    """What lets a job's own AWS clients reach the embedded services at the edge endpoint."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "S3_ENDPOINT_URL": endpoint_url,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        "AWS_ACCESS_KEY_ID": "mlharbor",
+        "AWS_SECRET_ACCESS_KEY": "mlharbor",
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def checkpoint_dir(request: RunRequest, paths: JobPaths) -> str:

@@ -17,6 +17,7 @@ from emulator import contract
 from emulator.contract import JobPaths
 from emulator.runners import s3io, workspace
 from emulator.runners.base import ProcessingRunRequest
+from emulator.runners.environment import aws_access_environment
 
 
 def prepare_processing_tree(s3: Any, request: ProcessingRunRequest, host: str, index: int,
@@ -62,13 +63,7 @@ def processing_environment(request: ProcessingRunRequest, paths: JobPaths, base:
     env.update({
         contract.BASE_DIR_ENV: str(paths.base),
         "PROCESSING_JOB_NAME": request.job_name,
-        "AWS_ENDPOINT_URL": request.s3_endpoint_url,
-        "S3_ENDPOINT_URL": request.s3_endpoint_url,
-        "AWS_DEFAULT_REGION": request.region,
-        "AWS_REGION": request.region,
-        "AWS_ACCESS_KEY_ID": "mlharbor",
-        "AWS_SECRET_ACCESS_KEY": "mlharbor",
-        "PYTHONUNBUFFERED": "1",
+        **aws_access_environment(request.s3_endpoint_url, request.region),
     })
     env.update(request.environment)
     return env
