@@ -14,6 +14,7 @@ from typing import Any
 from emulator.aws.errors import ValidationError
 from emulator.contract import JobPaths
 from emulator.control.arns import processing_job_arn
+from emulator.control.events import BackendEvents
 from emulator.control.listing import ListQuery, paginate
 from emulator.control.records import FAILED, IN_PROGRESS, STOPPED, STOPPING, ProcessingJob
 from emulator.control.scheduler import Scheduler
@@ -113,7 +114,7 @@ class ProcessingJobBackend:
             signal = StopSignal(grace_seconds=self.settings.stop_grace_seconds)
             self._stops[key] = signal
         try:
-            outcome = self.runner.run_processing(self.run_request(job), _Events(self, job), signal)
+            outcome = self.runner.run_processing(self.run_request(job), BackendEvents(self, job), signal)
         except Exception as error:  # a runner bug must not leave the job InProgress forever
             log.exception("runner crashed on processing job %s", job.name)
             outcome = ProcessingOutcome("Failed", failure_reason=f"InternalServerError: {error!r}")
@@ -151,6 +152,9 @@ class ProcessingJobBackend:
     def workdir(self, job: ProcessingJob) -> Any:
         return self.settings.data_dir / "processing" / job.region / job.name
 
+    def secondary_status(self, job: ProcessingJob, status: str, message: str) -> None:
+        """Processing jobs have no secondary status; nothing to record."""
+
     def log_line(self, job: ProcessingJob, host: str, line: str) -> None:
         if self.logs is not None:
             started = job.log_epoch or job.creation_time
@@ -169,20 +173,6 @@ class ProcessingJobBackend:
 
     def _save(self, job: ProcessingJob) -> None:
         self.jobs.save(job)
-
-
-class _Events:
-    """The JobEvents a runner reports one processing job's progress to."""
-
-    def __init__(self, backend: ProcessingJobBackend, job: ProcessingJob) -> None:
-        self._backend = backend
-        self._job = job
-
-    def secondary_status(self, status: str, message: str) -> None:
-        pass  # processing jobs have no secondary status
-
-    def log(self, line: str, host: str = "algo-1") -> None:
-        self._backend.log_line(self._job, host, line)
 
 
 def check_processing_request(request: dict[str, Any]) -> None:

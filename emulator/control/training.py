@@ -19,6 +19,7 @@ from typing import Any
 from emulator.aws.errors import ValidationError
 from emulator.control import states
 from emulator.control.arns import training_job_arn
+from emulator.control.events import BackendEvents
 from emulator.control.listing import ListQuery, paginate
 from emulator.control.records import IN_PROGRESS, STOPPING, TrainingJob
 from emulator.control.scheduler import Scheduler
@@ -26,7 +27,7 @@ from emulator.control.store import RecordStore
 from emulator.control.table import RecordTable
 from emulator.observability.logs import TRAINING_LOG_GROUP, CloudWatchLogShipper, stream_name
 from emulator.observability.metrics import CloudWatchMetricShipper, MetricDefinition, compile_definitions, extract
-from emulator.runners.base import JobEvents, Runner, RunOutcome, RunRequest, StopSignal
+from emulator.runners.base import Runner, RunOutcome, RunRequest, StopSignal
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +214,7 @@ class TrainingJobBackend:
             signal = StopSignal(grace_seconds=self.settings.stop_grace_seconds)
             self._stops[key] = signal
         try:
-            outcome = self.runner.run(self.run_request(job), _Events(self, job), signal)
+            outcome = self.runner.run(self.run_request(job), BackendEvents(self, job), signal)
         except Exception as error:  # a runner bug must not leave the job InProgress forever
             log.exception("runner crashed on %s", job.name)
             outcome = RunOutcome("Failed", failure_reason=f"InternalServerError: {error!r}")
@@ -338,23 +339,6 @@ class TrainingJobBackend:
 
     def _save(self, job: TrainingJob) -> None:
         self.jobs.save(job)
-
-
-class _Events:
-    """The :class:`JobEvents` a runner reports one job's progress to."""
-
-    def __init__(self, backend: TrainingJobBackend, job: TrainingJob) -> None:
-        self._backend = backend
-        self._job = job
-
-    def secondary_status(self, status: str, message: str) -> None:
-        self._backend.secondary_status(self._job, status, message)
-
-    def log(self, line: str, host: str = "algo-1") -> None:
-        self._backend.log_line(self._job, host, line)
-
-
-_: type[JobEvents] = _Events  # _Events satisfies the JobEvents protocol
 
 
 def _may_resume(job: TrainingJob) -> bool:

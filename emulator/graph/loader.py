@@ -332,6 +332,9 @@ class LoaderService:
         self.lock = threading.Lock()
         self.queue: queue.Queue[LoadJob | None] = queue.Queue()
         self.running: LoadJob | None = None
+        # loads put in the queue and not yet running; counted under the lock so a load taken
+        # from the queue is never seen as "nothing busy" before it is marked running
+        self._waiting = 0
         self._recover()
         self.worker = threading.Thread(target=self._work, name="graph-loader", daemon=True)
         self.worker.start()
@@ -361,7 +364,7 @@ class LoaderService:
         options = parse_request(body)
         self._check_source(options.source)
         with self.lock:
-            busy = self.running is not None or not self.queue.empty()
+            busy = self.running is not None or self._waiting > 0
             if busy and not options.queue_request:
                 raise errors.BadRequest(f"Failed to start new load for the source {options.source}. "
                                         "Max concurrent load limit breached. Limit is 1 (set queueRequest "
@@ -370,6 +373,7 @@ class LoaderService:
                           status="LOAD_IN_QUEUE" if busy else "LOAD_NOT_STARTED")
             self.jobs[job.load_id] = job
             self._persist(job)
+            self._waiting += 1
             self.queue.put(job)
         return job.load_id
 
@@ -447,9 +451,10 @@ class LoaderService:
             job = self.queue.get()
             if job is None:
                 return
-            if job.status == "LOAD_CANCELLED_BY_USER":
-                continue
             with self.lock:
+                self._waiting -= 1
+                if job.status == "LOAD_CANCELLED_BY_USER":
+                    continue
                 self.running = job
             try:
                 self.run_job(job)

@@ -126,10 +126,12 @@ def test_queue_and_cancel_a_running_load(neptune: Any, s3: Any, bucket: str,
 
     from tests.graph.conftest import wait_for_load
 
+    # big enough that the load is still running while the queue and cancel are checked (about 2 s
+    # of loading on this machine; the checks take a few tens of milliseconds)
     vertices = 10_000
     s3.put_object(Bucket=bucket, Key="big/v.csv", Body=("~id\n" + "".join(f"c{i}\n" for i in range(vertices))).encode())
     s3.put_object(Bucket=bucket, Key="big/e.csv", Body=("~id,~from,~to,~label\n" + "".join(
-        f"ce{i},c{i % vertices},c{(i * 13) % vertices},l\n" for i in range(300_000))).encode())
+        f"ce{i},c{i % vertices},c{(i * 13) % vertices},l\n" for i in range(2_000_000))).encode())
     s3.put_object(Bucket=bucket, Key="small/v.csv", Body=b"~id\nq1\n")
     role = "arn:aws:iam::123456789012:role/x"
     big = neptune.start_loader_job(source=f"s3://{bucket}/big/", format="csv", s3BucketRegion="us-east-1",
@@ -143,7 +145,9 @@ def test_queue_and_cancel_a_running_load(neptune: Any, s3: Any, bucket: str,
     assert neptune.get_loader_job_status(loadId=queued)["payload"]["overallStatus"]["status"] == "LOAD_IN_QUEUE"
     assert neptune.list_loader_jobs()["payload"]["loadIds"][0] == queued
     assert queued not in neptune.list_loader_jobs(includeQueuedLoads=False)["payload"]["loadIds"]
+    deadline = time.monotonic() + 60
     while neptune.get_loader_job_status(loadId=big)["payload"]["overallStatus"]["status"] != "LOAD_IN_PROGRESS":
+        assert time.monotonic() < deadline, "the big load never showed LOAD_IN_PROGRESS"
         time.sleep(0.01)
     assert neptune.cancel_loader_job(loadId=big)["status"] == "200 OK"
     assert wait_for_load(neptune, big)["overallStatus"]["status"] == "LOAD_CANCELLED_BY_USER"
