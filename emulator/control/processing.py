@@ -17,12 +17,13 @@ from emulator.control.arns import processing_job_arn
 from emulator.control.events import BackendEvents
 from emulator.control.listing import ListQuery, paginate
 from emulator.control.records import FAILED, IN_PROGRESS, STOPPED, STOPPING, ProcessingJob
+from emulator.control.running import RunningJobs
 from emulator.control.scheduler import Scheduler
 from emulator.control.store import RecordStore
 from emulator.control.table import RecordTable
 from emulator.control.training import BackendSettings
 from emulator.observability.logs import PROCESSING_LOG_GROUP, CloudWatchLogShipper, stream_name
-from emulator.runners.base import ProcessingOutcome, ProcessingRunRequest, StopSignal
+from emulator.runners.base import ProcessingOutcome, ProcessingRunRequest
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ class ProcessingJobBackend:
         self.logs = logs
         self.jobs: RecordTable[ProcessingJob] = RecordTable(store, KIND, ProcessingJob.from_dict)
         self._lock = self.jobs.lock
-        self._stops: dict[tuple[str, str], StopSignal] = {}
+        self.running = RunningJobs(self._lock, settings.stop_grace_seconds)
 
     # -- API operations -------------------------------------------------------------
     def create_processing_job(self, region: str, request: dict[str, Any]) -> ProcessingJob:
@@ -81,7 +82,7 @@ class ProcessingJobBackend:
                 job.processing_end_time = time.time()
             job.last_modified_time = time.time()
             self._save(job)
-            signal = self._stops.get((region, name))
+        signal = self.running.signal((region, name))
         if signal is not None:
             signal.request()
 
@@ -111,16 +112,13 @@ class ProcessingJobBackend:
             job.started = True
             job.processing_start_time = job.log_epoch = job.last_modified_time = time.time()
             self._save(job)
-            signal = StopSignal(grace_seconds=self.settings.stop_grace_seconds)
-            self._stops[key] = signal
-        try:
-            outcome = self.runner.run_processing(self.run_request(job), BackendEvents(self, job), signal)
-        except Exception as error:  # a runner bug must not leave the job InProgress forever
-            log.exception("runner crashed on processing job %s", job.name)
-            outcome = ProcessingOutcome("Failed", failure_reason=f"InternalServerError: {error!r}")
-        finally:
-            with self._lock:
-                self._stops.pop(key, None)
+            signal = self.running.begin(key)
+        outcome = self.running.run(
+            key,
+            lambda stop: self.runner.run_processing(self.run_request(job), BackendEvents(self, job), stop),
+            lambda reason: ProcessingOutcome("Failed", failure_reason=reason),
+            signal,
+        )
         if self.logs is not None:
             self.logs.flush()
         with self._lock:

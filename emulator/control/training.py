@@ -22,12 +22,13 @@ from emulator.control.arns import training_job_arn
 from emulator.control.events import BackendEvents
 from emulator.control.listing import ListQuery, paginate
 from emulator.control.records import IN_PROGRESS, STOPPING, TrainingJob
+from emulator.control.running import RunningJobs
 from emulator.control.scheduler import Scheduler
 from emulator.control.store import RecordStore
 from emulator.control.table import RecordTable
 from emulator.observability.logs import TRAINING_LOG_GROUP, CloudWatchLogShipper, stream_name
 from emulator.observability.metrics import CloudWatchMetricShipper, MetricDefinition, compile_definitions, extract
-from emulator.runners.base import Runner, RunOutcome, RunRequest, StopSignal
+from emulator.runners.base import Runner, RunOutcome, RunRequest
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class TrainingJobBackend:
         self._definitions: dict[tuple[str, str], list[MetricDefinition]] = {}
         self.jobs: RecordTable[TrainingJob] = RecordTable(store, KIND, TrainingJob.from_dict)
         self._lock = self.jobs.lock
-        self._stops: dict[tuple[str, str], StopSignal] = {}
+        self.running = RunningJobs(self._lock, settings.stop_grace_seconds)
 
     # -- API operations -------------------------------------------------------------
     def create_training_job(self, region: str, request: dict[str, Any]) -> TrainingJob:
@@ -131,7 +132,7 @@ class TrainingJobBackend:
             if not job.started:
                 states.finish(job, "Stopped", now)
             self._save(job)
-            signal = self._stops.get((region, name))
+        signal = self.running.signal((region, name))
         if signal is not None:
             signal.request()
 
@@ -147,7 +148,7 @@ class TrainingJobBackend:
                 raise ValidationError(
                     f"Training job {name} does not use managed spot training; it cannot be interrupted."
                 )
-            signal = self._stops.get((region, name))
+            signal = self.running.signal((region, name))
             if job.status != IN_PROGRESS or signal is None:
                 raise ValidationError(
                     f"Training job {name} is not running (status {job.status}/{job.secondary_status})."
@@ -211,16 +212,13 @@ class TrainingJobBackend:
             if job.attempts == 1:  # a restart keeps the message that says why it restarted
                 states.note(job, "Preparing the instances for training", job.instance_start_time)
             self._save(job)
-            signal = StopSignal(grace_seconds=self.settings.stop_grace_seconds)
-            self._stops[key] = signal
-        try:
-            outcome = self.runner.run(self.run_request(job), BackendEvents(self, job), signal)
-        except Exception as error:  # a runner bug must not leave the job InProgress forever
-            log.exception("runner crashed on %s", job.name)
-            outcome = RunOutcome("Failed", failure_reason=f"InternalServerError: {error!r}")
-        finally:
-            with self._lock:
-                self._stops.pop(key, None)
+            signal = self.running.begin(key)
+        outcome = self.running.run(
+            key,
+            lambda stop: self.runner.run(self.run_request(job), BackendEvents(self, job), stop),
+            lambda reason: RunOutcome("Failed", failure_reason=reason),
+            signal,
+        )
         self._finish(job, outcome)
 
     def run_request(self, job: TrainingJob) -> RunRequest:

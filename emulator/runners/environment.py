@@ -15,19 +15,67 @@ from emulator import contract
 from emulator.contract import JobPaths
 from emulator.runners.base import RunRequest
 
-#: Instance types' vCPU and GPU counts for the common families (a guess for the rest).
-_GPU_FAMILIES = ("ml.p", "ml.g")
+#: Where the NVIDIA driver exposes one device node per GPU.
+_GPU_DEVICES = "/dev"
 
 
-def resource_config(host: str, hosts: list[str]) -> dict[str, Any]:
-    """``resourceconfig.json`` for one host."""
+def resource_config(host: str, hosts: list[str], instance_type: str = "") -> dict[str, Any]:
+    """``resourceconfig.json`` for one host, as SageMaker writes it for a homogeneous cluster.
+
+    https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html#your-algorithms-training-algo-running-container-dist-training
+    """
     return {
         "current_host": host,
-        "current_instance_type": "",
+        "current_instance_type": instance_type,
         "current_group_name": "homogeneousCluster",
         "hosts": hosts,
+        "instance_groups": [
+            {"instance_group_name": "homogeneousCluster", "instance_type": instance_type, "hosts": hosts}
+        ],
         "network_interface_name": "eth0",
     }
+
+
+def decode_hyperparameters(hyperparameters: dict[str, str]) -> dict[str, Any]:
+    """Each value JSON-decoded where it is JSON (the sagemaker SDK sends ``"\\"train.py\\""``), else kept.
+
+    The toolkit's ``read_hyperparameters`` rule, so ``SM_HPS`` means the same with or without it.
+    """
+    decoded: dict[str, Any] = {}
+    for key, value in hyperparameters.items():
+        try:
+            decoded[key] = json.loads(value)
+        except (TypeError, ValueError):
+            decoded[key] = value
+    return decoded
+
+
+def to_cmd_args(hyperparameters: dict[str, Any]) -> list[str]:
+    """``--key value`` pairs in key order, as the toolkit's ``mapping.to_cmd_args`` builds them."""
+    args: list[str] = []
+    for key in sorted(hyperparameters):
+        value = hyperparameters[key]
+        if isinstance(value, dict):
+            value = ",".join(f"{k}={v}" for k, v in sorted(value.items()))
+        args += [f"--{key}" if len(key) > 1 else f"-{key}", "" if value is None else str(value)]
+    return args
+
+
+def _env_value(value: Any) -> str:
+    """One ``SM_*`` value: strings as they are, anything else as compact JSON (toolkit ``mapping``)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def machine_gpu_count() -> int:
+    """GPUs this machine really has (``/dev/nvidia<N>``): a process-runner job gets the host's GPUs."""
+    try:
+        return sum(1 for name in os.listdir(_GPU_DEVICES) if name.startswith("nvidia") and name[6:].isdigit())
+    except OSError:
+        return 0
 
 
 def input_data_config(request: RunRequest) -> dict[str, Any]:
@@ -48,9 +96,14 @@ def input_data_config(request: RunRequest) -> dict[str, Any]:
 
 
 def job_environment(
-    request: RunRequest, paths: JobPaths, host: str, hosts: list[str], base: dict[str, str] | None = None
+    request: RunRequest, paths: JobPaths, host: str, hosts: list[str], base: dict[str, str] | None = None,
+    num_gpus: int = 0,
 ) -> dict[str, str]:
     """The complete environment for one host's process.
+
+    The ``SM_*`` part is what the sagemaker-training toolkit's ``Environment.to_env_vars`` gives a
+    user script (https://github.com/aws/sagemaker-training-toolkit/blob/master/ENVIRONMENT_VARIABLES.md),
+    so code that reads them runs unchanged under any image, toolkit or not.
 
     Args:
         request: the run request.
@@ -58,14 +111,38 @@ def job_environment(
         host: ``algo-1``…
         hosts: every host of the job.
         base: the environment to start from (the runner's own, minus what a job must not inherit).
+        num_gpus: GPUs the job may use.
     """
-    hyperparameters = request.hyperparameters
-    channels = [channel["ChannelName"] for channel in request.input_data_config]
-    num_gpus = 0 if not request.instance_type.startswith(_GPU_FAMILIES) else 1
-    user_args: list[str] = []
-    for key, value in hyperparameters.items():
-        if not key.startswith(contract.HP_RESERVED_PREFIX):
-            user_args += [f"--{key}", value]
+    decoded = decode_hyperparameters(request.hyperparameters)
+    # sagemaker_* hyperparameters configure the container; the toolkit keeps them out of SM_HPS
+    user_hps = {k: v for k, v in decoded.items() if not k.startswith(contract.HP_RESERVED_PREFIX)}
+    framework_params = {k: v for k, v in decoded.items() if k.startswith(contract.HP_RESERVED_PREFIX)}
+    channels = {channel["ChannelName"]: str(paths.channel_dir(channel["ChannelName"]))
+                for channel in request.input_data_config}
+    data_config = input_data_config(request)
+    resources = resource_config(host, hosts, request.instance_type)
+    num_cpus = os.cpu_count() or 1
+    training_env = {
+        "additional_framework_parameters": framework_params,
+        "channel_input_dirs": channels,
+        "current_host": host,
+        "current_instance_type": request.instance_type,
+        "hosts": hosts,
+        "hyperparameters": user_hps,
+        "input_config_dir": str(paths.input_config_dir),
+        "input_data_config": data_config,
+        "input_dir": str(paths.input_dir),
+        "job_name": request.job_name,
+        "model_dir": str(paths.model_dir),
+        "module_dir": framework_params.get(contract.HP_SUBMIT_DIRECTORY, ""),
+        "network_interface_name": "eth0",
+        "num_cpus": num_cpus,
+        "num_gpus": num_gpus,
+        "output_data_dir": str(paths.output_data_dir),
+        "output_dir": str(paths.output_dir),
+        "resource_config": resources,
+        "user_entry_point": framework_params.get(contract.HP_PROGRAM, ""),
+    }
     env = dict(base or {})
     env.update(
         {
@@ -75,26 +152,30 @@ def job_environment(
             contract.SM_MODEL_DIR: str(paths.model_dir),
             contract.SM_INPUT_DIR: str(paths.input_dir),
             contract.SM_INPUT_CONFIG_DIR: str(paths.input_config_dir),
-            contract.SM_INPUT_DATA_CONFIG: json.dumps(input_data_config(request)),
+            contract.SM_INPUT_DATA_CONFIG: _env_value(data_config),
             contract.SM_OUTPUT_DIR: str(paths.output_dir),
             contract.SM_OUTPUT_DATA_DIR: str(paths.output_data_dir),
             contract.SM_CHECKPOINT_DIR: str(checkpoint_dir(request, paths)),
-            contract.SM_CHANNELS: json.dumps(sorted(channels)),
-            contract.SM_HPS: json.dumps(hyperparameters),
-            contract.SM_HOSTS: json.dumps(hosts),
+            contract.SM_CHANNELS: _env_value(sorted(channels)),
+            contract.SM_HPS: _env_value(user_hps),
+            contract.SM_FRAMEWORK_PARAMS: _env_value(framework_params),
+            contract.SM_USER_ENTRY_POINT: _env_value(training_env["user_entry_point"]),
+            contract.SM_MODULE_DIR: _env_value(training_env["module_dir"]),
+            contract.SM_HOSTS: _env_value(hosts),
             contract.SM_CURRENT_HOST: host,
-            contract.SM_NUM_CPUS: str(os.cpu_count() or 1),
+            contract.SM_NUM_CPUS: str(num_cpus),
             contract.SM_NUM_GPUS: str(num_gpus),
             contract.SM_NETWORK_INTERFACE_NAME: "eth0",
-            contract.SM_RESOURCE_CONFIG: json.dumps(resource_config(host, hosts)),
-            contract.SM_USER_ARGS: json.dumps(user_args),
+            contract.SM_RESOURCE_CONFIG: _env_value(resources),
+            contract.SM_USER_ARGS: _env_value(to_cmd_args(user_hps)),
+            contract.SM_TRAINING_ENV: _env_value(training_env),
             **aws_access_environment(request.s3_endpoint_url, request.region),
         }
     )
-    for channel in channels:
-        env[contract.channel_env_name(channel)] = str(paths.channel_dir(channel))
-    for key, value in hyperparameters.items():
-        env[contract.SM_HP_PREFIX + key.upper()] = value
+    for channel, directory in channels.items():
+        env[contract.channel_env_name(channel)] = directory
+    for key, value in user_hps.items():
+        env[contract.SM_HP_PREFIX + key.upper()] = _env_value(value)
     env.update(request.environment)
     return env
 

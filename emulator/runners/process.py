@@ -36,7 +36,7 @@ from emulator.runners.base import (
     StopSignal,
 )
 from emulator.runners.checkpointing import CheckpointSync
-from emulator.runners.environment import checkpoint_dir, job_environment
+from emulator.runners.environment import checkpoint_dir, job_environment, machine_gpu_count
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ class ProcessRunner:
         launch = _Launch(request.job_name, request.workdir, command, request.max_runtime_seconds,
                          request.max_wait_seconds)
         hosts, ended = self._execute(
-            launch, [(host, paths, job_environment(request, paths, host, names, base))
+            launch, [(host, paths, job_environment(request, paths, host, names, base, machine_gpu_count()))
                      for host, paths in zip(names, trees, strict=True)],
             events, stop, on_started=checkpoints.start,
         )

@@ -2,7 +2,8 @@
 
 Channels come down as SageMaker's File mode does it
 (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_S3DataSource.html):
-``S3Prefix`` takes every object under the prefix, ``ManifestFile`` reads a JSON list whose first
+``S3Prefix`` takes every object under the prefix (a "directory" prefix is stripped, see
+:func:`prefix_relative`), ``ManifestFile`` reads a JSON list whose first
 entry is ``{"prefix": "s3://…"}`` followed by keys relative to it; ``ShardedByS3Key`` gives host
 *i* of *N* every *N*-th key. An object key never decides where a file lands outside its
 channel directory: keys that would escape it are refused.
@@ -93,12 +94,24 @@ def channel_objects(s3: Any, source: dict[str, Any]) -> list[tuple[S3Location, s
     data_type = source.get("S3DataType", "S3Prefix")
     if data_type == "S3Prefix":
         keys = list_keys(s3, location)
-        # the relative path starts after the prefix's last "/" (a prefix may end mid-name)
-        base = location.key.rsplit("/", 1)[0] + "/" if "/" in location.key else ""
-        return [(S3Location(location.bucket, key), key[len(base) :]) for key in keys if not key.endswith("/")]
+        return [(S3Location(location.bucket, key), prefix_relative(location.key, key))
+                for key in keys if not key.endswith("/")]
     if data_type == "ManifestFile":
         return _manifest_objects(s3, location)
     raise DataError(f"ClientError: S3DataType {data_type} is not supported by mlharbor (use S3Prefix or ManifestFile)")
+
+
+def prefix_relative(prefix: str, key: str) -> str:
+    """Where an object found under an ``S3Prefix`` lands, relative to its channel directory.
+
+    A prefix that names a "directory" (``data/train`` or ``data/train/`` for ``data/train/a.csv``)
+    is stripped whole, so ``a.csv`` lands at the channel's root, as the sagemaker SDK's
+    ``upload_data`` URIs (no trailing slash) expect. A prefix that ends mid-name (``data/tr``)
+    or names one object (``data/train.csv``) keeps the key from the prefix's last ``/`` on.
+    """
+    if prefix.endswith("/") or key[len(prefix) : len(prefix) + 1] == "/":
+        return key[len(prefix) :].lstrip("/")
+    return key[prefix.rfind("/") + 1 :]
 
 
 def _manifest_objects(s3: Any, location: S3Location) -> list[tuple[S3Location, str]]:

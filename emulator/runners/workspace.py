@@ -23,7 +23,13 @@ def host_names(count: int) -> list[str]:
 
 
 def prepare_tree(request: RunRequest, host: str, hosts: list[str]) -> JobPaths:
-    """Create one host's tree (fresh each attempt) and write its three config files."""
+    """Create one host's tree (fresh each attempt) and write its three config files.
+
+    Raises:
+        DataError: a channel name cannot be a directory name.
+    """
+    for channel in request.input_data_config:
+        _check_channel_name(channel["ChannelName"])
     paths = JobPaths(request.workdir / host)
     if paths.base.exists():
         shutil.rmtree(paths.base)
@@ -32,8 +38,18 @@ def prepare_tree(request: RunRequest, host: str, hosts: list[str]) -> JobPaths:
     Path(checkpoint_dir(request, paths)).mkdir(parents=True, exist_ok=True)
     _write_json(paths.hyperparameters_file, request.hyperparameters)
     _write_json(paths.input_data_config_file, input_data_config(request))
-    _write_json(paths.resource_config_file, resource_config(host, hosts))
+    _write_json(paths.resource_config_file, resource_config(host, hosts, request.instance_type))
     return paths
+
+
+def _check_channel_name(name: str) -> None:
+    """A channel name becomes a directory name: ``.``/``..`` (allowed by the API's pattern) are refused.
+
+    Raises:
+        DataError: the name would not stay one directory under ``input/data``.
+    """
+    if name in (".", "..") or "/" in name or not name:
+        raise s3io.DataError(f"ClientError: channel name {name!r} cannot be used as a directory name")
 
 
 def download_channels(s3: Any, request: RunRequest, paths: JobPaths, host_index: int, host_count: int) -> int:
