@@ -1,4 +1,4 @@
-"""The environment a job's process gets: the toolkit's ``SM_*`` map and friends (pure).
+"""The environment a job's process gets: the toolkit's ``SM_*`` map and friends (pure but for the GPU count).
 
 Names come from :mod:`emulator.contract`; values point into the job's own tree, so they are
 right whether or not that tree is also mounted on ``/opt/ml``. See the sagemaker-training

@@ -1,0 +1,127 @@
+"""A job's own /opt/ml, its end on stop (SIGTERM, grace, SIGKILL) and the reaping of leftovers.
+
+https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_StopTrainingJob.html
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from emulator.contract import DEFAULT_BASE_DIR
+from emulator.runners import namespace
+from emulator.runners.base import StopSignal
+from emulator.runners.process import PID_FILE, ProcessRunner
+from tests.conftest import process_alive, wait_for_file
+from tests.runners.conftest import (
+    RecordingEvents,
+    job_processes,
+    make_request,
+    python_entrypoint,
+    run_in_background,
+)
+
+needs_namespace = pytest.mark.skipif(not namespace.namespace_available(),
+                                     reason="this machine cannot make mount namespaces (needs root and unshare)")
+
+
+@needs_namespace
+def test_hard_coded_opt_ml_paths_and_two_concurrent_jobs_each_see_their_own(moto_s3, tmp_path):
+    source = (
+        "import json, os, socket, time\n"
+        "hps = json.load(open('/opt/ml/input/config/hyperparameters.json'))\n"
+        "time.sleep(1)  # both jobs are running now\n"
+        "open('/opt/ml/model/who.json', 'w').write(json.dumps({'hps': hps, 'job': os.environ['TRAINING_JOB_NAME'],\n"
+        "    'algo-1': socket.gethostbyname('algo-1'), 'cwd': os.getcwd()}))\n"
+    )
+    runner = ProcessRunner(checkpoint_interval=0)
+    assert runner.use_namespace
+    requests = [make_request(moto_s3, tmp_path, entrypoint=python_entrypoint(source), hyperparameters={"who": who})
+                for who in ("first", "second")]
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(lambda r: runner.run(r, RecordingEvents(), StopSignal()), requests))
+    for request, outcome in zip(requests, outcomes, strict=True):
+        assert outcome.outcome == "Completed", outcome.failure_reason
+        seen = json.loads(moto_s3.read_tar(outcome.model_artifacts)["who.json"])
+        assert seen == {"hps": request.hyperparameters, "job": request.job_name, "algo-1": "127.0.0.1",
+                        "cwd": str(DEFAULT_BASE_DIR)}
+    # the machine's own /opt/ml never saw the jobs' files
+    assert not (DEFAULT_BASE_DIR / "model" / "who.json").exists()
+
+
+def test_stop_sends_sigterm_and_the_model_saved_in_the_grace_is_uploaded(moto_s3, events, tmp_path):
+    ready = tmp_path / "ready"
+    source = (
+        "import os, signal, sys, time\n"
+        "def save(*_):\n"
+        "    open(os.path.join(os.environ['SM_MODEL_DIR'], 'final.txt'), 'w').write('saved on SIGTERM')\n"
+        "    sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, save)\n"
+        f"open({str(ready)!r}, 'w').write('1')\n"
+        "time.sleep(120)\n"
+    )
+    request = make_request(moto_s3, tmp_path, entrypoint=python_entrypoint(source))
+    run = run_in_background(ProcessRunner(checkpoint_interval=0), request, events, StopSignal(grace_seconds=30))
+    wait_for_file(ready)
+    started = time.monotonic()
+    run.stop.request()
+    outcome = run.outcome()
+    assert outcome.outcome == "Stopped"
+    assert time.monotonic() - started < 15  # it exited on SIGTERM, well before the grace ran out
+    assert moto_s3.read_tar(outcome.model_artifacts)["final.txt"] == b"saved on SIGTERM"
+    assert events.status_names == ["Downloading", "Training", "Uploading"]
+
+
+def test_a_job_ignoring_sigterm_is_killed_after_the_grace_with_its_children(moto_s3, events, tmp_path):
+    pids = tmp_path / "pids"
+    source = (
+        "import os, signal, subprocess, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "child = subprocess.Popen(['sleep', '300'])\n"
+        f"open({str(pids)!r}, 'w').write(f'{{os.getpid()}} {{child.pid}}')\n"
+        "time.sleep(300)\n"
+    )
+    request = make_request(moto_s3, tmp_path, entrypoint=python_entrypoint(source))
+    run = run_in_background(ProcessRunner(checkpoint_interval=0), request, events, StopSignal(grace_seconds=1.5))
+    job_pid, child_pid = (int(pid) for pid in wait_for_file(pids).split())
+    started = time.monotonic()
+    run.stop.request()
+    outcome = run.outcome()
+    assert outcome.outcome == "Stopped"
+    assert time.monotonic() - started >= 1.4  # the grace was given
+    assert not process_alive(job_pid) and not process_alive(child_pid)
+    assert job_processes(request.job_name) == []
+    assert not (request.workdir / PID_FILE).exists()
+
+
+def _leftover(workdir: Path, job_name: str) -> subprocess.Popen[bytes]:
+    """A process group as a crashed control plane would leave it, with the runner's pid file."""
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"], start_new_session=True,
+                               env={**os.environ, "TRAINING_JOB_NAME": job_name})
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / PID_FILE).write_text(json.dumps({"job_name": "job-a", "process_groups": [process.pid]}))
+    return process
+
+
+def test_reap_kills_a_leftover_process_group_of_that_job_only(tmp_path):
+    runner = ProcessRunner(use_namespace=False)
+    leftover = _leftover(tmp_path / "a", "job-a")
+    # the pid was reused by something else: never kill it
+    stranger = _leftover(tmp_path / "b", "someone-else")
+    try:
+        runner.reap(tmp_path / "a")
+        runner.reap(tmp_path / "b")
+        assert leftover.wait(10) == -9
+        with pytest.raises(subprocess.TimeoutExpired):
+            stranger.wait(1)
+        assert not (tmp_path / "a" / PID_FILE).exists()
+    finally:
+        stranger.kill()
+        stranger.wait()
