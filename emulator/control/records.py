@@ -40,8 +40,21 @@ class StatusTransition:
         return out
 
 
+class JobRecord:
+    """What every job record shares: its end is its status, its stored form is its fields."""
+
+    status: str
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+
 @dataclass
-class TrainingJob:
+class TrainingJob(JobRecord):
     """A training job's record.
 
     Args:
@@ -84,13 +97,6 @@ class TrainingJob:
     billable_seconds: float = 0.0
     log_epoch: float | None = None
 
-    @property
-    def is_terminal(self) -> bool:
-        return self.status in TERMINAL_STATUSES
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainingJob:
         data = dict(data)
@@ -99,7 +105,7 @@ class TrainingJob:
 
 
 @dataclass
-class ProcessingJob:
+class ProcessingJob(JobRecord):
     """A processing job's record (``ProcessingJobStatus`` has no secondary status).
 
     Args:
@@ -126,13 +132,6 @@ class ProcessingJob:
     exit_message: str | None = None
     started: bool = False
     log_epoch: float | None = None
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.status in TERMINAL_STATUSES
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ProcessingJob:
