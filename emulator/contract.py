@@ -23,6 +23,12 @@ BASE_DIR_ENV = "SAGEMAKER_BASE_DIR"
 #: Port a serving container listens on for ``GET /ping`` and ``POST /invocations``.
 SERVING_PORT = 8080
 
+#: Where a job's or serving container's gremlinpython finds the graph server (``ws://…/gremlin``).
+GRAPH_ENDPOINT_ENV = "MLHARBOR_GRAPH_ENDPOINT"
+#: The serving contract's bind address and port (the sagemaker-inference toolkit's own names).
+SERVING_HOST_ENV = "SAGEMAKER_BIND_TO_HOST"
+SERVING_PORT_ENV = "SAGEMAKER_BIND_TO_PORT"
+
 
 @dataclass(frozen=True)
 class JobPaths:

@@ -40,9 +40,11 @@ class ControlPlane:
         config: the resolved config table.
         endpoint_url: the edge endpoint's URL (jobs and the log shipper reach S3/Logs there).
         runner: overrides the configured runner (tests).
+        graph_endpoint_url: the graph server's Gremlin URL, handed to every job.
     """
 
-    def __init__(self, config: dict[str, Any], endpoint_url: str, runner: Runner | None = None) -> None:
+    def __init__(self, config: dict[str, Any], endpoint_url: str, runner: Runner | None = None,
+                 graph_endpoint_url: str | None = None) -> None:
         data_dir = Path(config["data_dir"])
         self.config = config
         self.endpoint_url = endpoint_url
@@ -59,6 +61,7 @@ class ControlPlane:
                 s3_endpoint_url=endpoint_url,
                 stop_grace_seconds=float(config["stop_grace_seconds"]),
                 spot_restart_delay_seconds=float(config["spot_restart_delay_seconds"]),
+                graph_endpoint_url=graph_endpoint_url,
             ),
             self.store,
             self.runner,

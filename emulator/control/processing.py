@@ -143,6 +143,7 @@ class ProcessingJobBackend:
                                                                                  DEFAULT_MAX_RUNTIME)),
             workdir=self.workdir(job),
             s3_endpoint_url=self.settings.s3_endpoint_url,
+            graph_endpoint_url=self.settings.graph_endpoint_url,
             region=job.region,
             job_config={**request, "ProcessingJobArn": job.arn},
         )

@@ -45,6 +45,7 @@ class BackendSettings:
     s3_endpoint_url: str
     stop_grace_seconds: float
     spot_restart_delay_seconds: float = 2.0
+    graph_endpoint_url: str | None = None
 
 
 class TrainingJobBackend:
@@ -245,6 +246,7 @@ class TrainingJobBackend:
             max_wait_seconds=max_wait,
             workdir=self.workdir(job),
             s3_endpoint_url=self.settings.s3_endpoint_url,
+            graph_endpoint_url=self.settings.graph_endpoint_url,
             region=job.region,
             checkpoint_config=request.get("CheckpointConfig"),
             entrypoint=algorithm.get("ContainerEntrypoint"),

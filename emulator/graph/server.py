@@ -77,6 +77,11 @@ class GraphServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def gremlin_url(self) -> str:
+        """The Gremlin Server websocket, as gremlinpython's ``DriverRemoteConnection`` takes it."""
+        return f"ws://{self.host}:{self.port}/gremlin"
+
     def s3_client(self) -> Any:
         """A boto3 S3 client for the embedded S3 (dummy credentials)."""
         return boto3.client("s3", endpoint_url=self.s3_endpoint_url, region_name=self.region,

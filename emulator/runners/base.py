@@ -35,6 +35,8 @@ class RunRequest:
         workdir: this job's private directory under the data dir; the runner owns it.
         s3_endpoint_url: where the embedded S3 answers (the edge endpoint).
         region: region name for the S3 client.
+        graph_endpoint_url: the graph server's Gremlin websocket URL, given to the job as
+            ``MLHARBOR_GRAPH_ENDPOINT`` unless its ``Environment`` sets one.
         checkpoint_config: the request's ``CheckpointConfig`` or ``None``.
         entrypoint: ``AlgorithmSpecification.ContainerEntrypoint`` or ``None``.
         arguments: ``AlgorithmSpecification.ContainerArguments`` or ``None``.
@@ -55,6 +57,7 @@ class RunRequest:
     workdir: Path
     s3_endpoint_url: str
     region: str = "us-east-1"
+    graph_endpoint_url: str | None = None
     checkpoint_config: dict[str, Any] | None = None
     entrypoint: list[str] | None = None
     arguments: list[str] | None = None
@@ -147,6 +150,7 @@ class ProcessingRunRequest:
         workdir: this job's private directory under the data dir.
         s3_endpoint_url / region: where the embedded S3 answers.
         job_config: the content of ``/opt/ml/config/processingjobconfig.json``.
+        graph_endpoint_url: as in :class:`RunRequest`.
     """
 
     job_name: str
@@ -164,6 +168,7 @@ class ProcessingRunRequest:
     s3_endpoint_url: str
     region: str
     job_config: dict[str, Any]
+    graph_endpoint_url: str | None = None
 
 
 @dataclass(frozen=True)

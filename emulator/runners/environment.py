@@ -169,7 +169,7 @@ def job_environment(
             contract.SM_RESOURCE_CONFIG: _env_value(resources),
             contract.SM_USER_ARGS: _env_value(to_cmd_args(user_hps)),
             contract.SM_TRAINING_ENV: _env_value(training_env),
-            **aws_access_environment(request.s3_endpoint_url, request.region),
+            **aws_access_environment(request.s3_endpoint_url, request.region, request.graph_endpoint_url),
         }
     )
     for channel, directory in channels.items():
@@ -180,9 +180,12 @@ def job_environment(
     return env
 
 
-def aws_access_environment(endpoint_url: str, region: str) -> dict[str, str]:
-    """What lets a job's own AWS clients reach the embedded services at the edge endpoint."""
+def aws_access_environment(endpoint_url: str, region: str, graph_endpoint_url: str | None = None) -> dict[str, str]:
+    """What lets a job's own AWS clients reach the embedded services at the edge endpoint,
+    and its gremlinpython client the graph server."""
+    graph = {contract.GRAPH_ENDPOINT_ENV: graph_endpoint_url} if graph_endpoint_url else {}
     return {
+        **graph,
         "AWS_ENDPOINT_URL": endpoint_url,
         "S3_ENDPOINT_URL": endpoint_url,
         "AWS_DEFAULT_REGION": region,

@@ -63,7 +63,7 @@ def processing_environment(request: ProcessingRunRequest, paths: JobPaths, base:
     env.update({
         contract.BASE_DIR_ENV: str(paths.base),
         "PROCESSING_JOB_NAME": request.job_name,
-        **aws_access_environment(request.s3_endpoint_url, request.region),
+        **aws_access_environment(request.s3_endpoint_url, request.region, request.graph_endpoint_url),
     })
     env.update(request.environment)
     return env
