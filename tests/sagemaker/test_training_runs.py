@@ -175,3 +175,23 @@ def test_a_metric_regex_that_does_not_compile_is_rejected(sagemaker, s3, bucket)
         sagemaker.create_training_job(**request)
     assert caught.value.response["Error"]["Code"] == "ValidationException"
     assert "not a valid regular expression" in caught.value.response["Error"]["Message"]
+
+
+def test_jobs_find_the_graph_server_through_their_environment(sagemaker, s3, bucket, harbor):
+    """``MLHARBOR_GRAPH_ENDPOINT`` is the running graph server's Gremlin websocket; a job's own
+    ``Environment`` still wins."""
+    source = (
+        "import os, pathlib\n"
+        "pathlib.Path(os.environ['SM_MODEL_DIR'], 'graph.txt').write_text(os.environ['MLHARBOR_GRAPH_ENDPOINT'])\n"
+    )
+    plain = script_job(s3, bucket, source)
+    overridden = script_job(s3, bucket, source, Environment={"MLHARBOR_GRAPH_ENDPOINT": "ws://elsewhere:8182/gremlin"})
+    sagemaker.create_training_job(**plain)
+    sagemaker.create_training_job(**overridden)
+    seen = {}
+    for request in (plain, overridden):
+        description = wait_for_status(sagemaker, request["TrainingJobName"])
+        assert description["TrainingJobStatus"] == "Completed", description.get("FailureReason")
+        seen[request["TrainingJobName"]] = read_tar(s3, description["ModelArtifacts"]["S3ModelArtifacts"])["graph.txt"]
+    assert seen[plain["TrainingJobName"]] == (harbor.graph.replace("http://", "ws://") + "/gremlin").encode()
+    assert seen[overridden["TrainingJobName"]] == b"ws://elsewhere:8182/gremlin"
