@@ -137,12 +137,13 @@ def read_image_folder(root: Path, size: int, labels: tuple[str, ...] | None = No
     index = {name: i for i, name in enumerate(order)}
     images: list[np.ndarray] = []
     targets: list[int] = []
-    for name in folders:
-        files = sorted(path for path in (root / name).rglob("*")
-                       if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES)
-        if files and name not in index:
-            raise ImageError(f"label {name!r} in {root} is not one of the training labels {list(order)}")
-        for path in files:
+    files = {name: sorted(path for path in (root / name).rglob("*")
+                          if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES) for name in folders}
+    unknown = [name for name in folders if files[name] and name not in index]
+    if unknown:
+        raise ImageError(f"label {unknown[0]!r} in {root} is not one of the training labels {list(order)}")
+    for name in (label for label in order if label in files):
+        for path in files[name]:
             try:
                 images.append(decode_image(path.read_bytes(), size))
             except ImageError as error:

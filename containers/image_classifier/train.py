@@ -354,7 +354,7 @@ def main() -> None:
         code = 1
     except Exception as error:
         traceback.print_exc()
-        write_failure(paths, f"AlgorithmError: {type(error).__name__}: {error}")
+        write_failure(paths, f"{type(error).__name__}: {error}")
         code = 2
     sys.exit(code)
 
