@@ -19,6 +19,7 @@ Bad input answers 4xx with a message saying what is wrong (``InvocationError``).
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ import torch
 
 from containers.image_classifier.images import ImageError, decode_image, match_polarity, pixels_to_image
 from containers.image_classifier.model import ImageCNN
-from containers.image_classifier.train import CONFIG_FILE, MODEL_FILE
+from containers.image_classifier.train import CONFIG_FILE, MODEL_FILE, compute_threads
 from containers.serving import InvocationError, serve
 
 #: SageMaker's InvokeEndpoint payload limit (6 MB).
@@ -144,7 +145,7 @@ def load(model_dir: Path) -> ImageClassifier:
     model = ImageCNN(len(config.labels), channels=config.channels, hidden=config.hidden)
     model.load_state_dict(torch.load(model_dir / MODEL_FILE, map_location="cpu", weights_only=True))
     model.eval()
-    torch.set_num_threads(1)
+    torch.set_num_threads(compute_threads(config.image_size, dict(os.environ)))
     return ImageClassifier(model, config)
 
 

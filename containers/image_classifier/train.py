@@ -271,9 +271,9 @@ def restore(checkpoint_dir: Path, model: nn.Module, optimiser: torch.optim.Optim
     try:
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
-    except (KeyError, RuntimeError, ValueError) as error:
-        raise ClientError(f"checkpoint {restored.path.name} does not fit this model: {error}") from None
-    torch.set_rng_state(state["rng"])
+        torch.set_rng_state(state["rng"])
+    except (KeyError, RuntimeError, TypeError, ValueError) as error:
+        raise ClientError(f"checkpoint {restored.path.name} does not fit this model: {error!r}") from None
     print(f"resumed from epoch {restored.epoch} ({restored.path.name})", flush=True)
     return restored.epoch
 
@@ -302,7 +302,8 @@ def run(environ: dict[str, str], paths: JobPaths, stop: StopFlag) -> int:
     optimiser = torch.optim.Adam(model.parameters(), lr=params.lr)
     checkpoint_dir = Path(environ.get(contract.SM_CHECKPOINT_DIR) or paths.checkpoint_dir)
     done = restore(checkpoint_dir, model, optimiser, data.labels, params)
-    val_acc = float("nan")
+    if done >= params.epochs:
+        print(f"the checkpoint is of epoch {done}, epochs is {params.epochs}: nothing left to train", flush=True)
     for epoch in range(done + 1, params.epochs + 1):
         started = time.monotonic()
         # the shuffle depends on (seed, epoch) only, so a resumed job sees the order an uninterrupted one would
@@ -311,9 +312,9 @@ def run(environ: dict[str, str], paths: JobPaths, stop: StopFlag) -> int:
         if train_loss is None:
             print(f"SIGTERM during epoch {epoch}: stopping; the checkpoint of epoch {epoch - 1} is kept", flush=True)
             return 0
-        val_acc = accuracy(model, data.validation) if data.validation else float("nan")
-        print(f"epoch={epoch} train_loss={train_loss:.4f} val_acc={val_acc:.4f} "
-              f"seconds={time.monotonic() - started:.2f}", flush=True)
+        validation = f" val_acc={accuracy(model, data.validation):.4f}" if data.validation else ""
+        print(f"epoch={epoch} train_loss={train_loss:.4f}{validation} seconds={time.monotonic() - started:.2f}",
+              flush=True)
         checkpoints.save_checkpoint(checkpoint_dir, epoch, {
             "model": model.state_dict(), "optimiser": optimiser.state_dict(), "rng": torch.get_rng_state(),
             "labels": list(data.labels), "image_size": params.image_size,
@@ -322,7 +323,8 @@ def run(environ: dict[str, str], paths: JobPaths, stop: StopFlag) -> int:
         if stop.requested:
             print(f"SIGTERM: stopping after epoch {epoch}", flush=True)
             return 0
-    metrics = {"val_acc": val_acc} if data.validation else {}
+    # measured again (not the last epoch's value) so a job that trained no epoch reports its model too
+    metrics = {"val_acc": accuracy(model, data.validation)} if data.validation else {}
     if data.test is not None:
         metrics["test_acc"] = accuracy(model, data.test)
         print(f"test_acc={metrics['test_acc']:.4f}", flush=True)

@@ -237,3 +237,38 @@ def test_the_predictor_answers_json_and_refuses_what_it_cannot_read():
 def test_accept_headers():
     assert accepts_json("application/json") and accepts_json("text/html, */*;q=0.1") and accepts_json("")
     assert not accepts_json("text/csv")
+
+
+def write_digits(root, per_label: int, labels=range(10)) -> None:
+    for image in digit_images(per_label=per_label):
+        if image.label in labels:
+            target = root / image.split / str(image.label) / f"{image.index}.png"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(image.png)
+
+
+def test_run_in_process_checkpoints_resumes_and_refuses_a_foreign_checkpoint(tmp_path, capsys):
+    """``train.run`` without a harbor: the loop, the checkpoint hand-over and its guard."""
+    from containers.image_classifier.train import StopFlag, run
+    from emulator.contract import JobPaths
+
+    write_digits(tmp_path / "data", per_label=5)
+    paths = JobPaths(tmp_path / "job")
+    environ = {"SM_CHANNEL_TRAIN": str(tmp_path / "data" / "train"), "SM_CHANNEL_TEST": str(tmp_path / "data" / "test"),
+               "SM_HPS": json.dumps({"epochs": 2, "val-fraction": 0}), "SM_MODEL_DIR": str(tmp_path / "model"),
+               "SM_CHECKPOINT_DIR": str(tmp_path / "ckpt")}
+    assert run(environ, paths, StopFlag()) == 0
+    out = capsys.readouterr().out
+    assert "epoch=2 train_loss=" in out and "val_acc" not in out.split("test_acc")[0].split("hyperparameters")[1]
+    assert json.loads((tmp_path / "model" / "config.json").read_text())["epochs_trained"] == 2
+
+    assert run({**environ, "SM_HPS": json.dumps({"epochs": 3, "val-fraction": 0})}, paths, StopFlag()) == 0
+    out = capsys.readouterr().out
+    assert "resumed from epoch 2 " in out and "epoch=3 " in out and "epoch=1 " not in out
+    assert run({**environ, "SM_HPS": json.dumps({"epochs": 3, "val-fraction": 0})}, paths, StopFlag()) == 0
+    assert "nothing left to train" in capsys.readouterr().out
+
+    write_digits(tmp_path / "other", per_label=5, labels=range(3))
+    with pytest.raises(ClientError, match="checkpoint epoch-000003.pt is for labels"):
+        run({**environ, "SM_CHANNEL_TRAIN": str(tmp_path / "other" / "train"),
+             "SM_CHANNEL_TEST": str(tmp_path / "other" / "test")}, paths, StopFlag())
