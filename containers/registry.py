@@ -50,6 +50,12 @@ BUILTIN_IMAGES: tuple[BuiltinImage, ...] = (
         description="script mode: runs sagemaker_program from sagemaker_submit_directory (torch 2.13 CPU)",
         train_module="containers.pytorch.train",
     ),
+    BuiltinImage(
+        name="mlharbor/image-classifier",
+        description="small CNN on labelled images in S3 (<channel>/<label>/<n>.png); serves image/png or JSON",
+        train_module="containers.image_classifier.train",
+        serve_module="containers.image_classifier.serve",
+    ),
 )
 
 _BY_NAME = {image.name: image for image in BUILTIN_IMAGES}
