@@ -318,7 +318,8 @@ def start_process_server(request: ServingRequest, log: Callable[[str], None]) ->
     env = serving_environment(request, model_dir, port, dict(os.environ))
     process = _spawn(image.serve_command(), env, request.workdir)
     handle = ProcessServingHandle(f"http://127.0.0.1:{port}", process, request.workdir)
-    (request.workdir / PID_FILE).write_text(json.dumps({"serving_id": request.serving_id, "pgid": process.pid}))
+    (request.workdir / PID_FILE).write_text(json.dumps({"serving_id": request.serving_id, "pgid": process.pid,
+                                                                   "url": handle.url}))
     handle.reader = threading.Thread(target=_pump, args=(handle, log), daemon=True,
                                      name=f"serve-log-{request.endpoint_name}")
     handle.reader.start()
