@@ -18,7 +18,6 @@ import json
 import multiprocessing
 import os
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Callable
@@ -33,6 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.training_bench import client, percentile  # noqa: E402
 from tests.conftest import ROLE, RunningHarbor, start_harbor  # noqa: E402
+from tests.sagemaker.test_endpoints import model_archive  # noqa: E402
 
 REQUESTS = 500
 WARMUP = 50
@@ -77,16 +77,6 @@ def mlp_workload() -> Workload:
     torch.jit.save(torch.jit.trace(model.eval(), torch.zeros(1, 128)), buffer)
     payload = json.dumps(torch.rand(16, 128).round(decimals=3).tolist()).encode()
     return Workload("TorchScript MLP, batch 16 (default handlers)", {"model.pt": buffer.getvalue()}, payload)
-
-
-def model_archive(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def deploy(endpoint: str, name: str, files: dict[str, bytes]) -> str:

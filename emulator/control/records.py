@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Self
 
 # TrainingJobStatus values (botocore enum TrainingJobStatus).
 IN_PROGRESS = "InProgress"
@@ -148,8 +148,8 @@ ENDPOINT_FAILED = "Failed"
 
 
 @dataclass
-class ModelRecord:
-    """A CreateModel request as sent, with its ARN and creation time."""
+class RequestRecord:
+    """A resource that is its Create request as sent, with its ARN and creation time (no status on AWS)."""
 
     name: str
     arn: str
@@ -161,7 +161,7 @@ class ModelRecord:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelRecord:
+    def from_dict(cls, data: dict[str, Any]) -> Self:
         return cls(**data)
 
     @property
@@ -174,31 +174,12 @@ class ModelRecord:
         return self.creation_time
 
 
-@dataclass
-class EndpointConfigRecord:
-    """A CreateEndpointConfig request as sent, with its ARN and creation time."""
+class ModelRecord(RequestRecord):
+    """A CreateModel request."""
 
-    name: str
-    arn: str
-    region: str
-    request: dict[str, Any]
-    creation_time: float = field(default_factory=time.time)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EndpointConfigRecord:
-        return cls(**data)
-
-    @property
-    def status(self) -> str:
-        """No status on AWS; listing code treats every record alike."""
-        return ""
-
-    @property
-    def last_modified_time(self) -> float:
-        return self.creation_time
+class EndpointConfigRecord(RequestRecord):
+    """A CreateEndpointConfig request."""
 
 
 @dataclass
