@@ -33,6 +33,12 @@ class BuiltinImage:
     def train_command(self) -> list[str]:
         return [sys.executable, "-m", self.train_module]
 
+    def serve_command(self) -> list[str]:
+        """The container's ``serve``: answers ``/ping`` and ``/invocations`` (see containers/serving.py)."""
+        if self.serve_module is None:
+            raise UnknownImageError(f"image {self.name!r} does not serve")
+        return [sys.executable, "-m", self.serve_module]
+
     def process_command(self) -> list[str]:
         """A processing job without ``ContainerEntrypoint`` runs the image's default program."""
         return [sys.executable, "-m", self.process_module or self.train_module]
@@ -49,6 +55,7 @@ BUILTIN_IMAGES: tuple[BuiltinImage, ...] = (
         name="mlharbor/pytorch",
         description="script mode: runs sagemaker_program from sagemaker_submit_directory (torch 2.13 CPU)",
         train_module="containers.pytorch.train",
+        serve_module="containers.pytorch.serve",
     ),
     BuiltinImage(
         name="mlharbor/image-classifier",

@@ -33,6 +33,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "checkpoint_keep_last": 5,
     # managed spot: how long "finding a new instance" takes after an interruption
     "spot_restart_delay_seconds": 2,
+    # how long an endpoint variant's GET /ping may take to answer 200 before the endpoint is Failed
+    "endpoint_startup_timeout_seconds": 60,
     # give process-runner jobs a private /opt/ml through a mount namespace when possible
     "use_mount_namespace": True,
 }

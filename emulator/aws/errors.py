@@ -80,3 +80,35 @@ class InternalFailureError(ServiceError):
 
     code = "InternalFailure"
     status = 500
+
+
+class ModelError(ServiceError):
+    """sagemaker-runtime ``ModelError`` (HTTP 424): the serving container answered with an error.
+
+    Args:
+        message: AWS's text (``Received client error (400) from primary with message "…"``).
+        original_status_code: the container's HTTP status.
+        original_message: the container's response body.
+        log_stream_arn: the endpoint's CloudWatch log group ARN.
+    """
+
+    code = "ModelError"
+    status = 424
+
+    def __init__(self, message: str, original_status_code: int, original_message: str, log_stream_arn: str) -> None:
+        super().__init__(message)
+        self.original_status_code = original_status_code
+        self.original_message = original_message
+        self.log_stream_arn = log_stream_arn
+
+    def members(self) -> dict[str, object]:
+        """The members botocore's ``ModelError`` shape carries beside ``Message``."""
+        return {"OriginalStatusCode": self.original_status_code, "OriginalMessage": self.original_message,
+                "LogStreamArn": self.log_stream_arn}
+
+
+class RuntimeValidationError(ServiceError):
+    """sagemaker-runtime's ``ValidationError`` (its own code, not SageMaker's ``ValidationException``)."""
+
+    code = "ValidationError"
+    status = 400

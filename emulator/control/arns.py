@@ -14,3 +14,15 @@ def training_job_arn(region: str, account_id: str, name: str) -> str:
 
 def processing_job_arn(region: str, account_id: str, name: str) -> str:
     return sagemaker_arn(region, account_id, "processing-job", name)
+
+
+def model_arn(region: str, account_id: str, name: str) -> str:
+    return sagemaker_arn(region, account_id, "model", name)
+
+
+def endpoint_config_arn(region: str, account_id: str, name: str) -> str:
+    return sagemaker_arn(region, account_id, "endpoint-config", name)
+
+
+def endpoint_arn(region: str, account_id: str, name: str) -> str:
+    return sagemaker_arn(region, account_id, "endpoint", name)

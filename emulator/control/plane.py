@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from emulator.artifacts import ArtifactStore
+from emulator.control.endpoints import EndpointBackend
 from emulator.control.processing import ProcessingJobBackend
 from emulator.control.scheduler import Scheduler
 from emulator.control.store import RecordStore
+from emulator.control.tags import TagBackend
 from emulator.control.training import BackendSettings, TrainingJobBackend
 from emulator.observability.logs import CloudWatchLogShipper
 from emulator.observability.metrics import CloudWatchMetricShipper
@@ -72,6 +74,9 @@ class ControlPlane:
         self.processing = ProcessingJobBackend(
             self.training.settings, self.store, self.runner, self.scheduler, self.logs
         )
+        self.endpoints = EndpointBackend(self.training.settings, self.store, self.runner, self.logs,
+                                         float(config["endpoint_startup_timeout_seconds"]))
+        self.tags = TagBackend(self.store)
         self.scheduler.register("training", self.training.run_job)
         self.scheduler.register("processing", self.processing.run_job)
 
@@ -81,9 +86,11 @@ class ControlPlane:
         self.scheduler.start()
         self.training.recover()
         self.processing.recover()
+        self.endpoints.recover()
 
     def stop(self) -> None:
         self.scheduler.stop()
+        self.endpoints.stop()
         self.logs.stop()
         self.metrics.stop()
         self.store.close()

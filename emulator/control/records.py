@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Self
 
 # TrainingJobStatus values (botocore enum TrainingJobStatus).
 IN_PROGRESS = "InProgress"
@@ -135,4 +135,83 @@ class ProcessingJob(JobRecord):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ProcessingJob:
+        return cls(**data)
+
+
+# -- models, endpoint configs, endpoints --------------------------------------------------
+# EndpointStatus values (botocore enum EndpointStatus).
+CREATING = "Creating"
+IN_SERVICE = "InService"
+UPDATING = "Updating"
+DELETING = "Deleting"
+ENDPOINT_FAILED = "Failed"
+
+
+@dataclass
+class RequestRecord:
+    """A resource that is its Create request as sent, with its ARN and creation time (no status on AWS)."""
+
+    name: str
+    arn: str
+    region: str
+    request: dict[str, Any]
+    creation_time: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        return cls(**data)
+
+    @property
+    def status(self) -> str:
+        """No status on AWS; listing code treats every record alike."""
+        return ""
+
+    @property
+    def last_modified_time(self) -> float:
+        return self.creation_time
+
+
+class ModelRecord(RequestRecord):
+    """A CreateModel request."""
+
+
+class EndpointConfigRecord(RequestRecord):
+    """A CreateEndpointConfig request."""
+
+
+@dataclass
+class EndpointRecord:
+    """An endpoint's record; its serving processes live only in memory (restarted after a restart).
+
+    Args:
+        name / arn / region: identity.
+        config_name: ``EndpointConfigName`` currently served.
+        status: ``EndpointStatus``.
+        creation_time / last_modified_time: epoch seconds.
+        failure_reason: ``FailureReason`` of a failed create or update.
+        pending_config_name: the config an UpdateEndpoint is bringing up.
+        variants: ``ProductionVariants`` of DescribeEndpoint (name, weights, instance counts).
+        tags: the request's ``Tags``.
+    """
+
+    name: str
+    arn: str
+    region: str
+    config_name: str
+    status: str = CREATING
+    creation_time: float = field(default_factory=time.time)
+    last_modified_time: float = field(default_factory=time.time)
+    failure_reason: str | None = None
+    pending_config_name: str | None = None
+    variants: list[dict[str, Any]] = field(default_factory=list)
+    tags: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EndpointRecord:
         return cls(**data)

@@ -77,3 +77,11 @@ class RecordTable(Generic[R]):
         with self.lock:
             self._records[(record.region, record.name)] = record
             self.store.put(self.kind, record.region, record.name, record.to_dict())
+
+    def remove(self, region: str, name: str) -> R:
+        """Delete a record (``ValidationException`` if unknown); returns it."""
+        with self.lock:
+            record = self.get(region, name)
+            del self._records[(region, name)]
+            self.store.delete(self.kind, region, name)
+            return record

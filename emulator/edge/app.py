@@ -1,7 +1,8 @@
 """The edge's WSGI application: our Flask app for SageMaker, embedded moto for the rest.
 
 A request goes to our Flask app when it is a SageMaker call (``X-Amz-Target:
-SageMaker.*``) or an mlharbor path (``/_mlharbor/…``); everything else (S3, CloudWatch Logs,
+SageMaker.*``), a sagemaker-runtime InvokeEndpoint (``POST /endpoints/<name>/invocations``
+signed for service ``sagemaker``), or an mlharbor path (``/_mlharbor/…``); everything else (S3, CloudWatch Logs,
 CloudWatch, IAM, STS…) goes to moto's own server application, in this process, which
 tells services apart by the SigV4 scope and the Host header as moto's server does.
 """
@@ -19,7 +20,8 @@ from emulator.control.plane import ControlPlane
 from emulator.edge.internal import PREFIX as OUR_PATH_PREFIX
 from emulator.edge.internal import internal_blueprint
 from emulator.sagemaker.responses import SageMakerResponses
-from emulator.sagemaker.routes import sagemaker_blueprint
+from emulator.sagemaker.routes import runtime_blueprint, sagemaker_blueprint
+from emulator.sagemaker.runtime import RuntimeDispatcher, is_runtime_request
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -32,9 +34,10 @@ def create_app(control: ControlPlane, extra_health: Callable[[], dict[str, Any]]
         extra_health: returns more health facts (the graph server's, for example).
     """
     app = Flask("mlharbor")
-    responses = SageMakerResponses(control.training, control.processing)
+    responses = SageMakerResponses(control.training, control.processing, control.endpoints, control.tags)
     sagemaker = JsonDispatcher(load_service_model("sagemaker"), responses, control.config["region"])
     app.register_blueprint(sagemaker_blueprint(sagemaker))
+    app.register_blueprint(runtime_blueprint(RuntimeDispatcher(control.endpoints, control.config["region"])))
 
     def health_facts() -> dict[str, Any]:
         facts: dict[str, Any] = {
@@ -70,6 +73,9 @@ class EdgeDispatcher:
     def is_ours(environ: dict[str, Any]) -> bool:
         if environ.get("HTTP_X_AMZ_TARGET", "").startswith("SageMaker."):
             return True
+        if is_runtime_request(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""),
+                              environ.get("HTTP_AUTHORIZATION")):
+            return True  # sagemaker-runtime InvokeEndpoint (rest-json, signed for service "sagemaker")
         return environ.get("PATH_INFO", "").startswith(OUR_PATH_PREFIX)
 
 

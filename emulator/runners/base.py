@@ -10,9 +10,13 @@ a stop flag, and returns a :class:`RunOutcome`. The control plane turns the outc
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from emulator.runners.serving import ServingHandle, ServingRequest
 
 Outcome = Literal["Completed", "Failed", "Stopped", "MaxRuntimeExceeded", "MaxWaitTimeExceeded", "Interrupted"]
 
@@ -132,6 +136,10 @@ class Runner(Protocol):
 
     def reap(self, workdir: Path) -> None:
         """Kill anything a previous control plane left running for this job's workdir."""
+
+    def serve(self, request: ServingRequest, log: Callable[[str], None]) -> ServingHandle:
+        """Bring up one endpoint variant (model fetched, ``serve`` started, ``/ping`` 200) and return it;
+        raises :class:`~emulator.runners.serving.ServingError` with the ``FailureReason``."""
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from pathlib import Path
 from containers.registry import UnknownImageError, resolve
 from emulator.artifacts import ArtifactStore
 from emulator.contract import JobPaths
-from emulator.runners import namespace, processing, s3io, workspace
+from emulator.runners import namespace, processing, s3io, serving, workspace
 from emulator.runners.base import (
     JobEvents,
     Outcome,
@@ -37,6 +37,7 @@ from emulator.runners.base import (
 )
 from emulator.runners.checkpointing import CheckpointSync
 from emulator.runners.environment import checkpoint_dir, job_environment, machine_gpu_count
+from emulator.runners.serving import ServingHandle, ServingRequest
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +190,10 @@ class ProcessRunner:
                 if _job_name_of(pid) == record.get("job_name"):
                     _signal(pid, signal.SIGKILL)
         record_path.unlink(missing_ok=True)
+
+    def serve(self, request: ServingRequest, log: Callable[[str], None]) -> ServingHandle:
+        """One endpoint variant as a local process on a free port (see :mod:`emulator.runners.serving`)."""
+        return serving.start_process_server(request, log)
 
     # -- steps ------------------------------------------------------------------------
     def command(self, request: RunRequest) -> list[str]:

@@ -12,10 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from emulator.aws.validation import parse_timestamp
+from emulator.control.endpoints import EndpointBackend
 from emulator.control.listing import ListQuery
 from emulator.control.processing import ProcessingJobBackend
 from emulator.control.records import ProcessingJob, TrainingJob
+from emulator.control.tags import TagBackend
 from emulator.control.training import TrainingJobBackend
+from emulator.sagemaker.endpoint_responses import EndpointResponses
 
 #: Request members echoed unchanged by DescribeTrainingJob.
 _ECHOED_MEMBERS = (
@@ -39,17 +42,22 @@ _ECHOED_MEMBERS = (
 _FLAGS = ("EnableNetworkIsolation", "EnableInterContainerTrafficEncryption", "EnableManagedSpotTraining")
 
 
-class SageMakerResponses:
-    """The SageMaker operations mlharbor emulates.
+class SageMakerResponses(EndpointResponses):
+    """The SageMaker operations mlharbor emulates (the endpoint family's in :class:`EndpointResponses`).
 
     Args:
         training: the training-job backend.
         processing: the processing-job backend.
+        endpoints: the model / endpoint-config / endpoint backend.
+        tags: tags by ARN.
     """
 
-    def __init__(self, training: TrainingJobBackend, processing: ProcessingJobBackend) -> None:
+    def __init__(self, training: TrainingJobBackend, processing: ProcessingJobBackend,
+                 endpoints: EndpointBackend | None = None, tags: TagBackend | None = None) -> None:
         self.training = training
         self.processing = processing
+        self.endpoints = endpoints
+        self.tags = tags
 
     # -- training jobs ---------------------------------------------------------------
     def create_training_job(self, region: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from emulator.aws.json_protocol import JsonDispatcher
+from emulator.aws.json_protocol import JsonDispatcher, region_from_authorization
+from emulator.sagemaker.runtime import RuntimeDispatcher, RuntimeRequest
 
 
 def sagemaker_blueprint(dispatcher: JsonDispatcher) -> Blueprint:
@@ -18,6 +19,23 @@ def sagemaker_blueprint(dispatcher: JsonDispatcher) -> Blueprint:
             request.get_data(cache=False),
             request.headers.get("Authorization"),
         )
+        return Response(wire.body, status=wire.status, headers=wire.headers)
+
+    return blueprint
+
+
+def runtime_blueprint(dispatcher: RuntimeDispatcher) -> Blueprint:
+    """sagemaker-runtime's InvokeEndpoint: ``POST /endpoints/<name>/invocations`` (rest-json)."""
+    blueprint = Blueprint("sagemaker_runtime", __name__)
+
+    @blueprint.post("/endpoints/<path:name>/invocations")
+    def invoke_endpoint(name: str) -> Response:
+        wire = dispatcher.dispatch(RuntimeRequest(
+            path=request.environ.get("RAW_URI", request.path).split("?", 1)[0],
+            headers=request.headers,
+            body=request.get_data(cache=False),
+            region=region_from_authorization(request.headers.get("Authorization"), dispatcher.default_region),
+        ))
         return Response(wire.body, status=wire.status, headers=wire.headers)
 
     return blueprint

@@ -1,0 +1,154 @@
+"""SageMaker's model, endpoint-config, endpoint and tag operations on the wire.
+
+A mixin of :class:`emulator.sagemaker.responses.SageMakerResponses`: one method per operation,
+named after it in snake_case, reading validated request members and shaping the output as the
+API reference does, e.g.
+https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeEndpoint.html
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from emulator.aws.errors import NotImplementedOperationError
+from emulator.control.endpoints import EndpointBackend
+from emulator.control.listing import ListQuery
+from emulator.control.records import EndpointConfigRecord, EndpointRecord, ModelRecord
+from emulator.control.tags import TagBackend
+
+_MODEL_ECHOED = ("PrimaryContainer", "Containers", "InferenceExecutionConfig", "ExecutionRoleArn", "VpcConfig")
+_CONFIG_ECHOED = ("ProductionVariants", "DataCaptureConfig", "KmsKeyId", "AsyncInferenceConfig",
+                  "ExplainerConfig", "ShadowProductionVariants", "ExecutionRoleArn", "VpcConfig")
+
+
+class EndpointResponses:
+    """The endpoint family's handlers; ``endpoints`` and ``tags`` are set by the subclass."""
+
+    endpoints: EndpointBackend | None
+    tags: TagBackend | None
+
+    def _endpoint_backend(self) -> EndpointBackend:
+        if self.endpoints is None:
+            raise NotImplementedOperationError("endpoints are not enabled on this server")
+        return self.endpoints
+
+    def _tag_backend(self) -> TagBackend:
+        if self.tags is None:
+            raise NotImplementedOperationError("tags are not enabled on this server")
+        return self.tags
+
+    def _tag(self, arn: str, params: dict[str, Any]) -> None:
+        if params.get("Tags") and self.tags is not None:
+            self.tags.add(arn, params["Tags"])
+
+    # -- models -----------------------------------------------------------------------------
+    def create_model(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        model = self._endpoint_backend().create_model(region, params)
+        self._tag(model.arn, params)
+        return {"ModelArn": model.arn}
+
+    def describe_model(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        return describe_model_output(self._endpoint_backend().describe_model(region, params["ModelName"]))
+
+    def delete_model(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        self._endpoint_backend().delete_model(region, params["ModelName"])
+        return {}
+
+    def list_models(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        models, token = self._endpoint_backend().list_models(region, _query(params))
+        return _page("Models", [{"ModelName": m.name, "ModelArn": m.arn, "CreationTime": m.creation_time}
+                                for m in models], token)
+
+    # -- endpoint configs -------------------------------------------------------------------
+    def create_endpoint_config(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        config = self._endpoint_backend().create_endpoint_config(region, params)
+        self._tag(config.arn, params)
+        return {"EndpointConfigArn": config.arn}
+
+    def describe_endpoint_config(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        config = self._endpoint_backend().describe_endpoint_config(region, params["EndpointConfigName"])
+        return describe_endpoint_config_output(config)
+
+    def delete_endpoint_config(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        self._endpoint_backend().delete_endpoint_config(region, params["EndpointConfigName"])
+        return {}
+
+    def list_endpoint_configs(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        configs, token = self._endpoint_backend().list_endpoint_configs(region, _query(params))
+        return _page("EndpointConfigs", [{"EndpointConfigName": c.name, "EndpointConfigArn": c.arn,
+                                          "CreationTime": c.creation_time} for c in configs], token)
+
+    # -- endpoints --------------------------------------------------------------------------
+    def create_endpoint(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        endpoint = self._endpoint_backend().create_endpoint(region, params)
+        self._tag(endpoint.arn, params)
+        return {"EndpointArn": endpoint.arn}
+
+    def describe_endpoint(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        return describe_endpoint_output(self._endpoint_backend().describe_endpoint(region, params["EndpointName"]))
+
+    def list_endpoints(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        endpoints, token = self._endpoint_backend().list_endpoints(region, _query(params))
+        return _page("Endpoints", [endpoint_summary(e) for e in endpoints], token)
+
+    def update_endpoint(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        endpoint = self._endpoint_backend().update_endpoint(region, params["EndpointName"],
+                                                            params["EndpointConfigName"])
+        return {"EndpointArn": endpoint.arn}
+
+    def delete_endpoint(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        self._endpoint_backend().delete_endpoint(region, params["EndpointName"])
+        return {}
+
+    # -- tags ---------------------------------------------------------------------------------
+    def add_tags(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        return {"Tags": self._tag_backend().add(params["ResourceArn"], params["Tags"])}
+
+    def list_tags(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        return {"Tags": self._tag_backend().list(params["ResourceArn"])}
+
+    def delete_tags(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        self._tag_backend().remove(params["ResourceArn"], params["TagKeys"])
+        return {}
+
+
+def _query(params: dict[str, Any]) -> ListQuery:
+    from emulator.sagemaker.responses import list_query
+
+    return list_query(params)
+
+
+def _page(member: str, items: list[dict[str, Any]], token: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {member: items}
+    if token:
+        out["NextToken"] = token
+    return out
+
+
+def describe_model_output(model: ModelRecord) -> dict[str, Any]:
+    out: dict[str, Any] = {"ModelName": model.name, "ModelArn": model.arn, "CreationTime": model.creation_time,
+                           "EnableNetworkIsolation": bool(model.request.get("EnableNetworkIsolation", False))}
+    out.update({member: model.request[member] for member in _MODEL_ECHOED if member in model.request})
+    return out
+
+
+def describe_endpoint_config_output(config: EndpointConfigRecord) -> dict[str, Any]:
+    out: dict[str, Any] = {"EndpointConfigName": config.name, "EndpointConfigArn": config.arn,
+                           "CreationTime": config.creation_time}
+    out.update({member: config.request[member] for member in _CONFIG_ECHOED if member in config.request})
+    return out
+
+
+def endpoint_summary(endpoint: EndpointRecord) -> dict[str, Any]:
+    return {"EndpointName": endpoint.name, "EndpointArn": endpoint.arn, "CreationTime": endpoint.creation_time,
+            "LastModifiedTime": endpoint.last_modified_time, "EndpointStatus": endpoint.status}
+
+
+def describe_endpoint_output(endpoint: EndpointRecord) -> dict[str, Any]:
+    out = endpoint_summary(endpoint)
+    out["EndpointConfigName"] = endpoint.config_name
+    if endpoint.variants:
+        out["ProductionVariants"] = endpoint.variants
+    if endpoint.failure_reason:
+        out["FailureReason"] = endpoint.failure_reason
+    return out
