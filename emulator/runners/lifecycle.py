@@ -69,6 +69,8 @@ class HostRun:
     poll: Callable[[], int | None]
     handle: Any = None
     tail: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=TAIL_LINES))
+    #: this host's failure ended the job (the others were then terminated)
+    failed_first: bool = False
 
     @property
     def returncode(self) -> int | None:
@@ -114,6 +116,7 @@ def supervise(launch: Launch, hosts: Sequence[HostRun], stop: StopSignal, termin
         if all(code is not None for code in codes):
             return "exited"
         if any(code not in (None, 0) for code in codes):
+            next(host for host, code in zip(hosts, codes, strict=True) if code not in (None, 0)).failed_first = True
             terminate(hosts, grace=5)
             return "exited"
         if stop.requested:
@@ -126,6 +129,12 @@ def supervise(launch: Launch, hosts: Sequence[HostRun], stop: StopSignal, termin
             terminate(hosts, grace=min(stop.grace_seconds, 10))
             return "max-runtime"
         time.sleep(POLL_SECONDS)
+
+
+def failed_host(hosts: Sequence[HostRun]) -> HostRun | None:
+    """The host whose failure ended the job (not one terminated because of it), if any failed."""
+    failed = [host for host in hosts if host.returncode != 0]
+    return next((host for host in failed if host.failed_first), failed[0] if failed else None)
 
 
 def failure_reason(host: HostRun) -> str:
@@ -240,7 +249,7 @@ class TreeRunner(ABC):
         if ended == "max-runtime":
             reason = f"MaxRuntimeExceeded: the processing job ran longer than {request.max_runtime_seconds} s"
             return ProcessingOutcome("Failed", failure_reason=reason, exit_message=message)
-        failed = next((host for host in hosts if host.returncode != 0), None)
+        failed = failed_host(hosts)
         if failed is not None:
             return ProcessingOutcome("Failed", failure_reason=f"AlgorithmError: {failure_reason(failed)}",
                                      exit_message=message)
@@ -255,8 +264,8 @@ class TreeRunner(ABC):
     def _conclude(self, request: RunRequest, hosts: list[HostRun], ended: str, s3: object,
                   events: JobEvents) -> RunOutcome:
         codes = [host.returncode for host in hosts]
-        if ended == "exited" and any(code != 0 for code in codes):
-            failed = next(host for host in hosts if host.returncode != 0)
+        failed = failed_host(hosts)
+        if ended == "exited" and failed is not None:
             return RunOutcome("Failed", failure_reason=f"AlgorithmError: {failure_reason(failed)}",
                               exit_code=failed.returncode)
         if ended == "interrupted":
