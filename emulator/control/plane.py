@@ -19,18 +19,23 @@ from emulator.observability.metrics import CloudWatchMetricShipper
 from emulator.runners.base import Runner
 
 
-def make_runner(config: dict[str, Any], artifacts: ArtifactStore) -> Runner:
-    """The runner named by ``config["runner"]``."""
-    kind = config["runner"]
-    if kind == "process":
-        from emulator.runners.process import ProcessRunner
+def make_runner(config: dict[str, Any], artifacts: ArtifactStore, graph_endpoint: str | None = None) -> Runner:
+    """The server's runner (``config["runner"]``), which a job may override (``MLHARBOR_RUNNER``)."""
+    from emulator.runners.docker_runner import CONTAINERS_FILE, DockerRunner
+    from emulator.runners.process import ProcessRunner
+    from emulator.runners.selecting import SelectingRunner
 
-        return ProcessRunner(
-            use_namespace=config["use_mount_namespace"],
-            artifacts=artifacts,
-            checkpoint_interval=float(config["checkpoint_interval_seconds"]),
-        )
-    raise ValueError(f"unknown runner {kind!r}; choose 'process'")
+    interval = float(config["checkpoint_interval_seconds"])
+    return SelectingRunner(
+        config["runner"],
+        {
+            "process": lambda: ProcessRunner(use_namespace=config["use_mount_namespace"], artifacts=artifacts,
+                                             checkpoint_interval=interval),
+            "docker": lambda: DockerRunner(artifacts=artifacts, checkpoint_interval=interval,
+                                           graph_endpoint=graph_endpoint),
+        },
+        owns={"docker": lambda workdir: (workdir / CONTAINERS_FILE).exists()},
+    )
 
 
 class ControlPlane:
@@ -40,16 +45,18 @@ class ControlPlane:
         config: the resolved config table.
         endpoint_url: the edge endpoint's URL (jobs and the log shipper reach S3/Logs there).
         runner: overrides the configured runner (tests).
+        graph_endpoint: the graph server's URL, handed to Docker-runner jobs.
     """
 
-    def __init__(self, config: dict[str, Any], endpoint_url: str, runner: Runner | None = None) -> None:
+    def __init__(self, config: dict[str, Any], endpoint_url: str, runner: Runner | None = None,
+                 graph_endpoint: str | None = None) -> None:
         data_dir = Path(config["data_dir"])
         self.config = config
         self.endpoint_url = endpoint_url
         self.store = RecordStore(data_dir / "records.sqlite3")
         self.scheduler = Scheduler(int(config["max_concurrent_jobs"]))
         self.artifacts = ArtifactStore(data_dir / "artifacts", keep_last=int(config["checkpoint_keep_last"]))
-        self.runner = runner or make_runner(config, self.artifacts)
+        self.runner = runner or make_runner(config, self.artifacts, graph_endpoint)
         self.logs = CloudWatchLogShipper(endpoint_url)
         self.metrics = CloudWatchMetricShipper(endpoint_url)
         self.training = TrainingJobBackend(

@@ -72,7 +72,7 @@ class Harbor:
         journal = S3Journal(self.data_dir / "s3", self.config["account_id"])
         buckets, objects = journal.restore()
         log.info("embedded S3 restored from its journal: %d buckets, %d objects", buckets, objects)
-        self.control = ControlPlane(self.config, self.endpoint_url)
+        self.control = ControlPlane(self.config, self.endpoint_url, graph_endpoint=self.graph.url)
         ours = create_app(self.control, extra_health=self._graph_health)
         self._app.target = EdgeDispatcher(ours, journal.wrap(DomainDispatcherApplication(create_backend_app)))
         self.control.start()
