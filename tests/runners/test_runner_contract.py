@@ -1,4 +1,6 @@
-"""ProcessRunner on its own: the /opt/ml tree, the environment, uploads and how a run ends.
+"""The container contract, run against both runners: the /opt/ml tree, the environment, uploads,
+failure files, MaxRuntime, stop and spot interruption. Each test takes ``contract_runner`` and so
+runs once with the process runner and once with the Docker runner (real containers).
 
 https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html
 """
@@ -7,15 +9,24 @@ from __future__ import annotations
 
 import json
 import time
-
-import pytest
+from urllib.parse import urlsplit
 
 from emulator.runners.base import StopSignal
-from emulator.runners.process import ProcessRunner
-from tests.runners.conftest import make_request, python_entrypoint
+from emulator.runners.docker_runner import DockerRunner
+from tests.conftest import wait_for_file
+from tests.runners.conftest import (
+    host_file,
+    job_processes,
+    job_view,
+    make_request,
+    python_entrypoint,
+    run_in_background,
+)
 
 REPORT_ENV = """
 import json, os
+import boto3
+boto3.client("s3").put_object(Bucket=os.environ["MY_BUCKET"], Key="from-the-job.txt", Body=b"written by the job")
 names = [k for k in os.environ if k.startswith(("SM_", "AWS_", "S3_", "TRAINING_JOB_", "SAGEMAKER_", "MY_"))]
 report = {k: os.environ[k] for k in names}
 root = os.environ["SM_CHANNEL_TRAINING"]
@@ -26,13 +37,7 @@ print("hello from the job")
 """
 
 
-@pytest.fixture(scope="module")
-def fallback_runner() -> ProcessRunner:
-    """No mount namespace: the job finds its tree through SAGEMAKER_BASE_DIR and SM_* only."""
-    return ProcessRunner(use_namespace=False, checkpoint_interval=0)
-
-
-def test_tree_config_files_environment_and_uploads(fallback_runner, moto_s3, events, tmp_path):
+def test_tree_config_files_environment_and_uploads(contract_runner, moto_s3, events, tmp_path):
     moto_s3.put("data/train/a.csv", "1,2\n")
     moto_s3.put("data/train/sub/b.csv", "3,4\n")
     moto_s3.put("data/trainextra/more.csv", "x")  # matches the key prefix too: S3Prefix takes it
@@ -43,16 +48,16 @@ def test_tree_config_files_environment_and_uploads(fallback_runner, moto_s3, eve
         input_data_config=[{"ChannelName": "training", "ContentType": "text/csv", "DataSource": {"S3DataSource": {
             "S3DataType": "S3Prefix", "S3Uri": f"s3://{moto_s3.bucket}/data/train",
             "S3DataDistributionType": "FullyReplicated"}}}],
-        environment={"MY_SETTING": "42"},
+        environment={"MY_SETTING": "42", "MY_BUCKET": moto_s3.bucket},
     )
-    outcome = fallback_runner.run(request, events, StopSignal())
+    outcome = contract_runner.run(request, events, StopSignal())
     assert outcome.outcome == "Completed", outcome.failure_reason
     assert outcome.exit_code == 0
     assert events.status_names == ["Downloading", "Training", "Uploading"]
     assert ("algo-1", "hello from the job") in events.lines
 
-    tree = request.workdir / "algo-1"
-    config = tree / "input" / "config"
+    tree = job_view(contract_runner, request.workdir / "algo-1")
+    config = request.workdir / "algo-1" / "input" / "config"
     assert json.loads((config / "hyperparameters.json").read_text()) == request.hyperparameters
     assert json.loads((config / "inputdataconfig.json").read_text()) == {"training": {
         "TrainingInputMode": "File", "S3DistributionType": "FullyReplicated", "RecordWrapperType": "None",
@@ -85,46 +90,52 @@ def test_tree_config_files_environment_and_uploads(fallback_runner, moto_s3, eve
     assert json.loads(report["SM_INPUT_DATA_CONFIG"])["training"]["ContentType"] == "text/csv"
     assert report["TRAINING_JOB_NAME"] == request.job_name and report["TRAINING_JOB_ARN"] == request.job_arn
     assert report["MY_SETTING"] == "42"
-    assert report["AWS_ENDPOINT_URL"] == report["S3_ENDPOINT_URL"] == moto_s3.endpoint
+    assert report["AWS_ENDPOINT_URL"] == report["S3_ENDPOINT_URL"]
+    if isinstance(contract_runner, DockerRunner):  # the job reached S3 through its network's gateway
+        assert urlsplit(report["AWS_ENDPOINT_URL"]).hostname not in ("127.0.0.1", "localhost")
+    else:
+        assert report["AWS_ENDPOINT_URL"] == moto_s3.endpoint
+    written = moto_s3.client.get_object(Bucket=moto_s3.bucket, Key="from-the-job.txt")["Body"].read()
+    assert written == b"written by the job"
     assert report["AWS_ACCESS_KEY_ID"] and report["AWS_DEFAULT_REGION"] == "us-east-1"
 
     output = moto_s3.read_tar(f"s3://{moto_s3.bucket}/output/{request.job_name}/output/output.tar.gz")
     assert output["extra.txt"] == b"side output"
-    assert not (request.workdir / "processes.json").exists()
+    assert not any(request.workdir.glob("*.json"))  # no pid file or container record is left
 
 
-def test_checkpoint_local_path_is_honoured_inside_the_tree(fallback_runner, moto_s3, events, tmp_path):
+def test_checkpoint_local_path_is_honoured_inside_the_tree(contract_runner, moto_s3, events, tmp_path):
     source = "import os; open(os.path.join(os.environ['SM_CHECKPOINT_DIR'], 'c.pt'), 'w').write('x')"
     request = make_request(moto_s3, tmp_path, entrypoint=python_entrypoint(source),
                            checkpoint_config={"LocalPath": "/opt/ml/my-checkpoints"})
-    outcome = fallback_runner.run(request, events, StopSignal())
+    outcome = contract_runner.run(request, events, StopSignal())
     assert outcome.outcome == "Completed", outcome.failure_reason
     assert (request.workdir / "algo-1" / "my-checkpoints" / "c.pt").read_text() == "x"
 
 
-def test_the_failure_file_becomes_the_failure_reason(fallback_runner, moto_s3, events, tmp_path):
+def test_the_failure_file_becomes_the_failure_reason(contract_runner, moto_s3, events, tmp_path):
     source = (
         "import os, sys\n"
         "open(os.path.join(os.environ['SAGEMAKER_BASE_DIR'], 'output', 'failure'), 'w').write('bad data: ' + 'x' * 2000)\n"
         "sys.exit(1)\n"
     )
-    outcome = fallback_runner.run(make_request(moto_s3, tmp_path, entrypoint=python_entrypoint(source)),
+    outcome = contract_runner.run(make_request(moto_s3, tmp_path, entrypoint=python_entrypoint(source)),
                                   events, StopSignal())
     assert outcome.outcome == "Failed" and outcome.exit_code == 1
     assert outcome.failure_reason == "AlgorithmError: " + ("bad data: " + "x" * 2000)[:1024]
     assert "Uploading" not in events.status_names
 
 
-def test_a_non_zero_exit_fails_with_the_code_and_the_last_lines(fallback_runner, moto_s3, events, tmp_path):
+def test_a_non_zero_exit_fails_with_the_code_and_the_last_lines(contract_runner, moto_s3, events, tmp_path):
     source = "import sys; print('loading'); print('cannot go on', file=sys.stderr); sys.exit(3)"
-    outcome = fallback_runner.run(make_request(moto_s3, tmp_path, entrypoint=python_entrypoint(source)),
+    outcome = contract_runner.run(make_request(moto_s3, tmp_path, entrypoint=python_entrypoint(source)),
                                   events, StopSignal())
     assert outcome.outcome == "Failed" and outcome.exit_code == 3
     assert outcome.failure_reason.startswith("AlgorithmError: ")
     assert "exited with code 3" in outcome.failure_reason and "cannot go on" in outcome.failure_reason
 
 
-def test_max_runtime_ends_the_job_and_still_uploads_the_model(fallback_runner, moto_s3, events, tmp_path):
+def test_max_runtime_ends_the_job_and_still_uploads_the_model(contract_runner, moto_s3, events, tmp_path):
     source = (
         "import os, time\n"
         "open(os.path.join(os.environ['SM_MODEL_DIR'], 'partial.txt'), 'w').write('so far')\n"
@@ -132,14 +143,83 @@ def test_max_runtime_ends_the_job_and_still_uploads_the_model(fallback_runner, m
     )
     request = make_request(moto_s3, tmp_path, entrypoint=python_entrypoint(source), max_runtime_seconds=2)
     started = time.monotonic()
-    outcome = fallback_runner.run(request, events, StopSignal(grace_seconds=1))
+    outcome = contract_runner.run(request, events, StopSignal(grace_seconds=1))
     assert outcome.outcome == "MaxRuntimeExceeded"
     assert time.monotonic() - started < 20
     assert moto_s3.read_tar(outcome.model_artifacts)["partial.txt"] == b"so far"
 
 
-def test_an_unknown_image_fails_naming_the_builtins(fallback_runner, moto_s3, events, tmp_path):
-    outcome = fallback_runner.run(make_request(moto_s3, tmp_path, image="someone/else:1.0"), events, StopSignal())
+def test_an_unknown_image_fails_before_anything_runs(contract_runner, moto_s3, events, tmp_path):
+    outcome = contract_runner.run(make_request(moto_s3, tmp_path, image="someone/else:1.0"), events, StopSignal())
     assert outcome.outcome == "Failed"
-    assert "someone/else:1.0" in outcome.failure_reason and "mlharbor/pytorch" in outcome.failure_reason
+    assert outcome.failure_reason.startswith("CannotStartContainerError: ")
+    assert "someone/else:1.0" in outcome.failure_reason
     assert events.statuses == []
+
+
+def test_stop_sends_sigterm_and_the_model_saved_in_the_grace_is_uploaded(contract_runner, moto_s3, events, tmp_path):
+    source = (
+        "import os, signal, sys, time\n"
+        "def save(*_):\n"
+        "    open(os.path.join(os.environ['SM_MODEL_DIR'], 'final.txt'), 'w').write('saved on SIGTERM')\n"
+        "    sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, save)\n"
+        "open(os.path.join(os.environ['SAGEMAKER_BASE_DIR'], 'output', 'ready'), 'w').write('1')\n"
+        "time.sleep(120)\n"
+    )
+    request = make_request(moto_s3, tmp_path, entrypoint=python_entrypoint(source))
+    run = run_in_background(contract_runner, request, events, StopSignal(grace_seconds=30))
+    wait_for_file(host_file(request, "output/ready"))
+    started = time.monotonic()
+    run.stop.request()
+    outcome = run.outcome()
+    assert outcome.outcome == "Stopped"
+    assert time.monotonic() - started < 15  # it exited on SIGTERM, well before the grace ran out
+    assert moto_s3.read_tar(outcome.model_artifacts)["final.txt"] == b"saved on SIGTERM"
+    assert events.status_names == ["Downloading", "Training", "Uploading"]
+
+
+def test_a_job_ignoring_sigterm_is_killed_after_the_grace_with_its_children(contract_runner, moto_s3, events,
+                                                                            tmp_path):
+    source = (
+        "import os, signal, subprocess, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "child = subprocess.Popen(['sleep', '300'])\n"
+        "open(os.path.join(os.environ['SAGEMAKER_BASE_DIR'], 'output', 'ready'), 'w').write('1')\n"
+        "time.sleep(300)\n"
+    )
+    request = make_request(moto_s3, tmp_path, entrypoint=python_entrypoint(source))
+    run = run_in_background(contract_runner, request, events, StopSignal(grace_seconds=1.5))
+    wait_for_file(host_file(request, "output/ready"))
+    assert len(job_processes(request.job_name)) >= 1
+    started = time.monotonic()
+    run.stop.request()
+    outcome = run.outcome()
+    assert outcome.outcome == "Stopped"
+    assert time.monotonic() - started >= 1.4  # the grace was given
+    assert job_processes(request.job_name) == []  # the job and its child, on this machine's /proc
+    assert not any(request.workdir.glob("*.json"))
+
+
+def test_a_spot_interruption_ends_the_run_without_uploading(contract_runner, moto_s3, events, tmp_path):
+    source = (
+        "import os, time\n"
+        "open(os.path.join(os.environ['SAGEMAKER_BASE_DIR'], 'output', 'ready'), 'w').write('1')\n"
+        "time.sleep(120)\n"
+    )
+    request = make_request(moto_s3, tmp_path, entrypoint=python_entrypoint(source))
+    run = run_in_background(contract_runner, request, events, StopSignal(grace_seconds=5))
+    wait_for_file(host_file(request, "output/ready"))
+    run.stop.request("interrupt")
+    outcome = run.outcome()
+    assert outcome.outcome == "Interrupted" and outcome.model_artifacts is None
+    assert "Uploading" not in events.status_names
+
+
+def test_max_wait_time_ends_a_spot_run(contract_runner, moto_s3, events, tmp_path):
+    request = make_request(moto_s3, tmp_path, entrypoint=python_entrypoint("import time; time.sleep(120)"),
+                           max_wait_seconds=1.5)
+    started = time.monotonic()
+    outcome = contract_runner.run(request, events, StopSignal(grace_seconds=1))
+    assert outcome.outcome == "MaxWaitTimeExceeded"
+    assert time.monotonic() - started < 30
