@@ -218,6 +218,8 @@ def read_tar(s3: Any, uri: str) -> dict[str, bytes]:
 # -- Docker ---------------------------------------------------------------------------------
 #: label on every Docker object a test's runner creates, beside the runner's own ``org.mlharbor``
 TEST_LABEL = "org.mlharbor.test"
+#: contract tests run against both runners; the Docker half needs the engine (and the built images)
+RUNNER_KINDS = ["process", pytest.param("docker", marks=pytest.mark.docker)]
 
 
 @pytest.fixture(scope="session")

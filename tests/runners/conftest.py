@@ -30,10 +30,7 @@ from emulator.runners.base import RunOutcome, RunRequest, StopSignal
 from emulator.runners.docker_runner import DockerRunner
 from emulator.runners.lifecycle import TreeRunner
 from emulator.runners.process import ProcessRunner
-from tests.conftest import TEST_LABEL
-
-#: every contract test runs against both runners; the Docker half needs the engine
-RUNNER_KINDS = ["process", pytest.param("docker", marks=pytest.mark.docker)]
+from tests.conftest import RUNNER_KINDS, TEST_LABEL
 
 
 @dataclass
