@@ -133,7 +133,10 @@ def _up(args: argparse.Namespace) -> int:
     info = harbor.info()
     print(f"mlharbor ready: endpoint {info['endpoint']}  graph {info['graph']}  data {info['data_dir']}", flush=True)
     print(f"  export AWS_ENDPOINT_URL={info['endpoint']}", flush=True)
-    done.wait()
+    # a signal may land on any thread; the main thread only runs Python handlers when it wakes, so it
+    # must not sleep in one untimed wait (a SIGTERM during a Docker job was once left unhandled)
+    while not done.wait(0.5):
+        pass
     print("mlharbor: shutting down", flush=True)
     harbor.stop()
     return 0
