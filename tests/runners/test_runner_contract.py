@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from emulator.runners.base import StopSignal
+from emulator.runners.base import RunRequest, StopSignal
 from emulator.runners.docker_runner import DockerRunner
+from emulator.runners.lifecycle import TreeRunner
 from tests.conftest import wait_for_file
 from tests.runners.conftest import (
+    BackgroundRun,
+    RecordingEvents,
+    S3Fixture,
     host_file,
     job_processes,
     job_view,
@@ -157,6 +162,19 @@ def test_an_unknown_image_fails_before_anything_runs(contract_runner, moto_s3, e
     assert events.statuses == []
 
 
+#: a job line that tells the test it is running (the file lies in its tree on this machine)
+READY = "open(os.path.join(os.environ['SAGEMAKER_BASE_DIR'], 'output', 'ready'), 'w').write('1')\n"
+
+
+def start_until_ready(runner: TreeRunner, moto_s3: S3Fixture, events: RecordingEvents, tmp_path: Path, source: str,
+                      grace: float) -> tuple[RunRequest, BackgroundRun]:
+    """Start ``source`` on a helper thread and return once it has written its ready file."""
+    request = make_request(moto_s3, tmp_path, entrypoint=python_entrypoint(source))
+    run = run_in_background(runner, request, events, StopSignal(grace_seconds=grace))
+    wait_for_file(host_file(request, "output/ready"))
+    return request, run
+
+
 def test_stop_sends_sigterm_and_the_model_saved_in_the_grace_is_uploaded(contract_runner, moto_s3, events, tmp_path):
     source = (
         "import os, signal, sys, time\n"
@@ -164,12 +182,10 @@ def test_stop_sends_sigterm_and_the_model_saved_in_the_grace_is_uploaded(contrac
         "    open(os.path.join(os.environ['SM_MODEL_DIR'], 'final.txt'), 'w').write('saved on SIGTERM')\n"
         "    sys.exit(0)\n"
         "signal.signal(signal.SIGTERM, save)\n"
-        "open(os.path.join(os.environ['SAGEMAKER_BASE_DIR'], 'output', 'ready'), 'w').write('1')\n"
+        f"{READY}"
         "time.sleep(120)\n"
     )
-    request = make_request(moto_s3, tmp_path, entrypoint=python_entrypoint(source))
-    run = run_in_background(contract_runner, request, events, StopSignal(grace_seconds=30))
-    wait_for_file(host_file(request, "output/ready"))
+    request, run = start_until_ready(contract_runner, moto_s3, events, tmp_path, source, grace=30)
     started = time.monotonic()
     run.stop.request()
     outcome = run.outcome()
@@ -185,12 +201,10 @@ def test_a_job_ignoring_sigterm_is_killed_after_the_grace_with_its_children(cont
         "import os, signal, subprocess, time\n"
         "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
         "child = subprocess.Popen(['sleep', '300'])\n"
-        "open(os.path.join(os.environ['SAGEMAKER_BASE_DIR'], 'output', 'ready'), 'w').write('1')\n"
+        f"{READY}"
         "time.sleep(300)\n"
     )
-    request = make_request(moto_s3, tmp_path, entrypoint=python_entrypoint(source))
-    run = run_in_background(contract_runner, request, events, StopSignal(grace_seconds=1.5))
-    wait_for_file(host_file(request, "output/ready"))
+    request, run = start_until_ready(contract_runner, moto_s3, events, tmp_path, source, grace=1.5)
     assert len(job_processes(request.job_name)) >= 1
     started = time.monotonic()
     run.stop.request()
@@ -204,12 +218,10 @@ def test_a_job_ignoring_sigterm_is_killed_after_the_grace_with_its_children(cont
 def test_a_spot_interruption_ends_the_run_without_uploading(contract_runner, moto_s3, events, tmp_path):
     source = (
         "import os, time\n"
-        "open(os.path.join(os.environ['SAGEMAKER_BASE_DIR'], 'output', 'ready'), 'w').write('1')\n"
+        f"{READY}"
         "time.sleep(120)\n"
     )
-    request = make_request(moto_s3, tmp_path, entrypoint=python_entrypoint(source))
-    run = run_in_background(contract_runner, request, events, StopSignal(grace_seconds=5))
-    wait_for_file(host_file(request, "output/ready"))
+    request, run = start_until_ready(contract_runner, moto_s3, events, tmp_path, source, grace=5)
     run.stop.request("interrupt")
     outcome = run.outcome()
     assert outcome.outcome == "Interrupted" and outcome.model_artifacts is None
