@@ -92,3 +92,7 @@ class ControlPlane:
         self.metrics.stop()
         self.store.close()
         self.artifacts.close()
+        # after the records are closed: what a runner ends now is resumed or failed by the next control plane
+        close = getattr(self.runner, "close", None)
+        if close is not None:
+            close()

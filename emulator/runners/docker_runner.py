@@ -125,6 +125,7 @@ class DockerRunner(TreeRunner):
         self.labels = dict(labels or {})
         self._client = client
         self._client_lock = threading.Lock()
+        self._active: set[_JobResources] = set()
 
     # -- the engine -------------------------------------------------------------------
     def engine(self) -> Any:
@@ -197,6 +198,8 @@ class DockerRunner(TreeRunner):
         names = workspace.host_names(len(trees))
         labels = {OWNER_LABEL: "1", JOB_LABEL: launch.job_name, WORKDIR_LABEL: str(launch.workdir), **self.labels}
         resources = _JobResources(client, launch.workdir)
+        with self._client_lock:
+            self._active.add(resources)
         try:
             network = resources.network(f"mlharbor-{launch.job_name}-{secrets.token_hex(3)}", labels)
             gateway = _gateway(network)
@@ -230,6 +233,20 @@ class DockerRunner(TreeRunner):
         except docker.errors.DockerException as error:
             raise CannotStartError(f"the Docker engine refused the job's containers: {error}") from None
         finally:
+            resources.release()
+            with self._client_lock:
+                self._active.discard(resources)
+
+    def close(self) -> None:
+        """The control plane is going away: remove every running job's containers and network.
+
+        Called after the job records are closed, so the jobs stay ``InProgress`` on disk and the
+        next control plane resumes or fails them, as it does for process-runner jobs (whose
+        processes die with the control plane).
+        """
+        with self._client_lock:
+            active = list(self._active)
+        for resources in active:
             resources.release()
 
     def reap(self, workdir: Path) -> None:
@@ -359,7 +376,7 @@ class _JobResources:
         return container
 
     def release(self) -> None:
-        """Remove containers (with their anonymous volumes), then networks; stop the relays."""
+        """Remove containers (with their anonymous volumes), then networks; stop the relays (idempotent)."""
         for container in self.containers:
             with contextlib.suppress(Exception):
                 container.remove(force=True, v=True)

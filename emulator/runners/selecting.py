@@ -73,6 +73,13 @@ class SelectingRunner:
             if owns is None or owns(workdir):
                 self.runner(kind).reap(workdir)
 
+    def close(self) -> None:
+        """Let each runner made so far end what it still runs (a runner without ``close`` has nothing to)."""
+        for runner in list(self._runners.values()):
+            close = getattr(runner, "close", None)
+            if close is not None:
+                close()
+
     def _unknown(self, kind: str) -> str:
         return (f"CannotStartContainerError: Environment {RUNNER_ENV}={kind!r} names no runner; "
                 f"choose one of {sorted(self.factories)}")

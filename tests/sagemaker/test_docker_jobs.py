@@ -6,12 +6,14 @@ graph server through its network's gateway."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from gremlin_python.driver.driver_remote_connection import DriverRemoteConnection
 from gremlin_python.process.anonymous_traversal import traversal
 
-from tests.conftest import read_tar, script_job, training_request, wait_for_status
+from emulator.runners.docker_runner import JOB_LABEL
+from tests.conftest import read_tar, script_job, start_harbor, training_request, wait_for_status
 
 pytestmark = pytest.mark.docker
 
@@ -60,3 +62,29 @@ def test_an_image_that_is_not_on_the_machine_fails_with_how_to_get_it(docker_ima
     assert final["TrainingJobStatus"] == "Failed"
     assert final["FailureReason"].startswith("CannotStartContainerError: image ")
     assert "not on this machine" in final["FailureReason"]
+
+
+def test_a_stopped_server_removes_its_containers_and_the_next_one_settles_the_job(docker_images, tmp_path):
+    first = start_harbor(tmp_path / "data", "--runner", "docker")
+    try:
+        s3, sagemaker = first.client("s3"), first.client("sagemaker")
+        s3.create_bucket(Bucket="left-behind")
+        request = script_job(s3, "left-behind", "import time\ntime.sleep(300)\n")
+        sagemaker.create_training_job(**request)
+        label = {"label": f"{JOB_LABEL}={request['TrainingJobName']}"}
+        deadline = time.monotonic() + 60
+        while not docker_images.containers.list(filters=label):
+            assert time.monotonic() < deadline, "the job's container never started"
+            time.sleep(0.2)
+    finally:
+        assert first.kill() == 0
+    assert docker_images.containers.list(all=True, filters=label) == []
+    assert docker_images.networks.list(filters=label) == []
+
+    second = start_harbor(tmp_path / "data", "--runner", "docker")
+    try:
+        final = wait_for_status(second.client("sagemaker"), request["TrainingJobName"])
+        assert final["TrainingJobStatus"] == "Failed"
+        assert "control plane" in final["FailureReason"]
+    finally:
+        second.kill()
