@@ -221,16 +221,39 @@ class ImageBuilder:
             if not force and self._label(tag) == digest:
                 self.progress.note(f"{tag}: cached")
                 return BuiltImage(tag, True, time.monotonic() - started)
+            previous = self._image_id(tag)
             with self.progress.step(f"docker build {tag}"):
                 try:
-                    self.client.images.build(path=str(context), dockerfile="Dockerfile", tag=tag, buildargs=args,
-                                             labels={SOURCE_LABEL: digest, "org.mlharbor.builtin": image.name},
-                                             rm=True, forcerm=True, pull=False)
+                    built, _ = self.client.images.build(
+                        path=str(context), dockerfile="Dockerfile", tag=tag, buildargs=args,
+                        labels={SOURCE_LABEL: digest, "org.mlharbor.builtin": image.name},
+                        rm=True, forcerm=True, pull=False,
+                    )
                 except Exception as error:
                     raise BuildError(f"docker build of {tag} failed: {_build_log(error)}") from error
+            if previous is not None and previous != built.id:
+                self._remove_untagged(previous)
         return BuiltImage(tag, False, time.monotonic() - started)
 
     # -- Docker questions -------------------------------------------------------------
+    def _image_id(self, tag: str) -> str | None:
+        import docker.errors
+
+        try:
+            return str(self.client.images.get(tag).id)
+        except docker.errors.ImageNotFound:
+            return None
+
+    def _remove_untagged(self, image_id: str) -> None:
+        """Drop the image a rebuild replaced, unless something still uses or names it."""
+        import docker.errors
+
+        try:
+            if not self.client.images.get(image_id).tags:
+                self.client.images.remove(image_id)
+        except docker.errors.APIError:
+            pass  # a container or another tag still uses it: it stays
+
     def _image_exists(self, tag: str) -> bool:
         return self._label(tag) is not None
 
