@@ -91,13 +91,18 @@ class DockerPlan:
 
 @dataclass
 class _Container:
-    """One host's container, its exit code once known, and its log reader."""
+    """One host's container, its exit code once known, and its log and wait threads."""
 
     container: Any
-    run: HostRun
+    name: str
+    paths: JobPaths
     exit_code: int | None = None
     ended: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
+    run: HostRun = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.run = HostRun(self.name, self.paths, self.poll, handle=self.container)
 
     def poll(self) -> int | None:
         return self.exit_code if self.ended.is_set() else None
@@ -214,9 +219,8 @@ class DockerRunner(TreeRunner):
                     environment=env, volumes=_volumes(request, paths), labels=labels,
                     nano_cpus=limits.nano_cpus, mem_limit=limits.memory_bytes,
                 )
-                hosts.append(_Container(container, HostRun(name, paths, lambda: None, handle=container)))
+                hosts.append(_Container(container, name, paths))
             for host in hosts:
-                host.run.poll = host.poll
                 host.container.start()
                 host.threads = [
                     _thread(self._pump, host, events, name=f"log-{launch.job_name}-{host.run.name}"),
