@@ -146,6 +146,14 @@ def failure_reason(host: HostRun) -> str:
     return reason
 
 
+def _planned(plan: Callable[[Any], Any], request: Any) -> tuple[Any, str | None]:
+    """The runner's plan for a request, or the ``FailureReason`` when it cannot start at all."""
+    try:
+        return plan(request), None
+    except CannotStartError as error:
+        return None, f"CannotStartContainerError: {error}"
+
+
 class TreeRunner(ABC):
     """The runner protocol's shared body: trees, channels, checkpoints, outcomes, uploads.
 
@@ -186,10 +194,9 @@ class TreeRunner(ABC):
 
     # -- the Runner protocol ----------------------------------------------------------
     def run(self, request: RunRequest, events: JobEvents, stop: StopSignal) -> RunOutcome:
-        try:
-            plan = self.plan_training(request)
-        except CannotStartError as error:
-            return RunOutcome("Failed", failure_reason=f"CannotStartContainerError: {error}")
+        plan, refused = _planned(self.plan_training, request)
+        if refused is not None:
+            return RunOutcome("Failed", failure_reason=refused)
         s3 = s3io.s3_client(request.s3_endpoint_url, request.region)
         names = workspace.host_names(request.instance_count)
         events.secondary_status("Downloading", "Downloading input data")
@@ -223,10 +230,9 @@ class TreeRunner(ABC):
 
         https://docs.aws.amazon.com/sagemaker/latest/dg/build-your-own-processing-container.html
         """
-        try:
-            plan = self.plan_processing(request)
-        except CannotStartError as error:
-            return ProcessingOutcome("Failed", failure_reason=f"CannotStartContainerError: {error}")
+        plan, refused = _planned(self.plan_processing, request)
+        if refused is not None:
+            return ProcessingOutcome("Failed", failure_reason=refused)
         s3 = s3io.s3_client(request.s3_endpoint_url, request.region)
         names = workspace.host_names(request.instance_count)
         try:
