@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench up clean
+.PHONY: install demo test lint bench up images clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -27,6 +27,9 @@ bench: install
 
 up: install
 	$(VENV)/bin/mlharbor up
+
+images: install
+	$(VENV)/bin/mlharbor images --build
 
 clean:
 	rm -rf $(VENV) .mlharbor .pytest_cache .ruff_cache

@@ -97,7 +97,10 @@ def _parser() -> argparse.ArgumentParser:
     fetch.add_argument("--endpoint", help="edge endpoint URL")
     fetch.set_defaults(handler=_artifacts_get)
 
-    images = commands.add_parser("images", help="list the built-in container images")
+    images = commands.add_parser("images", help="list the built-in container images (--build: build them)")
+    images.add_argument("--build", action="store_true", help="build the images offline for the docker runner")
+    images.add_argument("--force", action="store_true", help="with --build: rebuild even what is cached")
+    images.add_argument("names", nargs="*", help="with --build: only these built-ins (default: all)")
     images.set_defaults(handler=_images)
     return parser
 
@@ -130,7 +133,10 @@ def _up(args: argparse.Namespace) -> int:
     info = harbor.info()
     print(f"mlharbor ready: endpoint {info['endpoint']}  graph {info['graph']}  data {info['data_dir']}", flush=True)
     print(f"  export AWS_ENDPOINT_URL={info['endpoint']}", flush=True)
-    done.wait()
+    # a signal may land on any thread; the main thread only runs Python handlers when it wakes, so it
+    # must not sleep in one untimed wait (a SIGTERM during a Docker job was once left unhandled)
+    while not done.wait(0.5):
+        pass
     print("mlharbor: shutting down", flush=True)
     harbor.stop()
     return 0
@@ -249,9 +255,25 @@ def _internal(endpoint: str | None, path: str, method: str = "GET") -> bytes:
 def _images(args: argparse.Namespace) -> int:
     from containers.registry import BUILTIN_IMAGES
 
+    if args.build:
+        return _build_images(args.names or None, args.force)
     print(f"{'IMAGE':28} DESCRIPTION")
     for image in BUILTIN_IMAGES:
         print(f"{image.name:28} {image.description}")
+    return 0
+
+
+def _build_images(names: list[str] | None, force: bool) -> int:
+    from emulator.images.build import BuildError, ImageBuilder
+    from emulator.runners.docker_runner import DockerUnavailable, docker_client
+
+    try:
+        results = ImageBuilder(docker_client()).build_all(names, force=force)
+    except (BuildError, DockerUnavailable) as error:
+        print(f"mlharbor: {error}", file=sys.stderr)
+        return 1
+    for built in results:
+        print(f"{built.tag:40} {'cached' if built.cached else 'built'} in {built.seconds:.1f} s")
     return 0
 
 

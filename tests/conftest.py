@@ -213,3 +213,32 @@ def read_tar(s3: Any, uri: str) -> dict[str, bytes]:
     with tarfile.open(fileobj=io.BytesIO(raw)) as archive:
         return {member.name.removeprefix("./"): archive.extractfile(member).read()  # type: ignore[union-attr]
                 for member in archive.getmembers() if member.isfile()}
+
+
+# -- Docker ---------------------------------------------------------------------------------
+#: label on every Docker object a test's runner creates, beside the runner's own ``org.mlharbor``
+TEST_LABEL = "org.mlharbor.test"
+#: contract tests run against both runners; the Docker half needs the engine (and the built images)
+RUNNER_KINDS = ["process", pytest.param("docker", marks=pytest.mark.docker)]
+
+
+@pytest.fixture(scope="session")
+def docker_images() -> Iterator[Any]:
+    """The built-in images, built offline (cached: seconds when nothing changed); yields a Docker client.
+
+    At the end of the session nothing of ours may be left: no container and no network with the
+    ``org.mlharbor`` label (every job's containers and network are removed when it ends).
+    """
+    from emulator.images.build import ImageBuilder
+    from emulator.runners.docker_runner import OWNER_LABEL, DockerUnavailable, docker_client
+
+    try:
+        client = docker_client()
+    except DockerUnavailable as error:
+        pytest.fail(f"docker tests need a running Docker engine (.ci/run starts one): {error}")
+    ImageBuilder(client).build_all()
+    yield client
+    containers = client.containers.list(all=True, filters={"label": OWNER_LABEL})
+    networks = client.networks.list(filters={"label": OWNER_LABEL})
+    left = [container.name for container in containers] + [network.name for network in networks]
+    assert not left, f"Docker objects left behind by jobs: {left}"

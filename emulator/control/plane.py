@@ -22,17 +22,21 @@ from emulator.runners.base import Runner
 
 
 def make_runner(config: dict[str, Any], artifacts: ArtifactStore) -> Runner:
-    """The runner named by ``config["runner"]``."""
-    kind = config["runner"]
-    if kind == "process":
-        from emulator.runners.process import ProcessRunner
+    """The server's runner (``config["runner"]``), which a job may override (``MLHARBOR_RUNNER``)."""
+    from emulator.runners.docker_runner import CONTAINERS_FILE, DockerRunner
+    from emulator.runners.process import ProcessRunner
+    from emulator.runners.selecting import SelectingRunner
 
-        return ProcessRunner(
-            use_namespace=config["use_mount_namespace"],
-            artifacts=artifacts,
-            checkpoint_interval=float(config["checkpoint_interval_seconds"]),
-        )
-    raise ValueError(f"unknown runner {kind!r}; choose 'process'")
+    interval = float(config["checkpoint_interval_seconds"])
+    return SelectingRunner(
+        config["runner"],
+        {
+            "process": lambda: ProcessRunner(use_namespace=config["use_mount_namespace"], artifacts=artifacts,
+                                             checkpoint_interval=interval),
+            "docker": lambda: DockerRunner(artifacts=artifacts, checkpoint_interval=interval),
+        },
+        owns={"docker": lambda workdir: (workdir / CONTAINERS_FILE).exists()},
+    )
 
 
 class ControlPlane:
@@ -95,3 +99,7 @@ class ControlPlane:
         self.metrics.stop()
         self.store.close()
         self.artifacts.close()
+        # after the records are closed: what a runner ends now is resumed or failed by the next control plane
+        close = getattr(self.runner, "close", None)
+        if close is not None:
+            close()

@@ -97,7 +97,7 @@ def input_data_config(request: RunRequest) -> dict[str, Any]:
 
 def job_environment(
     request: RunRequest, paths: JobPaths, host: str, hosts: list[str], base: dict[str, str] | None = None,
-    num_gpus: int = 0,
+    num_gpus: int = 0, num_cpus: int | None = None,
 ) -> dict[str, str]:
     """The complete environment for one host's process.
 
@@ -112,6 +112,7 @@ def job_environment(
         hosts: every host of the job.
         base: the environment to start from (the runner's own, minus what a job must not inherit).
         num_gpus: GPUs the job may use.
+        num_cpus: CPUs the job may use (default: this machine's; a container gets its instance type's).
     """
     decoded = decode_hyperparameters(request.hyperparameters)
     # sagemaker_* hyperparameters configure the container; the toolkit keeps them out of SM_HPS
@@ -121,7 +122,7 @@ def job_environment(
                 for channel in request.input_data_config}
     data_config = input_data_config(request)
     resources = resource_config(host, hosts, request.instance_type)
-    num_cpus = os.cpu_count() or 1
+    num_cpus = num_cpus or os.cpu_count() or 1
     training_env = {
         "additional_framework_parameters": framework_params,
         "channel_input_dirs": channels,

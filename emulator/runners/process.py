@@ -8,7 +8,6 @@ lets a restarted control plane reap anything that survived.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import ctypes
 import json
@@ -18,40 +17,24 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from containers.registry import UnknownImageError, resolve
 from emulator.artifacts import ArtifactStore
 from emulator.contract import JobPaths
-from emulator.runners import namespace, processing, s3io, serving, workspace
-from emulator.runners.base import (
-    JobEvents,
-    Outcome,
-    ProcessingOutcome,
-    ProcessingRunRequest,
-    RunOutcome,
-    RunRequest,
-    StopSignal,
-)
-from emulator.runners.checkpointing import CheckpointSync
-from emulator.runners.environment import checkpoint_dir, job_environment, machine_gpu_count
+from emulator.runners import namespace, processing, serving, workspace
+from emulator.runners.base import JobEvents, ProcessingRunRequest, RunRequest, StopSignal
+from emulator.runners.environment import job_environment, machine_gpu_count
+from emulator.runners.lifecycle import POLL_SECONDS, CannotStartError, HostRun, Launch, TreeRunner, supervise
 from emulator.runners.serving import ServingHandle, ServingRequest
 
 log = logging.getLogger(__name__)
 
 PID_FILE = "processes.json"
-_OUTCOMES: dict[str, Outcome] = {
-    "exited": "Completed",
-    "stopped": "Stopped",
-    "max-runtime": "MaxRuntimeExceeded",
-    "max-wait": "MaxWaitTimeExceeded",
-}
 #: the sagemaker-training toolkit's switch that skips waiting for algo-N to resolve
 SKIP_DNS_WAIT = "SM_STUDIO_LOCAL_MODE"
-_POLL_SECONDS = 0.05
-_TAIL_LINES = 8
 #: variables of the server's own environment a job must not inherit
 _PRIVATE_ENV = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 
@@ -62,27 +45,16 @@ def _die_with_parent() -> None:
     libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-@dataclass(frozen=True)
-class _Launch:
-    """What the shared launch core needs of any job: name, tree root, command and limits."""
-
-    job_name: str
-    workdir: Path
-    command: list[str]
-    max_runtime_seconds: float
-    max_wait_seconds: float | None = None
-
-
 @dataclass
 class _Host:
-    name: str
-    paths: JobPaths
+    """One host's process: the shared view of it (``run``), the process and its log reader."""
+
+    run: HostRun
     process: subprocess.Popen[bytes]
-    tail: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=_TAIL_LINES))
     reader: threading.Thread | None = None
 
 
-class ProcessRunner:
+class ProcessRunner(TreeRunner):
     """Runs built-in images (and ``ContainerEntrypoint`` commands) as local processes.
 
     Args:
@@ -91,92 +63,12 @@ class ProcessRunner:
         checkpoint_interval: seconds between checkpoint copies while a job runs.
     """
 
+    kind = "process"
+
     def __init__(self, use_namespace: bool = True, artifacts: ArtifactStore | None = None,
                  checkpoint_interval: float = 300) -> None:
+        super().__init__(artifacts, checkpoint_interval)
         self.use_namespace = use_namespace and namespace.namespace_available()
-        self.artifacts = artifacts
-        self.checkpoint_interval = checkpoint_interval
-
-    # -- the Runner protocol ----------------------------------------------------------
-    def run(self, request: RunRequest, events: JobEvents, stop: StopSignal) -> RunOutcome:
-        try:
-            command = self.command(request)
-        except UnknownImageError as error:
-            return RunOutcome("Failed", failure_reason=f"CannotStartContainerError: {error}; the process runner "
-                                                       "runs built-in images only (see `mlharbor images`)")
-        s3 = s3io.s3_client(request.s3_endpoint_url, request.region)
-        names = workspace.host_names(request.instance_count)
-        events.secondary_status("Downloading", "Downloading input data")
-        try:
-            trees = []
-            for index, host in enumerate(names):
-                paths = workspace.prepare_tree(request, host, names)
-                workspace.download_channels(s3, request, paths, index, len(names))
-                trees.append(paths)
-            checkpoints = CheckpointSync(self.artifacts, request, Path(checkpoint_dir(request, trees[0])),
-                                         self.checkpoint_interval, s3, events)
-            checkpoints.restore([Path(checkpoint_dir(request, paths)) for paths in trees])
-        except s3io.DataError as error:
-            return RunOutcome("Failed", failure_reason=str(error))
-        if stop.requested:
-            return RunOutcome("Interrupted" if stop.reason == "interrupt" else "Stopped")
-
-        events.secondary_status("Training", "Training image download completed. Training in progress.")
-        base = _inherited_environment()
-        launch = _Launch(request.job_name, request.workdir, command, request.max_runtime_seconds,
-                         request.max_wait_seconds)
-        hosts, ended = self._execute(
-            launch, [(host, paths, job_environment(request, paths, host, names, base, machine_gpu_count()))
-                     for host, paths in zip(names, trees, strict=True)],
-            events, stop, on_started=checkpoints.start,
-        )
-        checkpoints.finish()
-        return self._conclude(request, hosts, ended, s3, events)
-
-    def run_processing(self, request: ProcessingRunRequest, events: JobEvents, stop: StopSignal) -> ProcessingOutcome:
-        """Run a processing job: inputs down to their ``LocalPath``, the container, outputs up at the end.
-
-        https://docs.aws.amazon.com/sagemaker/latest/dg/build-your-own-processing-container.html
-        """
-        try:
-            command = self.processing_command(request)
-        except UnknownImageError as error:
-            return ProcessingOutcome("Failed", failure_reason=f"CannotStartContainerError: {error}")
-        s3 = s3io.s3_client(request.s3_endpoint_url, request.region)
-        names = workspace.host_names(request.instance_count)
-        try:
-            trees = [
-                processing.prepare_processing_tree(s3, request, host, index, names)
-                for index, host in enumerate(names)
-            ]
-        except s3io.DataError as error:
-            return ProcessingOutcome("Failed", failure_reason=str(error))
-        if stop.requested:
-            return ProcessingOutcome("Stopped")
-        base = _inherited_environment()
-        launch = _Launch(request.job_name, request.workdir, command, request.max_runtime_seconds)
-        hosts, ended = self._execute(
-            launch, [(host, paths, processing.processing_environment(request, paths, base))
-                     for host, paths in zip(names, trees, strict=True)],
-            events, stop,
-        )
-        leader = hosts[0]
-        message = workspace.message_text(leader.paths)
-        if ended in ("stopped", "interrupted"):
-            return ProcessingOutcome("Stopped", exit_message=message)
-        if ended == "max-runtime":
-            reason = f"MaxRuntimeExceeded: the processing job ran longer than {request.max_runtime_seconds} s"
-            return ProcessingOutcome("Failed", failure_reason=reason, exit_message=message)
-        failed = next((host for host in hosts if host.process.returncode != 0), None)
-        if failed is not None:
-            return ProcessingOutcome("Failed", failure_reason=f"AlgorithmError: {_failure_reason(failed)}",
-                                     exit_message=message)
-        try:
-            for paths in trees:
-                processing.upload_processing_outputs(s3, request, paths)
-        except s3io.DataError as error:
-            return ProcessingOutcome("Failed", failure_reason=str(error), exit_message=message)
-        return ProcessingOutcome("Completed", exit_message=message)
 
     def reap(self, workdir: Path) -> None:
         """Kill what a previous control plane left running for this job (checked by job name)."""
@@ -195,7 +87,20 @@ class ProcessRunner:
         """One endpoint variant as a local process on a free port (see :mod:`emulator.runners.serving`)."""
         return serving.start_process_server(request, log)
 
-    # -- steps ------------------------------------------------------------------------
+    # -- plans: the argv each host runs -----------------------------------------------
+    def plan_training(self, request: RunRequest) -> list[str]:
+        try:
+            return self.command(request)
+        except UnknownImageError as error:
+            raise CannotStartError(f"{error}; the process runner runs built-in images only "
+                                   "(see `mlharbor images`)") from None
+
+    def plan_processing(self, request: ProcessingRunRequest) -> list[str]:
+        try:
+            return self.processing_command(request)
+        except UnknownImageError as error:
+            raise CannotStartError(str(error)) from None
+
     def command(self, request: RunRequest) -> list[str]:
         """The argv of the container's ``train`` (or its ``ContainerEntrypoint``)."""
         image = resolve(request.image)
@@ -210,26 +115,35 @@ class ProcessRunner:
             return [*image.local_argv(request.entrypoint), *(request.arguments or [])]
         return [*image.process_command(), *(request.arguments or [])]
 
-    def _execute(self, launch: _Launch, hosts: list[tuple[str, JobPaths, dict[str, str]]], events: JobEvents,
-                 stop: StopSignal, on_started: Callable[[], None] | None = None) -> tuple[list[_Host], str]:
+    # -- launching --------------------------------------------------------------------
+    def execute(self, launch: Launch, request: RunRequest | ProcessingRunRequest, trees: list[JobPaths],
+                events: JobEvents, stop: StopSignal,
+                on_started: Callable[[], None] | None = None) -> tuple[list[HostRun], str]:
         """Start one process per host, supervise them to the end, clean up; returns (hosts, how it ended)."""
-        names = [name for name, _, _ in hosts]
-        running = [self._start(launch, name, paths, env, names, events) for name, paths, env in hosts]
+        names = workspace.host_names(len(trees))
+        base = _inherited_environment()
+        running = []
+        for name, paths in zip(names, trees, strict=True):
+            if isinstance(request, RunRequest):
+                env = job_environment(request, paths, name, names, base, machine_gpu_count())
+            else:
+                env = processing.processing_environment(request, paths, base)
+            running.append(self._start(launch, name, paths, env, names, events))
         self._write_pid_file(launch, running)
         if on_started is not None:
             on_started()
-        ended = self._supervise(launch, running, stop)
+        ended = supervise(launch, [host.run for host in running], stop, self._terminate)
         self._kill_groups(running)  # background processes a job left behind end with it
         for host in running:
             if host.reader is not None:
                 host.reader.join(5)
         (launch.workdir / PID_FILE).unlink(missing_ok=True)
-        return running, ended
+        return [host.run for host in running], ended
 
-    def _start(self, launch: _Launch, host: str, paths: JobPaths, env: dict[str, str], names: list[str],
+    def _start(self, launch: Launch, host: str, paths: JobPaths, env: dict[str, str], names: list[str],
                events: JobEvents) -> _Host:
         env = dict(env)
-        command = launch.command
+        command = launch.plan
         if self.use_namespace:
             hosts_file = launch.workdir / f"hosts-{host}"
             hosts_file.write_text(namespace.hosts_file_text(names))
@@ -242,7 +156,7 @@ class ProcessRunner:
             argv, env=env, cwd=str(paths.base), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent,
         )
-        running = _Host(host, paths, process)
+        running = _Host(HostRun(host, paths, process.poll, handle=process.pid), process)
         running.reader = threading.Thread(target=self._pump, args=(running, events), daemon=True,
                                           name=f"log-{launch.job_name}-{host}")
         running.reader.start()
@@ -255,45 +169,24 @@ class ProcessRunner:
             return
         for raw in iter(stream.readline, b""):
             line = raw.decode(errors="replace").rstrip("\n")
-            host.tail.append(line)
-            events.log(line, host.name)
-
-    def _supervise(self, launch: _Launch, hosts: list[_Host], stop: StopSignal) -> str:
-        """Wait until every host exits, a stop arrives or the runtime runs out; returns which."""
-        started = time.monotonic()
-        deadline = started + launch.max_runtime_seconds
-        wait_deadline = None if launch.max_wait_seconds is None else started + launch.max_wait_seconds
-        while True:
-            if all(host.process.poll() is not None for host in hosts):
-                return "exited"
-            if any(host.process.poll() not in (None, 0) for host in hosts):
-                # one host failed: the job has failed, end the others as SageMaker does
-                self._terminate(hosts, grace=5)
-                return "exited"
-            if stop.requested:
-                self._terminate(hosts, grace=stop.grace_seconds)
-                return "interrupted" if stop.reason == "interrupt" else "stopped"
-            if wait_deadline is not None and time.monotonic() >= wait_deadline:
-                self._terminate(hosts, grace=min(stop.grace_seconds, 10))
-                return "max-wait"
-            if time.monotonic() >= deadline:
-                self._terminate(hosts, grace=min(stop.grace_seconds, 10))
-                return "max-runtime"
-            time.sleep(_POLL_SECONDS)
+            host.run.tail.append(line)
+            events.log(line, host.run.name)
 
     @staticmethod
-    def _terminate(hosts: list[_Host], grace: float) -> None:
+    def _terminate(hosts: Sequence[HostRun], grace: float) -> None:
         """SIGTERM to every host's process group, then SIGKILL to what is left after ``grace``.
 
         The grace covers the whole group, not just its leader: a toolkit that exits at once on
         SIGTERM must not cut short the user script saving its last checkpoint.
         """
-        for host in hosts:
-            _signal_group(host.process.pid, signal.SIGTERM)
+        groups = [host.handle for host in hosts]
+        for pid in groups:
+            _signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and any(_group_alive(host.process.pid) for host in hosts):
-            time.sleep(_POLL_SECONDS * 2)
-        ProcessRunner._kill_groups(hosts)
+        while time.monotonic() < deadline and any(_group_alive(pid) for pid in groups):
+            time.sleep(POLL_SECONDS * 2)
+        for pid in groups:
+            _signal_group(pid, signal.SIGKILL)
 
     @staticmethod
     def _kill_groups(hosts: list[_Host]) -> None:
@@ -302,42 +195,13 @@ class ProcessRunner:
             _signal_group(host.process.pid, signal.SIGKILL)
             host.process.wait()
 
-    def _conclude(self, request: RunRequest, hosts: list[_Host], ended: str, s3: object,
-                  events: JobEvents) -> RunOutcome:
-        leader = hosts[0]
-        codes = [host.process.returncode for host in hosts]
-        if ended == "exited" and any(code != 0 for code in codes):
-            failed = next(host for host in hosts if host.process.returncode != 0)
-            return RunOutcome("Failed", failure_reason=f"AlgorithmError: {_failure_reason(failed)}",
-                              exit_code=failed.process.returncode)
-        if ended == "interrupted":
-            # a spot interruption: the job resumes later from its checkpoints; nothing is uploaded yet
-            return RunOutcome("Interrupted", exit_code=codes[0])
-        events.secondary_status("Uploading", "Uploading generated training model")
-        try:
-            model_uri, archive = workspace.upload_outputs(s3, request, leader.paths)
-        except s3io.DataError as error:
-            return RunOutcome("Failed", failure_reason=str(error), exit_code=codes[0])
-        if self.artifacts is not None:
-            self.artifacts.put_model(request.job_name, archive)
-        return RunOutcome(_OUTCOMES[ended], model_artifacts=model_uri, exit_code=codes[0])
-
     @staticmethod
-    def _write_pid_file(launch: _Launch, hosts: list[_Host]) -> None:
+    def _write_pid_file(launch: Launch, hosts: list[_Host]) -> None:
         record = {"job_name": launch.job_name, "process_groups": [host.process.pid for host in hosts]}
         path = launch.workdir / PID_FILE
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(record))
         temporary.replace(path)
-
-
-def _failure_reason(host: _Host) -> str:
-    """The failure file's text, else the exit code and the last lines the process wrote."""
-    reason = workspace.failure_text(host.paths)
-    if reason is None:
-        last = " | ".join(line for line in host.tail if line.strip())
-        reason = f"process on {host.name} exited with code {host.process.returncode}. Last output: {last}"
-    return reason
 
 
 def _inherited_environment() -> dict[str, str]:

@@ -1,7 +1,8 @@
 """Checkpoints every few seconds to the artifact store; stop, spot interruption, retry and resume.
 
 Every job here runs the real ``mlharbor/pytorch`` container with a torch script that saves a
-checkpoint each epoch and resumes from the newest one (``epoch_trainer.py``).
+checkpoint each epoch and resumes from the newest one (``epoch_trainer.py``), once on a server
+with the process runner and once on one with the Docker runner: the same contract for both.
 """
 
 from __future__ import annotations
@@ -18,16 +19,19 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import REPO, read_tar, script_job, start_harbor, wait_for_status
+from tests.conftest import REPO, RUNNER_KINDS, read_tar, script_job, start_harbor, wait_for_status
 
 TRAINER = (Path(__file__).parent / "epoch_trainer.py").read_text()
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def ckpt_harbor(tmp_path_factory):
+@pytest.fixture(scope="module", params=RUNNER_KINDS)
+def ckpt_harbor(request, tmp_path_factory):
+    if request.param == "docker":
+        request.getfixturevalue("docker_images")
     running = start_harbor(
-        tmp_path_factory.mktemp("ckpt-harbor"), "--checkpoint-interval-seconds", "1", "--stop-grace-seconds", "5",
+        tmp_path_factory.mktemp("ckpt-harbor"), "--runner", request.param,
+        "--checkpoint-interval-seconds", "1", "--stop-grace-seconds", "5",
         "--max-concurrent-jobs", "3", env={"MLHARBOR_SPOT_RESTART_DELAY_SECONDS": "3"},
     )
     yield running
@@ -163,9 +167,13 @@ def test_only_a_running_spot_job_can_be_interrupted(ckpt_harbor, clients):
     assert "ValidationException" in result.stderr and "managed spot" in result.stderr
 
 
-def test_sigkill_of_the_control_plane_loses_no_stored_checkpoint_and_the_job_retries(tmp_path):
+@pytest.mark.parametrize("runner", RUNNER_KINDS)
+def test_sigkill_of_the_control_plane_loses_no_stored_checkpoint_and_the_job_retries(tmp_path, request, runner):
+    if runner == "docker":  # the containers outlive the killed server; the next one reaps them
+        request.getfixturevalue("docker_images")
     data_dir = tmp_path / "data"
-    first = start_harbor(data_dir, "--checkpoint-interval-seconds", "1", "--checkpoint-keep-last", "100")
+    first = start_harbor(data_dir, "--runner", runner, "--checkpoint-interval-seconds", "1",
+                         "--checkpoint-keep-last", "100")
     try:
         sagemaker, s3 = first.client("sagemaker"), first.client("s3")
         s3.create_bucket(Bucket="ckpt-tests")
@@ -182,7 +190,8 @@ def test_sigkill_of_the_control_plane_loses_no_stored_checkpoint_and_the_job_ret
     finally:
         first.kill(signal.SIGKILL)
 
-    second = start_harbor(data_dir, "--checkpoint-interval-seconds", "1", "--checkpoint-keep-last", "100")
+    second = start_harbor(data_dir, "--runner", runner, "--checkpoint-interval-seconds", "1",
+                          "--checkpoint-keep-last", "100")
     try:
         listed = {item["item_id"] for item in checkpoint_sets(second, name)}
         assert set(reported) <= listed

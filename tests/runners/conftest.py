@@ -1,9 +1,12 @@
-"""Fixtures for driving :class:`ProcessRunner` directly: a real moto S3 over HTTP and a recording JobEvents.
+"""Fixtures for driving runners directly: a real moto S3 over HTTP and a recording JobEvents.
 
 These tests skip the control plane: they build a :class:`RunRequest` by hand, run it on the
 test's thread (or a helper thread when they need to stop it) and read the results from S3
 with boto3, as the control plane and a user would. Fixture names differ from the session
 server's (``s3``, ``bucket``) so both kinds of test live side by side in this folder.
+
+``contract_runner`` is parametrised over both runners: a test that takes it is one contract
+test run against the process runner and against the Docker runner (real containers).
 """
 
 from __future__ import annotations
@@ -22,8 +25,12 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from emulator.contract import DEFAULT_BASE_DIR
 from emulator.runners.base import RunOutcome, RunRequest, StopSignal
+from emulator.runners.docker_runner import DockerRunner
+from emulator.runners.lifecycle import TreeRunner
 from emulator.runners.process import ProcessRunner
+from tests.conftest import RUNNER_KINDS, TEST_LABEL
 
 
 @dataclass
@@ -109,6 +116,26 @@ def events() -> RecordingEvents:
     return RecordingEvents()
 
 
+@pytest.fixture(params=RUNNER_KINDS)
+def contract_runner(request: pytest.FixtureRequest) -> TreeRunner:
+    """The process runner (no mount namespace: the job finds its tree through ``SM_*`` only) or the
+    Docker runner on the built images, for the same test."""
+    if request.param == "process":
+        return ProcessRunner(use_namespace=False, checkpoint_interval=0)
+    request.getfixturevalue("docker_images")
+    return DockerRunner(checkpoint_interval=0, labels={TEST_LABEL: "runners"})
+
+
+def job_view(runner: TreeRunner, tree: Path) -> Path:
+    """Where a job sees its host's tree: ``/opt/ml`` in a container, the tree itself without a namespace."""
+    return DEFAULT_BASE_DIR if isinstance(runner, DockerRunner) else tree
+
+
+def host_file(request: RunRequest, relative: str, host: str = "algo-1") -> Path:
+    """A file a job wrote under its ``SAGEMAKER_BASE_DIR``, as this machine sees it."""
+    return request.workdir / host / relative
+
+
 def make_request(s3: S3Fixture, workdir: Path, **overrides: Any) -> RunRequest:
     """A RunRequest for ``mlharbor/pytorch`` writing to ``s3://<bucket>/output``; override any field."""
     name = overrides.pop("job_name", f"job-{uuid.uuid4().hex[:10]}")
@@ -151,7 +178,7 @@ class BackgroundRun:
         return self.result[0]
 
 
-def run_in_background(runner: ProcessRunner, request: RunRequest, events: RecordingEvents,
+def run_in_background(runner: TreeRunner, request: RunRequest, events: RecordingEvents,
                       stop: StopSignal) -> BackgroundRun:
     result: list[RunOutcome] = []
     thread = threading.Thread(target=lambda: result.append(runner.run(request, events, stop)), daemon=True)

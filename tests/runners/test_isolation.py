@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,13 +18,10 @@ from emulator.contract import DEFAULT_BASE_DIR
 from emulator.runners import namespace
 from emulator.runners.base import StopSignal
 from emulator.runners.process import PID_FILE, ProcessRunner
-from tests.conftest import process_alive, wait_for_file
 from tests.runners.conftest import (
     RecordingEvents,
-    job_processes,
     make_request,
     python_entrypoint,
-    run_in_background,
 )
 
 needs_namespace = pytest.mark.skipif(not namespace.namespace_available(),
@@ -54,51 +50,6 @@ def test_hard_coded_opt_ml_paths_and_two_concurrent_jobs_each_see_their_own(moto
                         "cwd": str(DEFAULT_BASE_DIR)}
     # the machine's own /opt/ml never saw the jobs' files
     assert not (DEFAULT_BASE_DIR / "model" / "who.json").exists()
-
-
-def test_stop_sends_sigterm_and_the_model_saved_in_the_grace_is_uploaded(moto_s3, events, tmp_path):
-    ready = tmp_path / "ready"
-    source = (
-        "import os, signal, sys, time\n"
-        "def save(*_):\n"
-        "    open(os.path.join(os.environ['SM_MODEL_DIR'], 'final.txt'), 'w').write('saved on SIGTERM')\n"
-        "    sys.exit(0)\n"
-        "signal.signal(signal.SIGTERM, save)\n"
-        f"open({str(ready)!r}, 'w').write('1')\n"
-        "time.sleep(120)\n"
-    )
-    request = make_request(moto_s3, tmp_path, entrypoint=python_entrypoint(source))
-    run = run_in_background(ProcessRunner(checkpoint_interval=0), request, events, StopSignal(grace_seconds=30))
-    wait_for_file(ready)
-    started = time.monotonic()
-    run.stop.request()
-    outcome = run.outcome()
-    assert outcome.outcome == "Stopped"
-    assert time.monotonic() - started < 15  # it exited on SIGTERM, well before the grace ran out
-    assert moto_s3.read_tar(outcome.model_artifacts)["final.txt"] == b"saved on SIGTERM"
-    assert events.status_names == ["Downloading", "Training", "Uploading"]
-
-
-def test_a_job_ignoring_sigterm_is_killed_after_the_grace_with_its_children(moto_s3, events, tmp_path):
-    pids = tmp_path / "pids"
-    source = (
-        "import os, signal, subprocess, time\n"
-        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-        "child = subprocess.Popen(['sleep', '300'])\n"
-        f"open({str(pids)!r}, 'w').write(f'{{os.getpid()}} {{child.pid}}')\n"
-        "time.sleep(300)\n"
-    )
-    request = make_request(moto_s3, tmp_path, entrypoint=python_entrypoint(source))
-    run = run_in_background(ProcessRunner(checkpoint_interval=0), request, events, StopSignal(grace_seconds=1.5))
-    job_pid, child_pid = (int(pid) for pid in wait_for_file(pids).split())
-    started = time.monotonic()
-    run.stop.request()
-    outcome = run.outcome()
-    assert outcome.outcome == "Stopped"
-    assert time.monotonic() - started >= 1.4  # the grace was given
-    assert not process_alive(job_pid) and not process_alive(child_pid)
-    assert job_processes(request.job_name) == []
-    assert not (request.workdir / PID_FILE).exists()
 
 
 def _leftover(workdir: Path, job_name: str) -> subprocess.Popen[bytes]:

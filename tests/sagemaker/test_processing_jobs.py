@@ -8,7 +8,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import ROLE, unique_name
+from tests.conftest import ROLE, RUNNER_KINDS, unique_name
 
 SCRIPT = r"""
 import json, os, sys
@@ -67,8 +67,12 @@ def code(s3, bucket) -> str:
     return "code/script.py"
 
 
-def test_a_processing_job_reads_inputs_writes_outputs_and_exit_message(sagemaker, s3, bucket, code, harbor):
-    request = processing_request(bucket, code)
+@pytest.mark.parametrize("runner", RUNNER_KINDS)
+def test_a_processing_job_reads_inputs_writes_outputs_and_exit_message(sagemaker, s3, bucket, code, harbor, runner,
+                                                                       request):
+    if runner == "docker":
+        request.getfixturevalue("docker_images")
+    request = processing_request(bucket, code, Environment={"STAGE": "test", "MLHARBOR_RUNNER": runner})
     arn = sagemaker.create_processing_job(**request)["ProcessingJobArn"]
     assert arn.endswith(f":processing-job/{request['ProcessingJobName']}")
     final = wait_processing(sagemaker, request["ProcessingJobName"])

@@ -1,0 +1,1 @@
+"""Container images for the Docker runner: the offline builder of the built-ins (``mlharbor images --build``)."""
