@@ -40,6 +40,7 @@ from emulator.runners.environment import checkpoint_dir, job_environment
 from emulator.runners.instances import container_limits
 from emulator.runners.lifecycle import POLL_SECONDS, CannotStartError, HostRun, Launch, TreeRunner, supervise
 from emulator.runners.relay import Relay, relayed_url, with_port
+from emulator.runners.serving import ServingHandle, ServingRequest
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,12 @@ class DockerRunner(TreeRunner):
                 except DockerUnavailable as error:
                     raise CannotStartError(str(error)) from None
             return self._client
+
+    def serve(self, request: ServingRequest, log: Callable[[str], None]) -> ServingHandle:
+        """One endpoint variant as ``IMAGE serve`` (see :mod:`emulator.runners.docker_serving`)."""
+        from emulator.runners.docker_serving import start_docker_server
+
+        return start_docker_server(self, request, log)
 
     # -- plans ------------------------------------------------------------------------
     def plan_training(self, request: RunRequest) -> DockerPlan:

@@ -286,6 +286,10 @@ class ProcessServingHandle:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    @property
+    def returncode(self) -> int | None:
+        return self.process.returncode
+
     def stop(self, grace: float = 5.0) -> None:
         """SIGTERM to the whole group, SIGKILL after ``grace``; then the pid file goes."""
         _signal_group(self.process.pid, signal.SIGTERM)
@@ -331,8 +335,8 @@ def start_process_server(request: ServingRequest, log: Callable[[str], None]) ->
     return handle
 
 
-def wait_until_healthy(handle: ProcessServingHandle, timeout: float) -> None:
-    """Poll ``GET /ping`` until it answers 200.
+def wait_until_healthy(handle: Any, timeout: float) -> None:
+    """Poll ``GET /ping`` until it answers 200 (``handle``: a process or Docker serving handle).
 
     Raises:
         ServingError: the process exited (with its last lines) or ``timeout`` passed.
@@ -344,7 +348,7 @@ def wait_until_healthy(handle: ProcessServingHandle, timeout: float) -> None:
                 handle.reader.join(2)
             last = " | ".join(line for line in handle.tail if line.strip())
             raise ServingError(f"The primary container for production variant did not pass the ping health check: "
-                               f"the serve process exited with code {handle.process.returncode}. Last output: {last}")
+                               f"the serve process exited with code {handle.returncode}. Last output: {last}")
         if ping(handle.url):
             return
         time.sleep(_PING_INTERVAL)
