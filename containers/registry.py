@@ -50,6 +50,18 @@ BUILTIN_IMAGES: tuple[BuiltinImage, ...] = (
         description="script mode: runs sagemaker_program from sagemaker_submit_directory (torch 2.13 CPU)",
         train_module="containers.pytorch.train",
     ),
+    BuiltinImage(
+        name="mlharbor/graph-etl",
+        description="processing: raw node/edge CSV -> Neptune bulk-load CSV + feature/label/split files",
+        train_module="containers.graph_etl.process",
+        process_module="containers.graph_etl.process",
+    ),
+    BuiltinImage(
+        name="mlharbor/gnn",
+        description="PyTorch Geometric node classification (GCN, GAT, GraphSAGE); topology over gremlinpython",
+        train_module="containers.gnn.train",
+        serve_module="containers.gnn.serve",
+    ),
 )
 
 _BY_NAME = {image.name: image for image in BUILTIN_IMAGES}
