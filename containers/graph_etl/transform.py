@@ -218,10 +218,19 @@ def vertex_rows(tables: Tables, config: EtlConfig) -> Iterator[list[str]]:
 
 
 def edge_rows(tables: Tables, config: EtlConfig) -> Iterator[list[str]]:
-    """Neptune Gremlin load CSV for the edges, header first: ``~id,~from,~to,~label``."""
+    """Neptune Gremlin load CSV for the edges, header first: ``~id,~from,~to,~label``.
+
+    An edge's id is ``label:from:to`` (``:n`` added for the n-th repeat of a pair): loading the
+    same table twice merges instead of failing, and two data sets in one graph cannot collide on
+    ids like ``e0`` the way row numbers would.
+    """
     yield ["~id", "~from", "~to", "~label"]
-    for index, edge in enumerate(tables.edges):
-        yield [f"e{index}", edge.source, edge.target, config.edge_label]
+    seen: dict[tuple[str, str], int] = {}
+    for edge in tables.edges:
+        repeat = seen.get((edge.source, edge.target), 0)
+        seen[(edge.source, edge.target)] = repeat + 1
+        edge_id = f"{config.edge_label}:{edge.source}:{edge.target}" + (f":{repeat}" if repeat else "")
+        yield [edge_id, edge.source, edge.target, config.edge_label]
 
 
 def feature_rows(tables: Tables) -> Iterator[list[str]]:

@@ -27,6 +27,7 @@ TOY_EDGES = """citing,cited,weight
 p1,p2,1
 p3,p1,1
 p4,p3,1
+p1,p2,2
 """
 TOY_CONFIG = {"node_id": "paper", "label": "topic", "split": "fold", "features": "words",
               "features_format": "values", "features_separator": ";", "vertex_label": "paper",
@@ -67,8 +68,8 @@ def test_a_non_cora_table_with_a_json_mapping_and_typed_properties(tmp_path):
         ["p4", "paper", "", "none", "2011", "Unlabelled"],
     ]
     assert read(out / "graph" / "edges.csv") == [
-        ["~id", "~from", "~to", "~label"], ["e0", "p1", "p2", "cites"], ["e1", "p3", "p1", "cites"],
-        ["e2", "p4", "p3", "cites"]]
+        ["~id", "~from", "~to", "~label"], ["cites:p1:p2", "p1", "p2", "cites"], ["cites:p3:p1", "p3", "p1", "cites"],
+        ["cites:p4:p3", "p4", "p3", "cites"], ["cites:p1:p2:1", "p1", "p2", "cites"]]
     features = out / "features"
     assert read(features / "features.csv")[1:] == [
         ["p1", "0", "0.5"], ["p1", "2", "1.5"], ["p2", "1", "2.0"], ["p3", "0", "1.0"], ["p3", "1", "1.0"],
@@ -76,8 +77,8 @@ def test_a_non_cora_table_with_a_json_mapping_and_typed_properties(tmp_path):
     assert read(features / "labels.csv")[1:] == [["p1", "0"], ["p2", "1"], ["p3", "1"], ["p4", "-1"]]
     assert read(features / "splits.csv")[1:] == [["p1", "train"], ["p2", "val"], ["p3", "test"], ["p4", "none"]]
     meta = json.loads((features / "meta.json").read_text())
-    assert (meta["num_nodes"], meta["num_edges"], meta["num_features"], meta["classes"]) == (4, 3, 3, ["db", "ml"])
-    assert (tmp_path / "output" / "message").read_text().startswith("graph-etl: 4 vertices, 3 edges")
+    assert (meta["num_nodes"], meta["num_edges"], meta["num_features"], meta["classes"]) == (4, 4, 3, ["db", "ml"])
+    assert (tmp_path / "output" / "message").read_text().startswith("graph-etl: 4 vertices, 4 edges")
 
 
 BAD_NODES = """node_id,label,split,features
@@ -125,7 +126,7 @@ def test_tolerated_bad_rows_are_skipped_and_still_reported(tmp_path):
     assert done.returncode == 0, done.stderr
     vertices = read(tmp_path / "processing" / "output" / "graph" / "vertices.csv")
     assert [row[0] for row in vertices[1:]] == ["a", "f"]
-    assert read(tmp_path / "processing" / "output" / "graph" / "edges.csv")[1:] == [["e0", "a", "f", "edge"]]
+    assert read(tmp_path / "processing" / "output" / "graph" / "edges.csv")[1:] == [["edge:a:f", "a", "f", "edge"]]
     message = (tmp_path / "output" / "message").read_text()
     assert message.splitlines()[0] == "graph-etl: 2 vertices, 1 edges, 3 features, 2 classes, 7 bad rows"
     assert "edges.csv:3: edge to unknown or rejected node 'ghost'" in message
