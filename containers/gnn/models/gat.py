@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import torch.nn.functional as F
-from torch import Tensor, nn
 from torch_geometric.nn import GATConv
 
+from containers.gnn.models.base import TwoLayerGNN
 
-class GAT(nn.Module):
+
+class GAT(TwoLayerGNN):
     r"""Two-layer GAT for node classification, from `"Graph Attention Networks"
     <https://arxiv.org/abs/1710.10903>`_.
 
@@ -36,27 +37,10 @@ class GAT(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 8, heads: int = 8,
                  dropout: float = 0.6, **unused: object) -> None:
-        super().__init__()
         if heads < 1:
             raise ValueError(f"GAT: heads must be >= 1, got {heads}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"GAT: dropout must be in [0, 1), got {dropout}")
-        self.in_channels, self.hidden_channels, self.out_channels = in_channels, hidden_channels, out_channels
-        self.heads, self.dropout = heads, dropout
-        self.conv1 = GATConv(in_channels, hidden_channels, heads=heads, dropout=dropout)
-        self.conv2 = GATConv(hidden_channels * heads, out_channels, heads=1, concat=False, dropout=dropout)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        self.conv1.reset_parameters()
-        self.conv2.reset_parameters()
-
-    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
-        x = F.dropout(x, self.dropout, self.training)
-        x = F.elu(self.conv1(x, edge_index))
-        x = F.dropout(x, self.dropout, self.training)
-        return self.conv2(x, edge_index)
-
-    def __repr__(self) -> str:
-        return (f"GAT({self.in_channels}, {self.hidden_channels}x{self.heads}, {self.out_channels}, "
-                f"dropout={self.dropout})")
+        super().__init__(in_channels, f"{hidden_channels}x{heads}", out_channels, dropout,
+                         GATConv(in_channels, hidden_channels, heads=heads, dropout=dropout),
+                         GATConv(hidden_channels * heads, out_channels, heads=1, concat=False, dropout=dropout),
+                         activation=F.elu)
+        self.heads = heads

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
 from torch_geometric.nn import GCNConv
 
+from containers.gnn.models.base import TwoLayerGNN
 
-class GCN(nn.Module):
+
+class GCN(TwoLayerGNN):
     r"""Two-layer GCN for node classification, from `"Semi-Supervised Classification with Graph
     Convolutional Networks" <https://arxiv.org/abs/1609.02907>`_.
 
@@ -32,24 +31,5 @@ class GCN(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 16, dropout: float = 0.5,
                  **unused: object) -> None:
-        super().__init__()
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"GCN: dropout must be in [0, 1), got {dropout}")
-        self.in_channels, self.hidden_channels, self.out_channels = in_channels, hidden_channels, out_channels
-        self.dropout = dropout
-        self.conv1 = GCNConv(in_channels, hidden_channels)
-        self.conv2 = GCNConv(hidden_channels, out_channels)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        self.conv1.reset_parameters()
-        self.conv2.reset_parameters()
-
-    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
-        x = F.dropout(x, self.dropout, self.training)
-        x = torch.relu(self.conv1(x, edge_index))
-        x = F.dropout(x, self.dropout, self.training)
-        return self.conv2(x, edge_index)
-
-    def __repr__(self) -> str:
-        return f"GCN({self.in_channels}, {self.hidden_channels}, {self.out_channels}, dropout={self.dropout})"
+        super().__init__(in_channels, str(hidden_channels), out_channels, dropout,
+                         GCNConv(in_channels, hidden_channels), GCNConv(hidden_channels, out_channels))
