@@ -163,3 +163,12 @@ def test_pure_helpers():
     assert check_value("Int", "1.5") == "not a valid Int"
     assert check_value("Date", "2020-01-02") is None
     assert check_value("Bool", "maybe") == "not true/false"
+
+
+def test_the_builtin_images_run_these_programs():
+    from containers.registry import resolve
+
+    etl, gnn = resolve("mlharbor/graph-etl:latest"), resolve("mlharbor/gnn")
+    assert etl.process_command()[1:] == ["-m", "containers.graph_etl.process"]
+    assert gnn.train_command()[1:] == ["-m", "containers.gnn.train"]
+    assert gnn.serve_module == "containers.gnn.serve"
