@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -52,6 +53,7 @@ class TrainResult:
     test_acc: float
     first_epoch: int
     train_seconds: float
+    epoch_seconds: list[float]
 
 
 def accuracy(logits: Tensor, y: Tensor, mask: Tensor) -> float:
@@ -123,7 +125,9 @@ def train(config: TrainConfig, graph: GraphData, checkpoint_dir: Path | None,
         log(f"resuming from {newest.name} (epoch {state['epoch']})")
     train_mask, val_mask = nodes.masks["train"], nodes.masks["val"]
     started = time.perf_counter()
+    epoch_seconds: list[float] = []
     for epoch in range(first_epoch, config.epochs + 1):
+        epoch_started = time.perf_counter()
         model.train()
         optimizer.zero_grad()
         loss = F.cross_entropy(model(nodes.x, graph.edge_index)[train_mask], nodes.y[train_mask])
@@ -143,12 +147,13 @@ def train(config: TrainConfig, graph: GraphData, checkpoint_dir: Path | None,
             save_checkpoint(checkpoint_dir, epoch, {
                 "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "best": best, "rng": torch.get_rng_state(), "resume_key": resume_key(config)})
+        epoch_seconds.append(time.perf_counter() - epoch_started)
     train_seconds = time.perf_counter() - started
     model.load_state_dict(best["state"])
     model.eval()
     with torch.no_grad():
         test_acc = accuracy(model(nodes.x, graph.edge_index), nodes.y, nodes.masks["test"])
-    return TrainResult(model, best["val_acc"], test_acc, first_epoch, train_seconds)
+    return TrainResult(model, best["val_acc"], test_acc, first_epoch, train_seconds, epoch_seconds)
 
 
 # -- the model directory --------------------------------------------------------------------
@@ -225,7 +230,9 @@ def run(paths: JobPaths) -> TrainResult:
           + (f" ({graph.skipped_edges} edges to unknown nodes ignored)" if graph.skipped_edges else ""), flush=True)
     checkpoints = Path(os.environ.get(contract.SM_CHECKPOINT_DIR) or paths.checkpoint_dir)
     result = train(config, graph, checkpoints, log=lambda line: print(line, flush=True))
-    print(f"train_seconds={result.train_seconds:.4f} epochs={config.epochs - result.first_epoch + 1}", flush=True)
+    print(f"train_seconds={result.train_seconds:.4f} epochs={len(result.epoch_seconds)}"
+          + (f" epoch_seconds_median={statistics.median(result.epoch_seconds):.5f}"
+             f" epoch_seconds_min={min(result.epoch_seconds):.5f}" if result.epoch_seconds else ""), flush=True)
     model_dir = Path(os.environ.get(contract.SM_MODEL_DIR) or paths.model_dir)
     save_model(model_dir, result, config, graph)
     print(f"best_val_acc={result.best_val_acc:.4f}", flush=True)
