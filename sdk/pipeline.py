@@ -178,7 +178,8 @@ class GraphPipeline:
         self.s3 = self.session.client("s3")
         self.sagemaker = self.session.client("sagemaker")
         self.logs = self.session.client("logs")
-        self.graph_url = self.graph_url or os.environ.get(GRAPH_URL_ENV) or graph_url_from_health(endpoint_url())
+        edge = getattr(self.session, "endpoint", None) or endpoint_url()
+        self.graph_url = self.graph_url or os.environ.get(GRAPH_URL_ENV) or graph_url_from_health(edge)
         self.neptune = self.session.client("neptunedata", endpoint_url=self.graph_url)
 
     def uri(self, *parts: str) -> str:
@@ -212,9 +213,8 @@ class GraphPipeline:
             inputs.append(self._processing_input("config", self.uri("etl-config") + "/",
                                                  "/opt/ml/processing/input/config"))
             args = ["--config", "/opt/ml/processing/input/config/etl.json", *args]
-        run_id = name
         outputs = [
-            {"OutputName": output, "S3Output": {"S3Uri": self.uri("etl", run_id, output),
+            {"OutputName": output, "S3Output": {"S3Uri": self.uri("etl", name, output),
                                                 "LocalPath": f"/opt/ml/processing/output/{output}",
                                                 "S3UploadMode": "EndOfJob"}}
             for output in ("graph", "features", "report")
@@ -231,8 +231,8 @@ class GraphPipeline:
             StoppingCondition={"MaxRuntimeInSeconds": 3600},
         )
         description = self._wait_processing(name)
-        return EtlResult(name, self.uri("etl", run_id, "graph") + "/", self.uri("etl", run_id, "features") + "/",
-                         self.uri("etl", run_id, "report") + "/", description.get("ExitMessage", ""),
+        return EtlResult(name, self.uri("etl", name, "graph") + "/", self.uri("etl", name, "features") + "/",
+                         self.uri("etl", name, "report") + "/", description.get("ExitMessage", ""),
                          time.monotonic() - started)
 
     @staticmethod
