@@ -6,7 +6,7 @@ import runpy
 import sys
 from pathlib import Path
 
-BENCHES = ["training_bench.py", "checkpoint_bench.py", "graph_bench.py", "endpoint_bench.py",
+BENCHES = ["training_bench.py", "checkpoint_bench.py", "graph_bench.py", "gnn_bench.py", "endpoint_bench.py",
            "docker_bench.py"]
 
 
@@ -15,7 +15,11 @@ def main() -> int:
     for name in BENCHES:
         path = here / name
         if path.exists():
-            runpy.run_path(str(path), run_name="__main__")
+            try:
+                runpy.run_path(str(path), run_name="__main__")
+            except SystemExit as ended:  # a bench ending with sys.exit(main()) must not end the others
+                if ended.code:
+                    print(f"{name} exited with {ended.code}", flush=True)
             print(flush=True)
     return 0
 

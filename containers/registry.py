@@ -63,6 +63,18 @@ BUILTIN_IMAGES: tuple[BuiltinImage, ...] = (
         train_module="containers.image_classifier.train",
         serve_module="containers.image_classifier.serve",
     ),
+    BuiltinImage(
+        name="mlharbor/graph-etl",
+        description="processing: raw node/edge CSV -> Neptune bulk-load CSV + feature/label/split files",
+        train_module="containers.graph_etl.process",
+        process_module="containers.graph_etl.process",
+    ),
+    BuiltinImage(
+        name="mlharbor/gnn",
+        description="PyTorch Geometric node classification (GCN, GAT, GraphSAGE); topology over gremlinpython",
+        train_module="containers.gnn.train",
+        serve_module="containers.gnn.serve",
+    ),
 )
 
 _BY_NAME = {image.name: image for image in BUILTIN_IMAGES}
