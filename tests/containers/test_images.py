@@ -35,12 +35,14 @@ def test_the_base_holds_the_job_libraries_but_not_the_servers():
 
 
 @pytest.mark.docker
-@pytest.mark.parametrize("command, code, output", [
-    (["python", "-c", "import torch, sagemaker_training, emulator.contract; print(torch.__version__)"], 0, "2.13.0"),
-    (["serve"], 2, "this image does not serve"),
+@pytest.mark.parametrize("image, command, code, output", [
+    ("mlharbor/pytorch", ["python", "-c", "import torch, sagemaker_training, emulator.contract; "
+                                          "print(torch.__version__)"], 0, "2.13.0"),
+    ("mlharbor/pytorch", ["serve"], 1, "failed to load"),  # serves, but there is no model on /opt/ml/model
+    ("mlharbor/graph-etl", ["serve"], 2, "this image does not serve"),
 ])
-def test_the_entry_runs_commands_and_named_programs(docker_images, command, code, output):
-    container = docker_images.containers.run("mlharbor/pytorch:latest", command, detach=True,
+def test_the_entry_runs_commands_and_named_programs(docker_images, image, command, code, output):
+    container = docker_images.containers.run(f"{image}:latest", command, detach=True,
                                              labels={"org.mlharbor": "1", "org.mlharbor.test": "images"})
     try:
         assert container.wait(timeout=120)["StatusCode"] == code
