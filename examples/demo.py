@@ -25,9 +25,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from sdk.pipeline import GraphPipeline, PipelineHooks  # noqa: E402
-
 import sdk  # noqa: E402
+from sdk.pipeline import GraphPipeline, PipelineHooks  # noqa: E402
 
 BUCKET = "mlharbor-demo"
 CORA = REPO.parent / "shared" / "datasets" / "cora"
