@@ -290,3 +290,45 @@ def test_a_torchscript_model_without_handler_uses_the_toolkit_defaults(sagemaker
         runtime.invoke_endpoint(EndpointName=name, Body=b"x", ContentType="application/x-unknown")
     assert caught.value.response["OriginalStatusCode"] == 415
     sagemaker.delete_endpoint(EndpointName=name)
+
+
+def test_an_endpoint_whose_ping_never_answers_fails_after_the_startup_timeout(tmp_path: Path):
+    """A serve that stays up but never loads its model: ``Failed`` once the start-up time is spent,
+    and its process does not outlive the endpoint."""
+    harbor = start_harbor(tmp_path / "harbor", env={"MLHARBOR_ENDPOINT_STARTUP_TIMEOUT_SECONDS": "3"})
+    try:
+        s3, sagemaker = harbor.client("s3"), harbor.client("sagemaker")
+        s3.create_bucket(Bucket="slow-models")
+        key = "slow/model.tar.gz"
+        s3.put_object(Bucket="slow-models", Key=key, Body=model_archive({
+            "code/inference.py": b"import time\ndef model_fn(model_dir):\n    time.sleep(600)\n"}))
+        name = deploy(sagemaker, f"s3://slow-models/{key}", wait=False)
+        started = time.monotonic()
+        endpoints_dir = harbor.data_dir / "endpoints"
+        while not processes_working_in(endpoints_dir) and time.monotonic() < started + 10:
+            time.sleep(0.1)
+        assert processes_working_in(endpoints_dir), "the serve process runs while the endpoint is Creating"
+        described = wait_endpoint(sagemaker, name, timeout=60)
+        assert described["EndpointStatus"] == "Failed"
+        assert "did not answer 200 within 3 s" in described["FailureReason"]
+        assert 3 <= time.monotonic() - started < 45
+        deadline = time.monotonic() + 10
+        while processes_working_in(endpoints_dir) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert processes_working_in(endpoints_dir) == []
+    finally:
+        if harbor.process.poll() is None:
+            harbor.kill()
+
+
+def processes_working_in(directory: Path) -> list[int]:
+    """Processes whose working directory is under ``directory`` (a serve process runs in its variant's)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if Path(entry / "cwd").resolve().is_relative_to(directory.resolve()):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
