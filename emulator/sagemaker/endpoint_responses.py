@@ -12,9 +12,9 @@ from typing import Any
 
 from emulator.aws.errors import NotImplementedOperationError
 from emulator.control.endpoints import EndpointBackend
-from emulator.control.listing import ListQuery
 from emulator.control.records import EndpointConfigRecord, EndpointRecord, ModelRecord
 from emulator.control.tags import TagBackend
+from emulator.sagemaker.paging import list_query, page
 
 _MODEL_ECHOED = ("PrimaryContainer", "Containers", "InferenceExecutionConfig", "ExecutionRoleArn", "VpcConfig")
 _CONFIG_ECHOED = ("ProductionVariants", "DataCaptureConfig", "KmsKeyId", "AsyncInferenceConfig",
@@ -55,8 +55,8 @@ class EndpointResponses:
         return {}
 
     def list_models(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
-        models, token = self._endpoint_backend().list_models(region, _query(params))
-        return _page("Models", [{"ModelName": m.name, "ModelArn": m.arn, "CreationTime": m.creation_time}
+        models, token = self._endpoint_backend().list_models(region, list_query(params))
+        return page("Models", [{"ModelName": m.name, "ModelArn": m.arn, "CreationTime": m.creation_time}
                                 for m in models], token)
 
     # -- endpoint configs -------------------------------------------------------------------
@@ -74,8 +74,8 @@ class EndpointResponses:
         return {}
 
     def list_endpoint_configs(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
-        configs, token = self._endpoint_backend().list_endpoint_configs(region, _query(params))
-        return _page("EndpointConfigs", [{"EndpointConfigName": c.name, "EndpointConfigArn": c.arn,
+        configs, token = self._endpoint_backend().list_endpoint_configs(region, list_query(params))
+        return page("EndpointConfigs", [{"EndpointConfigName": c.name, "EndpointConfigArn": c.arn,
                                           "CreationTime": c.creation_time} for c in configs], token)
 
     # -- endpoints --------------------------------------------------------------------------
@@ -88,8 +88,8 @@ class EndpointResponses:
         return describe_endpoint_output(self._endpoint_backend().describe_endpoint(region, params["EndpointName"]))
 
     def list_endpoints(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
-        endpoints, token = self._endpoint_backend().list_endpoints(region, _query(params))
-        return _page("Endpoints", [endpoint_summary(e) for e in endpoints], token)
+        endpoints, token = self._endpoint_backend().list_endpoints(region, list_query(params))
+        return page("Endpoints", [endpoint_summary(e) for e in endpoints], token)
 
     def update_endpoint(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         endpoint = self._endpoint_backend().update_endpoint(region, params["EndpointName"],
@@ -110,19 +110,6 @@ class EndpointResponses:
     def delete_tags(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         self._tag_backend().remove(params["ResourceArn"], params["TagKeys"])
         return {}
-
-
-def _query(params: dict[str, Any]) -> ListQuery:
-    from emulator.sagemaker.responses import list_query
-
-    return list_query(params)
-
-
-def _page(member: str, items: list[dict[str, Any]], token: str | None) -> dict[str, Any]:
-    out: dict[str, Any] = {member: items}
-    if token:
-        out["NextToken"] = token
-    return out
 
 
 def describe_model_output(model: ModelRecord) -> dict[str, Any]:

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.aws.validation import parse_timestamp
 from emulator.control.endpoints import EndpointBackend
-from emulator.control.listing import ListQuery
 from emulator.control.processing import ProcessingJobBackend
 from emulator.control.records import ProcessingJob, TrainingJob
 from emulator.control.tags import TagBackend
 from emulator.control.training import TrainingJobBackend
 from emulator.sagemaker.endpoint_responses import EndpointResponses
+from emulator.sagemaker.paging import list_query, page
 
 #: Request members echoed unchanged by DescribeTrainingJob.
 _ECHOED_MEMBERS = (
@@ -69,10 +68,7 @@ class SageMakerResponses(EndpointResponses):
 
     def list_training_jobs(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         jobs, token = self.training.list_training_jobs(region, list_query(params))
-        out: dict[str, Any] = {"TrainingJobSummaries": [training_job_summary(job) for job in jobs]}
-        if token:
-            out["NextToken"] = token
-        return out
+        return page("TrainingJobSummaries", [training_job_summary(job) for job in jobs], token)
 
     def stop_training_job(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         self.training.stop_training_job(region, params["TrainingJobName"])
@@ -89,35 +85,11 @@ class SageMakerResponses(EndpointResponses):
 
     def list_processing_jobs(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         jobs, token = self.processing.list_processing_jobs(region, list_query(params))
-        out: dict[str, Any] = {"ProcessingJobSummaries": [processing_job_summary(job) for job in jobs]}
-        if token:
-            out["NextToken"] = token
-        return out
+        return page("ProcessingJobSummaries", [processing_job_summary(job) for job in jobs], token)
 
     def stop_processing_job(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         self.processing.stop_processing_job(region, params["ProcessingJobName"])
         return {}
-
-
-def list_query(params: dict[str, Any]) -> ListQuery:
-    """The common List* members as a :class:`ListQuery`."""
-
-    def when(member: str) -> float | None:
-        value = params.get(member)
-        return None if value is None else parse_timestamp(value)
-
-    return ListQuery(
-        name_contains=params.get("NameContains"),
-        status_equals=params.get("StatusEquals"),
-        creation_time_after=when("CreationTimeAfter"),
-        creation_time_before=when("CreationTimeBefore"),
-        last_modified_time_after=when("LastModifiedTimeAfter"),
-        last_modified_time_before=when("LastModifiedTimeBefore"),
-        sort_by=params.get("SortBy", "CreationTime"),
-        sort_order=params.get("SortOrder", "Descending"),
-        max_results=params.get("MaxResults", 10),
-        next_token=params.get("NextToken") or None,
-    )
 
 
 def describe_training_job_output(job: TrainingJob) -> dict[str, Any]:
