@@ -288,17 +288,11 @@ class DockerRunner(TreeRunner):
     @staticmethod
     def _pump(host: _Container, events: JobEvents) -> None:
         """Forward the container's output to the job's log, line by line."""
-        pending = b""
-        try:
-            for chunk in host.container.logs(stream=True, follow=True, stdout=True, stderr=True):
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for raw in lines:
-                    _emit(host.run, events, raw)
-        except Exception as error:  # the container went away under the stream: nothing more to read
-            log.debug("log stream of %s ended: %s", host.run.name, error)
-        if pending:
-            _emit(host.run, events, pending)
+        def on_line(line: str) -> None:
+            host.run.tail.append(line)
+            events.log(line, host.run.name)
+
+        container_lines(host.container, on_line)
 
     @staticmethod
     def _wait(host: _Container) -> None:
@@ -445,10 +439,19 @@ def _signal_all(container: Any) -> None:
         container.kill(signal="SIGTERM")
 
 
-def _emit(host: HostRun, events: JobEvents, raw: bytes) -> None:
-    line = raw.decode(errors="replace").rstrip("\r")
-    host.tail.append(line)
-    events.log(line, host.name)
+def container_lines(container: Any, on_line: Callable[[str], None]) -> None:
+    """Hand each line a container writes (stdout and stderr) to ``on_line`` as it comes, until it ends."""
+    pending = b""
+    try:
+        for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=True):
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for raw in lines:
+                on_line(raw.decode(errors="replace").rstrip("\r"))
+    except Exception as error:  # the container went away under the stream: nothing more to read
+        log.debug("log stream of %s ended: %s", getattr(container, "name", container), error)
+    if pending:
+        on_line(pending.decode(errors="replace").rstrip("\r"))
 
 
 def _thread(target: Callable[..., None], *args: Any, name: str) -> threading.Thread:

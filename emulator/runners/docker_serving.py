@@ -28,11 +28,11 @@ from emulator.runners.docker_runner import (
     DockerRunner,
     _gateway,
     _JobResources,
+    container_lines,
 )
 from emulator.runners.instances import container_limits
 from emulator.runners.lifecycle import CannotStartError
 from emulator.runners.serving import (
-    SERVING_ID_ENV,
     ServingError,
     ServingRequest,
     fetch_model,
@@ -95,9 +95,7 @@ def start_docker_server(runner: DockerRunner, request: ServingRequest,
         graph = request.graph_endpoint_url
         inside = dataclasses.replace(request, s3_endpoint_url=resources.relay(request.s3_endpoint_url, gateway),
                                      graph_endpoint_url=resources.relay(graph, gateway) if graph else None)
-        env = serving_environment(inside, model_dir, contract.SERVING_PORT, {})
-        env.update({contract.SM_MODEL_DIR: MODEL_DIR_INSIDE, contract.SERVING_HOST_ENV: "0.0.0.0",
-                    SERVING_ID_ENV: request.serving_id})
+        env = serving_environment(inside, MODEL_DIR_INSIDE, contract.SERVING_PORT, {}, host="0.0.0.0")
         limits = container_limits("ml.m5.large")
         with contextlib.suppress(Exception):  # left by a control plane that was killed while serving
             client.containers.get(name).remove(force=True, v=True)
@@ -126,14 +124,8 @@ def start_docker_server(runner: DockerRunner, request: ServingRequest,
 
 
 def _pump(handle: DockerServingHandle, log: Callable[[str], None]) -> None:
-    pending = b""
-    with contextlib.suppress(Exception):  # the container went away under the stream
-        for chunk in handle.container.logs(stream=True, follow=True, stdout=True, stderr=True):
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for raw in lines:
-                line = raw.decode(errors="replace").rstrip("\r")
-                handle.tail.append(line)
-                log(line)
-    if pending:
-        log(pending.decode(errors="replace"))
+    def on_line(line: str) -> None:
+        handle.tail.append(line)
+        log(line)
+
+    container_lines(handle.container, on_line)

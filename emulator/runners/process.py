@@ -9,7 +9,6 @@ lets a restarted control plane reap anything that survived.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import logging
 import os
@@ -28,6 +27,7 @@ from emulator.runners import namespace, processing, serving, workspace
 from emulator.runners.base import JobEvents, ProcessingRunRequest, RunRequest, StopSignal
 from emulator.runners.environment import job_environment, machine_gpu_count
 from emulator.runners.lifecycle import POLL_SECONDS, CannotStartError, HostRun, Launch, TreeRunner, supervise
+from emulator.runners.local_process import die_with_parent, environ_value, pump_lines, signal_group, without_private
 from emulator.runners.serving import ServingHandle, ServingRequest
 
 log = logging.getLogger(__name__)
@@ -35,15 +35,6 @@ log = logging.getLogger(__name__)
 PID_FILE = "processes.json"
 #: the sagemaker-training toolkit's switch that skips waiting for algo-N to resolve
 SKIP_DNS_WAIT = "SM_STUDIO_LOCAL_MODE"
-#: variables of the server's own environment a job must not inherit
-_PRIVATE_ENV = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: get SIGKILL when the control plane's thread goes away."""
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
 
 @dataclass
 class _Host:
@@ -79,7 +70,7 @@ class ProcessRunner(TreeRunner):
             return
         for group in record.get("process_groups", []):
             for pid in _group_members(group):
-                if _job_name_of(pid) == record.get("job_name"):
+                if environ_value(pid, "TRAINING_JOB_NAME") == record.get("job_name"):
                     _signal(pid, signal.SIGKILL)
         record_path.unlink(missing_ok=True)
 
@@ -121,7 +112,7 @@ class ProcessRunner(TreeRunner):
                 on_started: Callable[[], None] | None = None) -> tuple[list[HostRun], str]:
         """Start one process per host, supervise them to the end, clean up; returns (hosts, how it ended)."""
         names = workspace.host_names(len(trees))
-        base = _inherited_environment()
+        base = without_private(os.environ)
         running = []
         for name, paths in zip(names, trees, strict=True):
             if isinstance(request, RunRequest):
@@ -154,7 +145,7 @@ class ProcessRunner(TreeRunner):
             argv = command
         process = subprocess.Popen(
             argv, env=env, cwd=str(paths.base), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent,
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent,
         )
         running = _Host(HostRun(host, paths, process.poll, handle=process.pid), process)
         running.reader = threading.Thread(target=self._pump, args=(running, events), daemon=True,
@@ -164,13 +155,11 @@ class ProcessRunner(TreeRunner):
 
     @staticmethod
     def _pump(host: _Host, events: JobEvents) -> None:
-        stream = host.process.stdout
-        if stream is None:
-            return
-        for raw in iter(stream.readline, b""):
-            line = raw.decode(errors="replace").rstrip("\n")
+        def on_line(line: str) -> None:
             host.run.tail.append(line)
             events.log(line, host.run.name)
+
+        pump_lines(host.process.stdout, on_line)
 
     @staticmethod
     def _terminate(hosts: Sequence[HostRun], grace: float) -> None:
@@ -181,18 +170,18 @@ class ProcessRunner(TreeRunner):
         """
         groups = [host.handle for host in hosts]
         for pid in groups:
-            _signal_group(pid, signal.SIGTERM)
+            signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline and any(_group_alive(pid) for pid in groups):
             time.sleep(POLL_SECONDS * 2)
         for pid in groups:
-            _signal_group(pid, signal.SIGKILL)
+            signal_group(pid, signal.SIGKILL)
 
     @staticmethod
     def _kill_groups(hosts: list[_Host]) -> None:
         """SIGKILL whatever is left of each host's group (a container's teardown), and reap it."""
         for host in hosts:
-            _signal_group(host.process.pid, signal.SIGKILL)
+            signal_group(host.process.pid, signal.SIGKILL)
             host.process.wait()
 
     @staticmethod
@@ -204,19 +193,9 @@ class ProcessRunner(TreeRunner):
         temporary.replace(path)
 
 
-def _inherited_environment() -> dict[str, str]:
-    """The server's environment minus what a job must not inherit (the user's own AWS session)."""
-    return {key: value for key, value in os.environ.items() if key not in _PRIVATE_ENV}
-
-
 def _signal(pid: int, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.kill(pid, signum)
-
-
-def _signal_group(pgid: int, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signum)
 
 
 def _group_alive(pgid: int) -> bool:
@@ -243,14 +222,3 @@ def _group_members(pgid: int) -> list[int]:
         if int(fields[2]) == pgid:
             members.append(int(entry.name))
     return members
-
-
-def _job_name_of(pid: int) -> str | None:
-    try:
-        raw = Path(f"/proc/{pid}/environ").read_bytes()
-    except OSError:
-        return None
-    for item in raw.split(b"\0"):
-        if item.startswith(b"TRAINING_JOB_NAME="):
-            return item.split(b"=", 1)[1].decode(errors="replace")
-    return None

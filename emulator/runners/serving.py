@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import ctypes
 import json
 import os
 import queue
@@ -37,6 +36,7 @@ from containers.registry import UnknownImageError, resolve
 from emulator import contract
 from emulator.runners import s3io
 from emulator.runners.environment import aws_access_environment
+from emulator.runners.local_process import die_with_parent, environ_value, pump_lines, signal_group, without_private
 from emulator.safepath import UnsafePathError, safe_join
 
 #: Variable naming the serving process's variant, so a restarted control plane reaps only its own.
@@ -44,7 +44,6 @@ SERVING_ID_ENV = "MLHARBOR_SERVING_ID"
 PID_FILE = "serving.json"
 _TAIL_LINES = 12
 _PING_INTERVAL = 0.1
-_PRIVATE_ENV = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 
 
 class ServingError(Exception):
@@ -203,19 +202,19 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(probe.getsockname()[1])
 
 
-def serving_environment(request: ServingRequest, model_dir: Path, port: int, base: dict[str, str]) -> dict[str, str]:
-    """The serve process's environment: the server's, the contract's, then the model's own ``Environment``."""
-    env = {key: value for key, value in base.items() if key not in _PRIVATE_ENV}
+def serving_environment(request: ServingRequest, model_dir: Path | str, port: int, base: dict[str, str],
+                        host: str = "127.0.0.1") -> dict[str, str]:
+    """The serve process's environment: the server's, the contract's, then the model's own ``Environment``.
+
+    ``model_dir``, ``host`` and ``port`` are as the serve program sees them (a container's own
+    ``/opt/ml/model`` and ``0.0.0.0:8080`` in the Docker runner).
+    """
+    env = without_private(base)
     env.update(aws_access_environment(request.s3_endpoint_url, request.region, request.graph_endpoint_url))
-    env.update({
-        contract.SM_MODEL_DIR: str(model_dir),
-        contract.SERVING_HOST_ENV: "127.0.0.1",
-        contract.SERVING_PORT_ENV: str(port),
-        SERVING_ID_ENV: request.serving_id,
-    })
+    env.update({contract.SM_MODEL_DIR: str(model_dir), SERVING_ID_ENV: request.serving_id})
     env.update(request.environment)
     # where it listens is ours to say: a model's Environment cannot move the port under the edge
-    env[contract.SERVING_HOST_ENV] = "127.0.0.1"
+    env[contract.SERVING_HOST_ENV] = host
     env[contract.SERVING_PORT_ENV] = str(port)
     return env
 
@@ -258,13 +257,8 @@ def _spawn(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[
             _spawner = _Spawner()
     return _spawner.call(lambda: subprocess.Popen(
         argv, env=env, cwd=str(cwd), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        start_new_session=True, preexec_fn=_die_with_parent,
+        start_new_session=True, preexec_fn=die_with_parent,
     ))
-
-
-def _die_with_parent() -> None:
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 @dataclass
@@ -292,10 +286,10 @@ class ProcessServingHandle:
 
     def stop(self, grace: float = 5.0) -> None:
         """SIGTERM to the whole group, SIGKILL after ``grace``; then the pid file goes."""
-        _signal_group(self.process.pid, signal.SIGTERM)
+        signal_group(self.process.pid, signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(grace)
-        _signal_group(self.process.pid, signal.SIGKILL)
+        signal_group(self.process.pid, signal.SIGKILL)
         self.process.wait()
         if self.reader is not None:
             self.reader.join(2)
@@ -373,33 +367,14 @@ def reap_server(workdir: Path) -> None:
     except (FileNotFoundError, ValueError):
         return
     pgid = int(record.get("pgid", 0))
-    if pgid > 0 and _serving_id_of(pgid) == record.get("serving_id"):
-        _signal_group(pgid, signal.SIGKILL)
+    if pgid > 0 and environ_value(pgid, SERVING_ID_ENV) == record.get("serving_id"):
+        signal_group(pgid, signal.SIGKILL)
     path.unlink(missing_ok=True)
 
 
 def _pump(handle: ProcessServingHandle, log: Callable[[str], None]) -> None:
-    stream = handle.process.stdout
-    if stream is None:
-        return
-    for raw in iter(stream.readline, b""):
-        line = raw.decode(errors="replace").rstrip("\n")
+    def on_line(line: str) -> None:
         handle.tail.append(line)
         log(line)
 
-
-def _signal_group(pgid: int, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signum)
-
-
-def _serving_id_of(pid: int) -> str | None:
-    try:
-        raw = Path(f"/proc/{pid}/environ").read_bytes()
-    except OSError:
-        return None
-    prefix = SERVING_ID_ENV.encode() + b"="
-    for item in raw.split(b"\0"):
-        if item.startswith(prefix):
-            return item[len(prefix):].decode(errors="replace")
-    return None
+    pump_lines(handle.process.stdout, on_line)
