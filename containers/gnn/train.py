@@ -96,7 +96,7 @@ def load_checkpoint(path: Path, config: TrainConfig) -> dict[str, Any]:
     Raises:
         ValueError: it belongs to another set-up (resuming it would mix two trainings).
     """
-    state = torch.load(path, weights_only=False)
+    state = torch.load(path, weights_only=True)  # a checkpoint from S3 must not run pickled code
     if state.get("resume_key") != resume_key(config):
         raise ValueError(f"checkpoint {path.name} was written with {state.get('resume_key')}, "
                          f"this job has {resume_key(config)}: use a fresh checkpoint location")
