@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--checkpoint-interval-seconds", type=int,
                     help="how often running jobs' checkpoints are copied out (default 300)")
     up.add_argument("--checkpoint-keep-last", type=int, help="checkpoint sets kept per lineage (default 5)")
+    up.add_argument("--edge-threads", type=int, help="edge requests handled at once (default 16)")
+    up.add_argument("--request-timeout-seconds", type=int,
+                    help="close an edge connection that sends nothing for this long (default 60)")
     up.set_defaults(handler=_up)
 
     def client_command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -122,6 +125,8 @@ def _up(args: argparse.Namespace) -> int:
             "stop_grace_seconds": args.stop_grace_seconds,
             "checkpoint_interval_seconds": args.checkpoint_interval_seconds,
             "checkpoint_keep_last": args.checkpoint_keep_last,
+            "edge_threads": args.edge_threads,
+            "request_timeout_seconds": args.request_timeout_seconds,
         }.items()
         if value is not None
     }

@@ -35,6 +35,14 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "spot_restart_delay_seconds": 2,
     # how long an endpoint variant's GET /ping may take to answer 200 before the endpoint is Failed
     "endpoint_startup_timeout_seconds": 60,
+    # the edge's HTTP server: "waitress" (default), "cheroot" or "werkzeug" (the development server; bench only)
+    "edge_server": "waitress",
+    # edge requests handled at once (the server's bounded worker pool)
+    "edge_threads": 16,
+    # a connection that sends nothing for this long (a half-sent request, an idle keep-alive) is closed
+    "request_timeout_seconds": 60,
+    # connections the edge holds open at once; more wait in the listen backlog
+    "edge_max_connections": 500,
     # give process-runner jobs a private /opt/ml through a mount namespace when possible
     "use_mount_namespace": True,
 }

@@ -17,26 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from emulator import config as config_module
 from emulator.control.plane import ControlPlane
 from emulator.edge.app import EdgeDispatcher, NotReadyApp, SwappableApp, create_app
 from emulator.edge.s3_journal import S3Journal
+from emulator.edge.wsgi_server import EdgeServer, ServingLimits, bind
 from emulator.graph import GraphServer
 
 log = logging.getLogger(__name__)
 
 SERVER_INFO_FILE = "server.json"
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """HTTP/1.1 keep-alive (boto3 reuses connections) and no access log line per request."""
-
-    protocol_version = "HTTP/1.1"
-
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
 
 
 class Harbor:
@@ -52,21 +43,20 @@ class Harbor:
         self.control: ControlPlane | None = None
         self.graph: GraphServer | None = None
         self._app = SwappableApp(NotReadyApp())
-        self._server: BaseWSGIServer | None = None
+        self._server: EdgeServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def endpoint_url(self) -> str:
         if self._server is None:
             raise RuntimeError("the edge endpoint is not bound yet")
-        return f"http://{self.config['host']}:{self._server.server_port}"
+        return f"http://{self.config['host']}:{self._server.port}"
 
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._server = make_server(
-            self.config["host"], int(self.config["port"]), self._app, threaded=True, request_handler=_QuietHandler
-        )
-        self._thread = threading.Thread(target=self._server.serve_forever, name="edge", daemon=True)
+        self._server = bind(self.config["edge_server"], self.config["host"], int(self.config["port"]), self._app,
+                            serving_limits(self.config))
+        self._thread = threading.Thread(target=self._server.serve, name="edge", daemon=True)
         self._thread.start()
         self.graph = self._start_graph()
         journal = S3Journal(self.data_dir / "s3", self.config["account_id"])
@@ -85,8 +75,9 @@ class Harbor:
         if self.graph is not None:
             self.graph.stop()
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.close()
+        if self._thread is not None:
+            self._thread.join(10)
         (self.data_dir / SERVER_INFO_FILE).unlink(missing_ok=True)
 
     def info(self) -> dict[str, Any]:
@@ -117,3 +108,10 @@ class Harbor:
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(self.info(), indent=2))
         temporary.replace(path)
+
+
+def serving_limits(config: dict[str, Any]) -> ServingLimits:
+    """The edge server's pool, timeout and connection limit from the config table."""
+    return ServingLimits(threads=int(config["edge_threads"]),
+                         request_timeout_seconds=float(config["request_timeout_seconds"]),
+                         max_connections=int(config["edge_max_connections"]))
