@@ -10,10 +10,15 @@ side, with the same HTTP stack underneath (urllib3, which botocore uses):
 Sequential latency (p50/p99 over ``REQUESTS`` calls) and throughput (``CLIENTS`` client processes in
 parallel for ``SECONDS``; the median of ``ROUNDS`` alternating rounds) for both; the target is
 InvokeEndpoint throughput ≥ 70% of direct.
+
+The whole run is repeated for each HTTP server the edge can be carried by (``edge_server``:
+waitress, the default, cheroot, and Werkzeug's development server it replaced), one ``mlharbor up``
+each, and a last table puts their ratios side by side. ``--servers waitress,cheroot`` runs fewer.
 """
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import multiprocessing
@@ -33,6 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.training_bench import client, percentile  # noqa: E402
+from emulator.edge.wsgi_server import SERVER_KINDS  # noqa: E402
 from tests.conftest import ROLE, RunningHarbor, start_harbor  # noqa: E402
 from tests.sagemaker.test_endpoints import model_archive  # noqa: E402
 
@@ -172,7 +178,8 @@ def measure(harbor: RunningHarbor, name: str, workload: Workload) -> dict[str, t
     return results
 
 
-def report(workload: Workload, results: dict[str, tuple[list[float], float]]) -> None:
+def report(workload: Workload, results: dict[str, tuple[list[float], float]]) -> float:
+    """Print one workload's table; returns InvokeEndpoint's throughput as a fraction of direct."""
     print(f"  {workload.label}")
     print(f"    {'':<24}{'p50 ms':>9}{'p99 ms':>9}{f'req/s ({CLIENTS} clients)':>24}")
     for label, (times, rate) in results.items():
@@ -182,21 +189,38 @@ def report(workload: Workload, results: dict[str, tuple[list[float], float]]) ->
     ratio = rates[0] / rates[1]
     verdict = "meets" if ratio >= 0.7 else "MISSES"
     print(f"    InvokeEndpoint throughput = {ratio:.0%} of direct ({verdict} the >=70% target)")
+    return ratio
+
+
+def bench_server(server: str, workloads: list[tuple[str, Workload]]) -> dict[str, float]:
+    """Every workload on one ``mlharbor up`` whose edge runs on ``server``; the ratio of each."""
+    print(f" edge server: {server}", flush=True)
+    ratios = {}
+    with tempfile.TemporaryDirectory() as directory:
+        harbor = start_harbor(Path(directory) / "harbor", env={"MLHARBOR_EDGE_SERVER": server})
+        try:
+            client("s3", harbor.endpoint).create_bucket(Bucket="bench-endpoint")
+            for name, workload in workloads:
+                ratios[name] = report(workload, measure(harbor, name, workload))
+        finally:
+            harbor.kill()
+    return ratios
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--servers", default=",".join(SERVER_KINDS),
+                        help=f"edge servers to compare, in order (default {','.join(SERVER_KINDS)})")
+    servers = parser.parse_args().servers.split(",")
     workloads = [("echo", echo_workload()), ("mlp", mlp_workload())]
     print(f"endpoint bench ({os.cpu_count()} CPUs; edge, serve process and clients share them): mlharbor/pytorch "
           "serve on the process runner; client HTTP stack urllib3 for both (boto3 sagemaker-runtime's, and a "
           "urllib3.PoolManager direct to the serve process)")
-    with tempfile.TemporaryDirectory() as directory:
-        harbor = start_harbor(Path(directory) / "harbor")
-        try:
-            client("s3", harbor.endpoint).create_bucket(Bucket="bench-endpoint")
-            for name, workload in workloads:
-                report(workload, measure(harbor, name, workload))
-        finally:
-            harbor.kill()
+    ratios = {server: bench_server(server, workloads) for server in servers}
+    print("  InvokeEndpoint throughput as a share of direct /invocations, by edge server (target >=70%)")
+    print(f"    {'edge server':<14}" + "".join(f"{name:>8}" for name, _ in workloads))
+    for server, by_workload in ratios.items():
+        print(f"    {server:<14}" + "".join(f"{by_workload[name]:>8.0%}" for name, _ in workloads))
 
 
 if __name__ == "__main__":

@@ -25,15 +25,16 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from flask import Flask, Response
-from werkzeug.serving import make_server
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from emulator.config import DEFAULT_CONFIG  # noqa: E402
 from emulator.control.records import TrainingJob  # noqa: E402
 from emulator.control.store import RecordStore  # noqa: E402
 from emulator.control.training import KIND  # noqa: E402
-from emulator.edge.server import Harbor, _QuietHandler  # noqa: E402
+from emulator.edge.server import Harbor, serving_limits  # noqa: E402
+from emulator.edge.wsgi_server import bind  # noqa: E402
 from tests.conftest import ROLE, script_job, training_request  # noqa: E402
 
 NOOP = "pass\n"
@@ -115,9 +116,10 @@ def canned_floor(description: dict[str, Any]) -> tuple[str, Any]:
     def canned() -> Response:
         return Response(body, content_type="application/x-amz-json-1.1")
 
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_port}", server
+    # the same HTTP server as the edge's, so the floor differs from it only in what runs behind
+    server = bind(DEFAULT_CONFIG["edge_server"], "127.0.0.1", 0, app, serving_limits(DEFAULT_CONFIG))
+    threading.Thread(target=server.serve, daemon=True).start()
+    return f"http://127.0.0.1:{server.port}", server
 
 
 def moto_reference() -> tuple[str, Any]:
@@ -154,7 +156,7 @@ def main() -> None:
                 rates["mlharbor"].append(describe_rate(sagemaker, "stored-0500"))
                 rates["floor"].append(describe_rate(floor, "stored-0500"))
                 rates["moto"].append(describe_rate(moto, "moto-job"))
-            floor_server.shutdown()
+            floor_server.close()
             moto_server.stop()
         finally:
             harbor.stop()

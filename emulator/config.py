@@ -35,6 +35,13 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "spot_restart_delay_seconds": 2,
     # how long an endpoint variant's GET /ping may take to answer 200 before the endpoint is Failed
     "endpoint_startup_timeout_seconds": 60,
+    # an internal error (ours, not the algorithm's) of a spot job is retried this often, the first after
+    # internal_error_backoff_seconds and each next one after twice the wait (RetryStrategy names its own count)
+    "internal_error_retries": 3,
+    "internal_error_backoff_seconds": 1,
+    # InstanceCount quota per training or processing job (AWS: a per-instance-type service quota);
+    # more is ResourceLimitExceeded
+    "max_instance_count": 8,
     # the edge's HTTP server: "waitress" (default), "cheroot" or "werkzeug" (the development server; bench only)
     "edge_server": "waitress",
     # edge requests handled at once (the server's bounded worker pool)

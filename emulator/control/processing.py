@@ -21,7 +21,7 @@ from emulator.control.running import RunningJobs
 from emulator.control.scheduler import Scheduler
 from emulator.control.store import RecordStore
 from emulator.control.table import RecordTable
-from emulator.control.training import BackendSettings
+from emulator.control.training import BackendSettings, check_instance_quota
 from emulator.observability.logs import PROCESSING_LOG_GROUP, CloudWatchLogShipper, stream_name
 from emulator.runners.base import ProcessingOutcome, ProcessingRunRequest
 
@@ -56,6 +56,8 @@ class ProcessingJobBackend:
     # -- API operations -------------------------------------------------------------
     def create_processing_job(self, region: str, request: dict[str, Any]) -> ProcessingJob:
         check_processing_request(request)
+        check_instance_quota(request["ProcessingResources"].get("ClusterConfig") or {},
+                             self.settings.max_instance_count, "processing job usage")
         name = request["ProcessingJobName"]
         job = ProcessingJob(name=name, arn=processing_job_arn(region, self.settings.account_id, name),
                             region=region, request=request)

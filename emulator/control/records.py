@@ -75,6 +75,7 @@ class TrainingJob(JobRecord):
         log_epoch: when the current attempt's instance started (names its log streams).
         billable_seconds: seconds instances actually ran, summed over attempts (spot and retries).
         attempts: how many times a runner started it.
+        internal_errors: how many of those attempts ended in an internal error (bounds their retries).
     """
 
     name: str
@@ -96,6 +97,7 @@ class TrainingJob(JobRecord):
     instance_start_time: float | None = None
     billable_seconds: float = 0.0
     log_epoch: float | None = None
+    internal_errors: int = 0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainingJob:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emulator.aws.errors import ValidationError
+from emulator.aws.errors import ResourceLimitExceededError, ValidationError
 from emulator.control import states
 from emulator.control.arns import training_job_arn
 from emulator.control.events import BackendEvents
@@ -46,6 +46,11 @@ class BackendSettings:
     stop_grace_seconds: float
     spot_restart_delay_seconds: float = 2.0
     graph_endpoint_url: str | None = None
+    #: how often an internal error (ours, not the algorithm's) is retried, and the first wait (doubling after)
+    internal_error_retries: int = 3
+    internal_error_backoff_seconds: float = 1.0
+    #: the per-job ``InstanceCount`` quota (AWS's per-instance-type service limit)
+    max_instance_count: int = 8
 
 
 class TrainingJobBackend:
@@ -89,6 +94,7 @@ class TrainingJobBackend:
             ResourceInUseError: a job with that name exists in the region.
         """
         check_training_request(request)
+        check_instance_quota(request["ResourceConfig"], self.settings.max_instance_count, "training job usage")
         definitions = compile_definitions(request["AlgorithmSpecification"].get("MetricDefinitions"))
         name = request["TrainingJobName"]
         now = time.time()
@@ -213,10 +219,20 @@ class TrainingJobBackend:
             if job.attempts == 1:  # a restart keeps the message that says why it restarted
                 states.note(job, "Preparing the instances for training", job.instance_start_time)
             self._save(job)
-            signal = self.running.begin(key)
+            try:
+                run_request = self.run_request(job)
+            except (KeyError, TypeError, ValueError) as error:
+                # the request itself cannot run (a record stored before a check existed): never retried
+                refused = f"ClientError: the request cannot be run: {error!r}"
+            else:
+                refused = None
+                signal = self.running.begin(key)
+        if refused is not None:
+            self._finish(job, RunOutcome("Failed", failure_reason=refused))
+            return
         outcome = self.running.run(
             key,
-            lambda stop: self.runner.run(self.run_request(job), BackendEvents(self, job), stop),
+            lambda stop: self.runner.run(run_request, BackendEvents(self, job), stop),
             lambda reason: RunOutcome("Failed", failure_reason=reason),
             signal,
         )
@@ -307,22 +323,47 @@ class TrainingJobBackend:
                 return
             if outcome.outcome == "Interrupted":  # stopped while being interrupted
                 states.finish(job, "Stopped", now)
-            elif outcome.outcome == "Failed" and _retryable(job, outcome):
+            elif outcome.outcome == "Failed" and _is_internal_error(outcome) and self._may_retry_internal(job):
+                job.internal_errors += 1
+                delay = self.settings.internal_error_backoff_seconds * 2 ** (job.internal_errors - 1)
                 job.started = False
-                self._requeue(job, f"Retrying the job after an internal error: {outcome.failure_reason}")
+                states.enter(job, "Starting", f"Retrying the job in {delay:g} s (retry {job.internal_errors} of "
+                                              f"{self.settings.internal_error_retries}) after an internal error: "
+                                              f"{outcome.failure_reason}", now)
+                self._save(job)
+                self._requeue_after(job, delay, "Retrying the job after an internal error")
                 return
             else:
                 states.finish(job, outcome.outcome, now, outcome.failure_reason)
             self._save(job)
 
     def _restart_after_interruption(self, job: TrainingJob) -> None:
+        self._requeue_now(job, "Launching requested ML instances after the spot interruption")
+
+    def _requeue_after(self, job: TrainingJob, delay: float, message: str) -> None:
+        """Queue the job again after ``delay`` seconds, unless it was stopped meanwhile."""
+        timer = threading.Timer(delay, self._requeue_now, args=(job, message))
+        timer.daemon = True
+        timer.start()
+
+    def _requeue_now(self, job: TrainingJob, message: str) -> None:
         with self._lock:
             if job.status != IN_PROGRESS:
                 if job.status == STOPPING:
                     states.finish(job, "Stopped", time.time())
                     self._save(job)
                 return
-            self._requeue(job, "Launching requested ML instances after the spot interruption")
+            self._requeue(job, message)
+
+    def _may_retry_internal(self, job: TrainingJob) -> bool:
+        """Our own failures are retried ``RetryStrategy.MaximumRetryAttempts`` times, a managed spot job's
+        ``internal_error_retries`` times (it names no count), any other job's never."""
+        strategy = job.request.get("RetryStrategy")
+        if strategy:
+            return job.internal_errors < int(strategy.get("MaximumRetryAttempts") or 0)
+        if job.request.get("EnableManagedSpotTraining"):
+            return job.internal_errors < self.settings.internal_error_retries
+        return False
 
     def _requeue(self, job: TrainingJob, message: str) -> None:
         """Back to Starting and into the queue (caller holds the lock)."""
@@ -349,10 +390,26 @@ def _may_resume(job: TrainingJob) -> bool:
     return job.attempts <= retries
 
 
-def _retryable(job: TrainingJob, outcome: RunOutcome) -> bool:
-    """``RetryStrategy`` retries failures of ours (internal errors), never the algorithm's own."""
-    reason = outcome.failure_reason or ""
-    return reason.startswith("InternalServerError") and _may_resume(job)
+def _is_internal_error(outcome: RunOutcome) -> bool:
+    """A failure of ours (a runner crash), not the algorithm's nor the request's: the only kind retried."""
+    return (outcome.failure_reason or "").startswith("InternalServerError")
+
+
+def check_instance_quota(resources: dict[str, Any], limit: int, usage: str) -> None:
+    """``InstanceCount`` within the per-job quota, refused as AWS's Service Quotas limit is.
+
+    Every host's ``resourceconfig.json`` lists every host, so an unbounded count is quadratic on disk.
+
+    Raises:
+        ResourceLimitExceededError: more instances than ``limit``.
+    """
+    count = resources.get("InstanceCount", 1)
+    if isinstance(count, int) and count > limit:
+        raise ResourceLimitExceededError(
+            f"The account-level service limit '{resources.get('InstanceType')} for {usage}' is {limit} Instances, "
+            f"with current utilization of 0 Instances and a request delta of {count} Instances. Please use AWS "
+            "Service Quotas to request an increase for this quota."
+        )
 
 
 def check_training_request(request: dict[str, Any]) -> None:
@@ -382,6 +439,11 @@ def check_training_request(request: dict[str, Any]) -> None:
         if name in (".", ".."):
             raise ValidationError(f"Channel name '{name}' is not a valid directory name.")
     stopping = request.get("StoppingCondition") or {}
+    for member in ("MaxRuntimeInSeconds", "MaxWaitTimeInSeconds"):
+        if member in stopping and stopping[member] is None:
+            lowered = member[0].lower() + member[1:]
+            raise ValidationError(f"1 validation error detected: Value null at 'stoppingCondition.{lowered}' "
+                                  "failed to satisfy constraint: Member must not be null")
     if request.get("EnableManagedSpotTraining"):
         wait, runtime = stopping.get("MaxWaitTimeInSeconds"), stopping.get("MaxRuntimeInSeconds")
         if wait is None:
