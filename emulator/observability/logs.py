@@ -1,7 +1,10 @@
 """Ships every job's output lines to CloudWatch Logs in the embedded moto, as SageMaker does.
 
 Group ``/aws/sagemaker/TrainingJobs``, stream ``<job>/algo-<n>-<epoch seconds>``
-(https://docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html).
+(https://docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html). CloudWatch Logs'
+limits hold (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html):
+a longer message than one event may carry is sent as several events, and a batch stays within
+PutLogEvents' size and count.
 """
 
 from __future__ import annotations
@@ -15,7 +18,12 @@ from emulator.observability.shipper import BatchShipper
 
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 PROCESSING_LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
-_BATCH = 5000
+#: an event's size is its message's UTF-8 bytes plus 26; at most 256 KiB
+EVENT_OVERHEAD_BYTES = 26
+MAX_MESSAGE_BYTES = 256 * 1024 - EVENT_OVERHEAD_BYTES
+#: one PutLogEvents call: at most 1 MiB of events (sizes as above) and 10,000 of them
+MAX_BATCH_BYTES = 1024 * 1024
+MAX_BATCH_EVENTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,9 @@ class CloudWatchLogShipper(BatchShipper):
     def write(self, region: str, group: str, stream: str, line: str) -> None:
         if not line:
             return  # CloudWatch Logs refuses empty messages
-        self.add(StreamKey(region, group, stream), {"timestamp": int(time.time() * 1000), "message": line})
+        key, timestamp = StreamKey(region, group, stream), int(time.time() * 1000)
+        for piece in split_message(line):
+            self.add(key, {"timestamp": timestamp, "message": piece}, size=len(piece))
 
     def send(self, key: StreamKey, items: list[Any]) -> None:  # type: ignore[override]
         client = self.client(key.region)
@@ -57,6 +67,38 @@ class CloudWatchLogShipper(BatchShipper):
             with contextlib.suppress(client.exceptions.ResourceAlreadyExistsException):
                 client.create_log_stream(logGroupName=key.group, logStreamName=key.stream)
             self._streams.add(key)
-        for start in range(0, len(items), _BATCH):
-            client.put_log_events(logGroupName=key.group, logStreamName=key.stream,
-                                  logEvents=items[start : start + _BATCH])
+        for batch in batches(items):
+            client.put_log_events(logGroupName=key.group, logStreamName=key.stream, logEvents=batch)
+
+
+def split_message(text: str, max_bytes: int = MAX_MESSAGE_BYTES) -> list[str]:
+    """``text`` as messages of at most ``max_bytes`` UTF-8 bytes each, cut between characters."""
+    if len(text) * 4 <= max_bytes:  # no character is longer than 4 bytes: short enough as it is
+        return [text]
+    raw = text.encode(errors="replace")
+    pieces = []
+    while len(raw) > max_bytes:
+        cut = max_bytes
+        while raw[cut] & 0xC0 == 0x80:  # a continuation byte: the character began before
+            cut -= 1
+        pieces.append(raw[:cut].decode())
+        raw = raw[cut:]
+    pieces.append(raw.decode())
+    return pieces
+
+
+def batches(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """``events`` in order, cut into PutLogEvents batches within its size and count limits."""
+    found: list[list[dict[str, Any]]] = []
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for event in events:
+        event_size = len(event["message"].encode(errors="replace")) + EVENT_OVERHEAD_BYTES
+        if batch and (size + event_size > MAX_BATCH_BYTES or len(batch) == MAX_BATCH_EVENTS):
+            found.append(batch)
+            batch, size = [], 0
+        batch.append(event)
+        size += event_size
+    if batch:
+        found.append(batch)
+    return found

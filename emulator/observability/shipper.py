@@ -2,7 +2,9 @@
 
 Jobs produce log lines and metric points on their own threads; a shipper buffers them per
 key and sends each key's batch on a timer, and on ``flush()`` (called before a job's final
-status is recorded, so what a client reads after the end is complete).
+status is recorded, so what a client reads after the end is complete). What is buffered is
+bounded: past ``max_pending_bytes`` the producer sends the buffer itself before going on, so a
+job writing faster than the timer drains is slowed down instead of growing the server.
 """
 
 from __future__ import annotations
@@ -26,12 +28,16 @@ class BatchShipper:
         endpoint_url: the edge endpoint.
         service: the boto3 service name (``logs``, ``cloudwatch``).
         flush_interval: seconds between background flushes.
+        max_pending_bytes: the buffer's bound (items' sizes as ``add`` was told them).
     """
 
-    def __init__(self, endpoint_url: str, service: str, flush_interval: float = 0.5) -> None:
+    def __init__(self, endpoint_url: str, service: str, flush_interval: float = 0.5,
+                 max_pending_bytes: int = 8 * 1024 * 1024) -> None:
         self.endpoint_url = endpoint_url
         self.service = service
         self.flush_interval = flush_interval
+        self.max_pending_bytes = max_pending_bytes
+        self._pending_bytes = 0
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
         self._pending: dict[Hashable, list[Any]] = defaultdict(list)
@@ -48,14 +54,20 @@ class BatchShipper:
             self._thread.join(5)
         self.flush()
 
-    def add(self, key: Hashable, item: Any) -> None:
+    def add(self, key: Hashable, item: Any, size: int = 0) -> None:
+        """Buffer ``item`` (about ``size`` bytes) for ``key``; send the buffer now if it is over its bound."""
         with self._lock:
             self._pending[key].append(item)
+            self._pending_bytes += size
+            full = self._pending_bytes > self.max_pending_bytes
+        if full:
+            self.flush()
 
     def flush(self) -> None:
         """Send everything buffered so far (blocking)."""
         with self._lock:
             pending, self._pending = self._pending, defaultdict(list)
+            self._pending_bytes = 0
         with self._send_lock:
             for key, items in pending.items():
                 try:

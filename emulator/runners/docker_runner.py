@@ -39,6 +39,7 @@ from emulator.runners.base import JobEvents, ProcessingRunRequest, RunRequest, S
 from emulator.runners.environment import checkpoint_dir, job_environment
 from emulator.runners.instances import container_limits
 from emulator.runners.lifecycle import POLL_SECONDS, CannotStartError, HostRun, Launch, TreeRunner, supervise
+from emulator.runners.local_process import LineSplitter
 from emulator.runners.relay import Relay, relayed_url, with_port
 from emulator.runners.serving import ServingHandle, ServingRequest
 
@@ -440,18 +441,17 @@ def _signal_all(container: Any) -> None:
 
 
 def container_lines(container: Any, on_line: Callable[[str], None]) -> None:
-    """Hand each line a container writes (stdout and stderr) to ``on_line`` as it comes, until it ends."""
-    pending = b""
+    """Hand each line a container writes (stdout and stderr) to ``on_line`` as it comes, until it ends
+    (a line longer than CloudWatch's event limit in pieces: see :class:`LineSplitter`)."""
+    splitter = LineSplitter()
     try:
         for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=True):
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for raw in lines:
-                on_line(raw.decode(errors="replace").rstrip("\r"))
+            for line in splitter.feed(chunk):
+                on_line(line)
     except Exception as error:  # the container went away under the stream: nothing more to read
         log.debug("log stream of %s ended: %s", getattr(container, "name", container), error)
-    if pending:
-        on_line(pending.decode(errors="replace").rstrip("\r"))
+    for line in splitter.close():
+        on_line(line)
 
 
 def _thread(target: Callable[..., None], *args: Any, name: str) -> threading.Thread:
