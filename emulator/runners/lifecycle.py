@@ -146,6 +146,11 @@ def failure_reason(host: HostRun) -> str:
     return reason
 
 
+def _stopped_outcome(stop: StopSignal) -> RunOutcome:
+    """A run that ended on a stop before its containers started: Stopped, or Interrupted (spot)."""
+    return RunOutcome("Interrupted" if stop.reason == "interrupt" else "Stopped")
+
+
 def _planned(plan: Callable[[Any], Any], request: Any) -> tuple[Any, str | None]:
     """The runner's plan for a request, or the ``FailureReason`` when it cannot start at all."""
     try:
@@ -203,16 +208,20 @@ class TreeRunner(ABC):
         try:
             trees = []
             for index, host in enumerate(names):
+                if stop.requested:  # between hosts and between objects: a stop does not wait for the data
+                    return _stopped_outcome(stop)
                 paths = workspace.prepare_tree(request, host, names)
-                workspace.download_channels(s3, request, paths, index, len(names))
+                workspace.download_channels(s3, request, paths, index, len(names), lambda: stop.requested)
                 trees.append(paths)
             checkpoints = CheckpointSync(self.artifacts, request, Path(checkpoint_dir(request, trees[0])),
                                          self.checkpoint_interval, s3, events)
             checkpoints.restore([Path(checkpoint_dir(request, paths)) for paths in trees])
         except s3io.DataError as error:
             return RunOutcome("Failed", failure_reason=str(error))
+        except s3io.StopRequested:
+            return _stopped_outcome(stop)
         if stop.requested:
-            return RunOutcome("Interrupted" if stop.reason == "interrupt" else "Stopped")
+            return _stopped_outcome(stop)
 
         events.secondary_status("Training", "Training image download completed. Training in progress.")
         launch = Launch(request.job_name, request.workdir, request.max_runtime_seconds, request.max_wait_seconds,
@@ -236,12 +245,16 @@ class TreeRunner(ABC):
         s3 = s3io.s3_client(request.s3_endpoint_url, request.region)
         names = workspace.host_names(request.instance_count)
         try:
-            trees = [
-                processing.prepare_processing_tree(s3, request, host, index, names)
-                for index, host in enumerate(names)
-            ]
+            trees = []
+            for index, host in enumerate(names):
+                if stop.requested:
+                    return ProcessingOutcome("Stopped")
+                trees.append(processing.prepare_processing_tree(s3, request, host, index, names,
+                                                                lambda: stop.requested))
         except s3io.DataError as error:
             return ProcessingOutcome("Failed", failure_reason=str(error))
+        except s3io.StopRequested:
+            return ProcessingOutcome("Stopped")
         if stop.requested:
             return ProcessingOutcome("Stopped")
         launch = Launch(request.job_name, request.workdir, request.max_runtime_seconds, None, "processing", plan)

@@ -10,6 +10,7 @@ every input and output ``LocalPath`` lies under ``/opt/ml/processing``, the requ
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,8 @@ from emulator.runners.environment import aws_access_environment
 
 
 def prepare_processing_tree(s3: Any, request: ProcessingRunRequest, host: str, index: int,
-                            names: list[str]) -> JobPaths:
-    """Create one host's tree, write its config files and download its inputs."""
+                            names: list[str], stopped: Callable[[], bool] | None = None) -> JobPaths:
+    """Create one host's tree, write its config files and download its inputs (until ``stopped()``)."""
     paths = JobPaths(request.workdir / host)
     if paths.base.exists():
         shutil.rmtree(paths.base)
@@ -41,7 +42,7 @@ def prepare_processing_tree(s3: Any, request: ProcessingRunRequest, host: str, i
             raise s3io.DataError(f"ClientError: input {entry['InputName']}: no objects found under {source['S3Uri']}")
         if source.get("S3DataDistributionType") == "ShardedByS3Key":
             objects = s3io.shard(objects, index, len(names))
-        s3io.download(s3, objects, target)
+        s3io.download(s3, objects, target, stopped)
     for entry in request.outputs:
         local_path(paths, entry["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
     return paths

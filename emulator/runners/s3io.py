@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,10 @@ from emulator.safepath import UnsafePathError, safe_join
 
 class DataError(Exception):
     """Input or output data could not be moved; the message is the job's ``FailureReason``."""
+
+
+class StopRequested(Exception):
+    """A stop arrived while data was being moved: what is left of it is not moved."""
 
 
 @dataclass(frozen=True)
@@ -140,10 +144,18 @@ def shard(objects: list[tuple[S3Location, str]], host_index: int, host_count: in
     return ordered[host_index::host_count]
 
 
-def download(s3: Any, objects: list[tuple[S3Location, str]], root: Path) -> int:
-    """Download ``objects`` under ``root``; returns the bytes written."""
+def download(s3: Any, objects: list[tuple[S3Location, str]], root: Path,
+             stopped: Callable[[], bool] | None = None) -> int:
+    """Download ``objects`` under ``root``; returns the bytes written.
+
+    Raises:
+        DataError: an object cannot be read.
+        StopRequested: ``stopped()`` turned true (it is asked before each object).
+    """
     total = 0
     for location, relative in objects:
+        if stopped is not None and stopped():
+            raise StopRequested(f"stopped before {location.uri}")
         target = channel_path(root, relative)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:

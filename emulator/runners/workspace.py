@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,11 +53,13 @@ def _check_channel_name(name: str) -> None:
         raise s3io.DataError(f"ClientError: channel name {name!r} cannot be used as a directory name")
 
 
-def download_channels(s3: Any, request: RunRequest, paths: JobPaths, host_index: int, host_count: int) -> int:
+def download_channels(s3: Any, request: RunRequest, paths: JobPaths, host_index: int, host_count: int,
+                      stopped: Callable[[], bool] | None = None) -> int:
     """Fill ``input/data/<channel>/`` for one host; returns bytes downloaded.
 
     Raises:
         DataError: a source is missing, empty, unreadable or has unsafe keys.
+        StopRequested: ``stopped()`` turned true (asked before each object).
     """
     total = 0
     for channel in request.input_data_config:
@@ -74,7 +77,7 @@ def download_channels(s3: Any, request: RunRequest, paths: JobPaths, host_index:
             objects = s3io.shard(objects, host_index, host_count)
         directory = paths.channel_dir(name)
         directory.mkdir(parents=True, exist_ok=True)
-        total += s3io.download(s3, objects, directory)
+        total += s3io.download(s3, objects, directory, stopped)
     return total
 
 
