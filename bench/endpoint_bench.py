@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import urllib3
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,6 +60,10 @@ def predict_fn(rows, model):
 def output_fn(prediction, accept):
     return json.dumps(prediction), "application/json"
 """
+
+
+#: per client: each call's seconds, throughput (req/s), the client's CPU ms per call
+Measured = dict[str, tuple[list[float], float, float]]
 
 
 @dataclass(frozen=True)
@@ -101,15 +106,18 @@ def deploy(endpoint: str, name: str, files: dict[str, bytes]) -> str:
     return name
 
 
-def latencies(call: Callable[[], bytes]) -> list[float]:
+def latencies(call: Callable[[], bytes]) -> tuple[list[float], float]:
+    """Each sequential call's seconds, and the client's own CPU milliseconds per call (its share of a
+    machine whose CPUs the client, the edge and the serve process all take from)."""
     for _ in range(WARMUP):
         call()
     times = []
+    cpu_started = time.process_time()
     for _ in range(REQUESTS):
         started = time.perf_counter()
         call()
         times.append(time.perf_counter() - started)
-    return times
+    return times, (time.process_time() - cpu_started) * 1000 / REQUESTS
 
 
 def _count_calls(make_call: Callable[[], Callable[[], bytes]], start_at: float, results: Any) -> None:
@@ -139,8 +147,10 @@ def throughput(make_call: Callable[[], Callable[[], bytes]]) -> float:
     return total / SECONDS
 
 
-def measure(harbor: RunningHarbor, name: str, workload: Workload) -> dict[str, tuple[list[float], float]]:
-    """Latencies and throughput of InvokeEndpoint (boto3) and of the variant's own ``/invocations``."""
+def measure(harbor: RunningHarbor, name: str, workload: Workload) -> tuple[Measured, float]:
+    """Latencies and throughput of InvokeEndpoint (boto3) and of the variant's own ``/invocations``, and
+    the edge process's CPU milliseconds per InvokeEndpoint during the throughput rounds: unlike the
+    ratio, it hardly moves when other work shares the machine."""
     deploy(harbor.endpoint, name, workload.files)
     pid_file = next(harbor.data_dir.glob(f"endpoints/us-east-1/{name}/*/serving.json"))
     direct_url = json.loads(pid_file.read_text())["url"] + "/invocations"
@@ -166,34 +176,40 @@ def measure(harbor: RunningHarbor, name: str, workload: Workload) -> dict[str, t
 
     if boto_call()() != direct_call()():
         raise RuntimeError("InvokeEndpoint and the direct call answered differently")
-    boto_times, direct_times = latencies(boto_call()), latencies(direct_call())
+    (boto_times, boto_cpu), (direct_times, direct_cpu) = latencies(boto_call()), latencies(direct_call())
     # rounds alternate, so load that drifts during the run weighs on both sides alike; the median counts
     boto_rates, direct_rates = [], []
+    edge = psutil.Process(harbor.process.pid)
+    edge_cpu = 0.0
     for _ in range(ROUNDS):
+        before = edge.cpu_times()
         boto_rates.append(throughput(boto_call))
+        after = edge.cpu_times()
+        edge_cpu += (after.user - before.user) + (after.system - before.system)
         direct_rates.append(throughput(direct_call))
-    results = {"InvokeEndpoint (boto3)": (boto_times, statistics.median(boto_rates)),
-               "direct /invocations": (direct_times, statistics.median(direct_rates))}
+    results = {"InvokeEndpoint (boto3)": (boto_times, statistics.median(boto_rates), boto_cpu),
+               "direct /invocations": (direct_times, statistics.median(direct_rates), direct_cpu)}
     client("sagemaker", harbor.endpoint).delete_endpoint(EndpointName=name)
-    return results
+    return results, edge_cpu * 1000 / (sum(boto_rates) * SECONDS)
 
 
-def report(workload: Workload, results: dict[str, tuple[list[float], float]]) -> float:
+def report(workload: Workload, results: Measured, edge_cpu_ms: float) -> float:
     """Print one workload's table; returns InvokeEndpoint's throughput as a fraction of direct."""
     print(f"  {workload.label}")
-    print(f"    {'':<24}{'p50 ms':>9}{'p99 ms':>9}{f'req/s ({CLIENTS} clients)':>24}")
-    for label, (times, rate) in results.items():
+    print(f"    {'':<24}{'p50 ms':>9}{'p99 ms':>9}{f'req/s ({CLIENTS} clients)':>24}{'client CPU ms':>15}")
+    for label, (times, rate, client_cpu) in results.items():
         p50, p99 = percentile(times, 0.5) * 1000, percentile(times, 0.99) * 1000
-        print(f"    {label:<24}{p50:>9.2f}{p99:>9.2f}{rate:>24.0f}")
-    rates = [rate for _, rate in results.values()]
+        print(f"    {label:<24}{p50:>9.2f}{p99:>9.2f}{rate:>24.0f}{client_cpu:>15.2f}")
+    rates = [rate for _, rate, _ in results.values()]
     ratio = rates[0] / rates[1]
     verdict = "meets" if ratio >= 0.7 else "MISSES"
-    print(f"    InvokeEndpoint throughput = {ratio:.0%} of direct ({verdict} the >=70% target)")
+    print(f"    InvokeEndpoint throughput = {ratio:.0%} of direct ({verdict} the >=70% target); "
+          f"edge CPU {edge_cpu_ms:.2f} ms per InvokeEndpoint")
     return ratio
 
 
-def bench_server(server: str, workloads: list[tuple[str, Workload]]) -> dict[str, float]:
-    """Every workload on one ``mlharbor up`` whose edge runs on ``server``; the ratio of each."""
+def bench_server(server: str, workloads: list[tuple[str, Workload]]) -> dict[str, tuple[float, float]]:
+    """Every workload on one ``mlharbor up`` whose edge runs on ``server``; each one's ratio and edge CPU."""
     print(f" edge server: {server}", flush=True)
     ratios = {}
     with tempfile.TemporaryDirectory() as directory:
@@ -201,7 +217,8 @@ def bench_server(server: str, workloads: list[tuple[str, Workload]]) -> dict[str
         try:
             client("s3", harbor.endpoint).create_bucket(Bucket="bench-endpoint")
             for name, workload in workloads:
-                ratios[name] = report(workload, measure(harbor, name, workload))
+                results, edge_cpu_ms = measure(harbor, name, workload)
+                ratios[name] = (report(workload, results, edge_cpu_ms), edge_cpu_ms)
         finally:
             harbor.kill()
     return ratios
@@ -217,10 +234,12 @@ def main() -> None:
           "serve on the process runner; client HTTP stack urllib3 for both (boto3 sagemaker-runtime's, and a "
           "urllib3.PoolManager direct to the serve process)")
     ratios = {server: bench_server(server, workloads) for server in servers}
-    print("  InvokeEndpoint throughput as a share of direct /invocations, by edge server (target >=70%)")
-    print(f"    {'edge server':<14}" + "".join(f"{name:>8}" for name, _ in workloads))
+    print("  by edge server: InvokeEndpoint throughput as a share of direct /invocations (target >=70%), "
+          "and the edge's CPU ms per InvokeEndpoint")
+    print(f"    {'edge server':<14}" + "".join(f"{name + ' %':>10}{name + ' ms':>10}" for name, _ in workloads))
     for server, by_workload in ratios.items():
-        print(f"    {server:<14}" + "".join(f"{by_workload[name]:>8.0%}" for name, _ in workloads))
+        print(f"    {server:<14}" + "".join(f"{by_workload[name][0]:>10.0%}{by_workload[name][1]:>10.2f}"
+                                            for name, _ in workloads))
 
 
 if __name__ == "__main__":
