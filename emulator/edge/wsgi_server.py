@@ -19,6 +19,7 @@ no access log line.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -95,10 +96,13 @@ class WaitressServer:
     def __init__(self, host: str, port: int, app: WSGIApp, limits: ServingLimits) -> None:
         from waitress.server import create_server
 
+        # bound here, to the first address the name resolves to (as Werkzeug does): given a name, waitress
+        # would bind every address it resolves to, each on its own port when ``port`` is 0
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listening = socket.create_server((host, port), family=family, backlog=1024)
         self._server: Any = create_server(
             app,
-            host=host,
-            port=port,
+            sockets=[listening],
             threads=limits.threads,
             channel_timeout=limits.request_timeout_seconds,
             # idle connections are looked for this often: a fraction of the timeout, so it is kept
