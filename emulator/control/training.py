@@ -323,12 +323,13 @@ class TrainingJobBackend:
                 return
             if outcome.outcome == "Interrupted":  # stopped while being interrupted
                 states.finish(job, "Stopped", now)
-            elif outcome.outcome == "Failed" and _is_internal_error(outcome) and self._may_retry_internal(job):
+            elif outcome.outcome == "Failed" and _is_internal_error(outcome) and \
+                    job.internal_errors < self._internal_retries(job):
                 job.internal_errors += 1
                 delay = self.settings.internal_error_backoff_seconds * 2 ** (job.internal_errors - 1)
                 job.started = False
                 states.enter(job, "Starting", f"Retrying the job in {delay:g} s (retry {job.internal_errors} of "
-                                              f"{self.settings.internal_error_retries}) after an internal error: "
+                                              f"{self._internal_retries(job)}) after an internal error: "
                                               f"{outcome.failure_reason}", now)
                 self._save(job)
                 self._requeue_after(job, delay, "Retrying the job after an internal error")
@@ -355,15 +356,15 @@ class TrainingJobBackend:
                 return
             self._requeue(job, message)
 
-    def _may_retry_internal(self, job: TrainingJob) -> bool:
-        """Our own failures are retried ``RetryStrategy.MaximumRetryAttempts`` times, a managed spot job's
-        ``internal_error_retries`` times (it names no count), any other job's never."""
+    def _internal_retries(self, job: TrainingJob) -> int:
+        """How often our own failures of ``job`` are retried: ``RetryStrategy.MaximumRetryAttempts``, a managed
+        spot job's ``internal_error_retries`` (it names no count), any other job's never."""
         strategy = job.request.get("RetryStrategy")
         if strategy:
-            return job.internal_errors < int(strategy.get("MaximumRetryAttempts") or 0)
+            return int(strategy.get("MaximumRetryAttempts") or 0)
         if job.request.get("EnableManagedSpotTraining"):
-            return job.internal_errors < self.settings.internal_error_retries
-        return False
+            return self.settings.internal_error_retries
+        return 0
 
     def _requeue(self, job: TrainingJob, message: str) -> None:
         """Back to Starting and into the queue (caller holds the lock)."""

@@ -108,3 +108,14 @@ def test_a_request_that_cannot_run_fails_once_and_is_not_retried(backend):
     ended = wait_until_ended(training, job.name)
     assert ended.status == "Failed" and ended.attempts == 1 and runner.calls == 0
     assert ended.failure_reason.startswith("ClientError: the request cannot be run")
+
+
+def test_retry_strategy_names_the_count_and_a_plain_job_is_not_retried(backend):
+    training, runner, scheduler = backend
+    scheduler.start()
+    with_strategy = training.create_training_job("us-east-1", training_request(
+        "runaways", RetryStrategy={"MaximumRetryAttempts": 1}))
+    assert wait_until_ended(training, with_strategy.name).attempts == 2
+    plain = training.create_training_job("us-east-1", training_request("runaways"))
+    ended = wait_until_ended(training, plain.name)
+    assert ended.status == "Failed" and ended.attempts == 1 and runner.calls == 3
