@@ -112,3 +112,9 @@ class RuntimeValidationError(ServiceError):
 
     code = "ValidationError"
     status = 400
+
+
+class RequestTooLargeError(ValidationError):
+    """A ``ValidationException`` with HTTP 413: the body is larger than the API reads (it is left unread)."""
+
+    status = 413

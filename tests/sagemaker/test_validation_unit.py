@@ -24,7 +24,7 @@ def test_member_paths_are_lower_camel_case():
 
 def test_valid_request_passes_unchanged():
     params = {"TrainingJobName": "ok-name"}
-    assert validate_request(MODEL.operation_model("DescribeTrainingJob"), params) is params
+    assert validate_request(MODEL.operation_model("DescribeTrainingJob"), params) == params
 
 
 def test_every_violation_is_counted_once():
