@@ -221,13 +221,18 @@ def defang(operation: str, request: dict[str, Any]) -> dict[str, Any]:
         _replace_string(request, path, MISSING_IMAGE)
     for path in (("ResourceConfig", "InstanceCount"), ("ProcessingResources", "ClusterConfig", "InstanceCount")):
         _clamp(request, path)
-    for container in request.get("Containers") or []:
-        if isinstance(container, dict) and isinstance(container.get("Image"), str):
+    for container in _items(request, "Containers"):
+        if isinstance(container.get("Image"), str):
             container["Image"] = MISSING_IMAGE
-    for variant in request.get("ProductionVariants") or []:
-        if isinstance(variant, dict):
-            _clamp(variant, ("InitialInstanceCount",))
+    for variant in _items(request, "ProductionVariants"):
+        _clamp(variant, ("InitialInstanceCount",))
     return request
+
+
+def _items(request: dict[str, Any], member: str) -> list[dict[str, Any]]:
+    """The structures in list member ``member`` (a mutation may have made it anything)."""
+    value = request.get(member)
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def _walk(request: dict[str, Any], path: tuple[str, ...]) -> tuple[dict[str, Any] | None, str]:
@@ -297,8 +302,9 @@ def invocation(draw: st.DrawFn, operation: OperationModel) -> tuple[str, dict[st
 
     name = draw(st.one_of(valid_string(operation.input_shape.members["EndpointName"]), st.text(max_size=80),
                           st.sampled_from(_AWKWARD_TEXT), st.just("a" * 64)))
-    encoded = quote(name.encode("utf-8", "surrogatepass"), safe="") if draw(st.booleans()) else quote(
-        name.encode("utf-8", "surrogatepass"), safe="/%")
+    # botocore percent-encodes every byte of the name; a "/" (even as %2F, which WSGI decodes) misses the
+    # route and is drawn by route_miss instead
+    encoded = quote(name.replace("/", "").encode("utf-8", "surrogatepass"), safe="")
     headers: dict[str, str] = {}
     for shape in operation.input_shape.members.values():
         location = shape.serialization.get("location")
@@ -309,3 +315,13 @@ def invocation(draw: st.DrawFn, operation: OperationModel) -> tuple[str, dict[st
             headers[shape.serialization["name"]] = value.encode("latin-1", "replace").decode("latin-1")
     body = draw(st.one_of(st.binary(max_size=256), malformed_body()))
     return f"/endpoints/{encoded or 'x'}/invocations", headers, body
+
+
+def route_miss() -> st.SearchStrategy[str]:
+    """InvokeEndpoint-like paths no route takes: raw slashes, empty names, stray percent signs."""
+    return st.one_of(
+        st.sampled_from(["/endpoints///invocations", "/endpoints//invocations", "/endpoints/a/b/invocations",
+                         "/endpoints/%/invocations", "/endpoints/a%2Fb/invocations", "/endpoints/x/invocations/",
+                         "/endpoints/x", "/endpoints/", "/invocations"]),
+        st.text(string.ascii_letters + "/%.", max_size=20).map(lambda name: f"/endpoints/{name}/invocations"),
+    )
