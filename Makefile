@@ -22,7 +22,7 @@ test: install lint
 lint: install
 	$(VENV)/bin/ruff check .
 
-# A long fuzz run (CI runs the same suite with 20 examples per operation); FUZZ_EXAMPLES scales it.
+# A long fuzz run (CI runs the same suite with 50 examples per operation); FUZZ_EXAMPLES scales it.
 FUZZ_EXAMPLES ?= 500
 fuzz: install
 	mkdir -p .mlharbor
