@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--checkpoint-interval-seconds", type=int,
                     help="how often running jobs' checkpoints are copied out (default 300)")
     up.add_argument("--checkpoint-keep-last", type=int, help="checkpoint sets kept per lineage (default 5)")
+    up.add_argument("--auth", choices=["none", "sigv4"],
+                    help="request authentication (default none; sigv4 is required to bind a non-loopback host)")
+    up.add_argument("--access-keys", metavar="ID:SECRET[,ID:SECRET]",
+                    help="the access keys --auth sigv4 accepts (or MLHARBOR_ACCESS_KEYS)")
+    up.add_argument("--cors-origin", metavar="ORIGIN[,ORIGIN]",
+                    help="browser origins allowed to call (e.g. http://localhost:3000); default none")
     up.set_defaults(handler=_up)
 
     def client_command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -122,6 +128,9 @@ def _up(args: argparse.Namespace) -> int:
             "stop_grace_seconds": args.stop_grace_seconds,
             "checkpoint_interval_seconds": args.checkpoint_interval_seconds,
             "checkpoint_keep_last": args.checkpoint_keep_last,
+            "auth": args.auth,
+            "access_keys": args.access_keys,
+            "cors_origin": args.cors_origin,
         }.items()
         if value is not None
     }
