@@ -135,23 +135,41 @@ def from_status(protocol: WireProtocol, status: int, message: str) -> WireError:
     return WireError(status, code, message)
 
 
-def replacement_for(protocol: WireProtocol, status: int, content_type: str, method: str,
-                    path: str) -> WireError | None:
-    """The error to send instead of a response botocore could not parse, or ``None`` to keep it.
+def must_inspect(protocol: WireProtocol, status: int, content_type: str) -> bool:
+    """Whether a response may be one botocore cannot parse, so its body must be looked at.
 
-    That is an HTML error page (a route nobody serves, a wrong method, a framework's 500), and for
-    an awsJson or CBOR call any answer in another format: moto answers an ``X-Amz-Target`` it does
-    not know as if it were an S3 call.
+    moto labels its JSON answers ``text/html``, so the label alone does not make an HTML page.
     """
-    kind = content_type.split(";", 1)[0].strip().lower()
-    if status >= 400 and kind == "text/html":
+    kind = _media_type(content_type)
+    rpc = protocol in (WireProtocol.JSON, WireProtocol.CBOR)
+    return (kind == "text/html" and (status >= 400 or rpc)) or (rpc and "xml" in kind)
+
+
+def replacement_for(protocol: WireProtocol, status: int, content_type: str, body: bytes, method: str,
+                    path: str) -> WireError | None:
+    """The error to send instead of an inspected response, or ``None`` to keep it.
+
+    That is an HTML page (a route nobody serves, a wrong method, a framework's 500), and for an
+    awsJson or CBOR call an XML answer: moto answers an ``X-Amz-Target`` it does not know as if it
+    were an S3 call.
+    """
+    rpc = protocol in (WireProtocol.JSON, WireProtocol.CBOR)
+    if rpc and ("xml" in _media_type(content_type) or (status < 400 and looks_like_html(body))):
+        return WireError(400, "UnknownOperationException", "The X-Amz-Target names no operation this endpoint serves")
+    if status >= 400 and looks_like_html(body):
         message = f"No operation answers {method} {path}" if status in (404, 405) \
             else f"The request could not be served (HTTP {status})"
         return from_status(protocol, status, message)
-    rpc = protocol in (WireProtocol.JSON, WireProtocol.CBOR)
-    if rpc and kind and "json" not in kind and "cbor" not in kind:
-        return WireError(400, "UnknownOperationException", "The X-Amz-Target names no operation this endpoint serves")
     return None
+
+
+def looks_like_html(body: bytes) -> bool:
+    head = body[:64].lstrip().lower()
+    return head.startswith((b"<!doctype", b"<html", b"<title", b"<h1", b"<head", b"<body"))
+
+
+def _media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
 
 
 def render(protocol: WireProtocol, error: WireError) -> tuple[list[tuple[str, str]], bytes]:

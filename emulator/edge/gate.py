@@ -148,19 +148,19 @@ class EdgeGate:
 
     def _forward(self, environ: dict[str, Any], start_response: Callable[..., Any], protocol: WireProtocol,
                  origin: str | None) -> Iterable[bytes]:
-        replaced: list[WireError] = []
+        held: list[tuple[int, str, list[tuple[str, str]]]] = []  # a response kept back until its body is seen
+        held_body: list[bytes] = []
         started: list[bool] = []
         cors = self._cors_headers(origin)
 
         def intercept(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], Any]:
             started.append(True)
-            content_type = next((value for name, value in headers if name.lower() == "content-type"), "")
-            replacement = error_shapes.replacement_for(protocol, int(status.split(" ", 1)[0]), content_type,
-                                                       environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""))
-            if replacement is not None:
-                replaced.append(replacement)
-                return lambda data: None  # the page is replaced below
             kept = [(name, value) for name, value in headers if not name.lower().startswith("access-control-")]
+            code = int(status.split(" ", 1)[0])
+            content_type = next((value for name, value in headers if name.lower() == "content-type"), "")
+            if error_shapes.must_inspect(protocol, code, content_type):
+                held.append((code, status, kept + cors))
+                return held_body.append
             return start_response(status, kept + cors, exc_info)
 
         try:
@@ -170,17 +170,28 @@ class EdgeGate:
             if not started:  # an app may call start_response on its first chunk only
                 chunk = next(chunks, None)
                 first = [] if chunk is None else [chunk]
+            if held:
+                held_body.extend(first)
+                held_body.extend(chunks)
+                _close(result)
         except Exception as error:  # a service's bug: its error shape, never the server's HTML page
             log.exception("unhandled error serving %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
-            if started and not replaced:
+            if started and not held:
                 raise  # headers are out: nothing better can be sent
             status = 501 if isinstance(error, NotImplementedError) else 500  # moto's way to say "not emulated"
             return self._refuse(start_response, protocol, error_shapes.from_status(
                 protocol, status, f"mlharbor internal error: {type(error).__name__}"), origin)
-        if replaced:
-            _close(result)
-            return self._refuse(start_response, protocol, replaced[0], origin)
-        return _Chain(first, chunks, result)
+        if not held:
+            return _Chain(first, chunks, result)
+        code, status, headers = held[0]
+        body = b"".join(held_body)
+        content_type = next((value for name, value in headers if name.lower() == "content-type"), "")
+        replacement = error_shapes.replacement_for(protocol, code, content_type, body,
+                                                   environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""))
+        if replacement is not None:
+            return self._refuse(start_response, protocol, replacement, origin)
+        start_response(status, headers)
+        return [body]
 
 
 def _close(result: Iterable[bytes]) -> None:
