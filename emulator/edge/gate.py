@@ -117,6 +117,11 @@ class EdgeGate:
             except SignatureRejected as rejected:
                 return self._refuse(start_response, protocol,
                                     error_shapes.auth_error(protocol, rejected.reason, rejected.message))
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if target is not None and "." not in target.strip("."):
+            return self._refuse(start_response, protocol, WireError(
+                400, "UnknownOperationException", f"X-Amz-Target {target!r} is not of the form Service.Operation"),
+                origin)
         return self._forward(environ, start_response, protocol, origin)
 
     # -- responses ---------------------------------------------------------------------------------
