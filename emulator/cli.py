@@ -248,7 +248,8 @@ def _artifacts_get(args: argparse.Namespace) -> int:
 
 def _internal(endpoint: str | None, path: str, method: str = "GET") -> bytes:
     """Call mlharbor's own API; AWS-shaped errors become one clear line."""
-    request = urllib.request.Request(sdk.endpoint_url(endpoint) + "/_mlharbor" + path, method=method)
+    url = sdk.endpoint_url(endpoint) + "/_mlharbor" + path
+    request = urllib.request.Request(url, method=method, headers=_signed_headers(method, url))
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.read()
@@ -259,6 +260,17 @@ def _internal(endpoint: str | None, path: str, method: str = "GET") -> bytes:
         except (ValueError, KeyError):
             message = f"HTTP {error.code}"
         raise RuntimeError(message) from None
+
+
+def _signed_headers(method: str, url: str) -> dict[str, str]:
+    """SigV4 headers from the caller's AWS credentials (a server with ``--auth sigv4`` requires them)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    session = sdk.session(endpoint=url.split("/_mlharbor", 1)[0])
+    request = AWSRequest(method=method, url=url, data=b"")
+    SigV4Auth(session.get_credentials(), "sagemaker", session.region_name).add_auth(request)
+    return dict(request.headers.items())
 
 
 def _images(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import time
@@ -234,3 +235,15 @@ def test_sigv4_without_keys_is_refused_at_start(tmp_path):
     finished = run_up(tmp_path, "--auth", "sigv4")
     assert finished.returncode != 0
     assert "needs at least one access key" in finished.stderr
+
+
+def test_cli_commands_sign_mlharbors_own_api(auth_harbor):
+    def artifacts_list(secret: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": secret}
+        return subprocess.run([sys.executable, "-m", "emulator.cli", "artifacts", "list", "--endpoint",
+                               auth_harbor.endpoint], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+
+    assert artifacts_list("testing").returncode == 0
+    refused = artifacts_list("wrong")
+    assert refused.returncode == 1
+    assert "InvalidSignatureException" in refused.stderr

@@ -107,3 +107,15 @@ def test_gremlinpython_without_signature_cannot_query(iam_server):
         finally:
             connection.close()
     assert "403" in str(caught.value)
+
+
+def test_the_gnn_containers_graph_reader_signs_its_handshake(iam_server, monkeypatch):
+    from containers.gnn import data
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    endpoint = f"ws://127.0.0.1:{iam_server.port}/gremlin"
+    assert isinstance(data.gremlin_edges(endpoint)(), list)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong")
+    with pytest.raises(Exception, match="403"):  # noqa: B017 - gremlinpython's own error type
+        data.gremlin_edges(endpoint)()
