@@ -17,6 +17,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 
 from emulator.aws.json_protocol import JsonDispatcher, load_service_model
 from emulator.control.plane import ControlPlane
+from emulator.edge.gate import raw_target
 from emulator.edge.internal import PREFIX as OUR_PATH_PREFIX
 from emulator.edge.internal import internal_blueprint
 from emulator.sagemaker.responses import SageMakerResponses
@@ -73,8 +74,10 @@ class EdgeDispatcher:
     def is_ours(environ: dict[str, Any]) -> bool:
         if environ.get("HTTP_X_AMZ_TARGET", "").startswith("SageMaker."):
             return True
-        if is_runtime_request(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""),
-                              environ.get("HTTP_AUTHORIZATION")):
+        # the raw path: an endpoint name with an encoded "/" (``a%2Fb``) is still InvokeEndpoint, which
+        # refuses the name, rather than a miss that moto would answer for S3
+        raw_path = raw_target(environ)[0]
+        if is_runtime_request(environ.get("REQUEST_METHOD", ""), raw_path, environ.get("HTTP_AUTHORIZATION")):
             return True  # sagemaker-runtime InvokeEndpoint (rest-json, signed for service "sagemaker")
         return environ.get("PATH_INFO", "").startswith(OUR_PATH_PREFIX)
 

@@ -20,8 +20,11 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from emulator import config as config_module
+from emulator.aws.credentials import key_for, use_internal_key
 from emulator.control.plane import ControlPlane
+from emulator.edge import access
 from emulator.edge.app import EdgeDispatcher, NotReadyApp, SwappableApp, create_app
+from emulator.edge.gate import EdgeGate
 from emulator.edge.s3_journal import S3Journal
 from emulator.graph import GraphServer
 
@@ -52,6 +55,9 @@ class Harbor:
         self.control: ControlPlane | None = None
         self.graph: GraphServer | None = None
         self._app = SwappableApp(NotReadyApp())
+        self.host_policy = access.host_policy(self.config)
+        self.origin_policy = access.origin_policy(self.config)
+        self.verifier = access.verifier(self.config)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -62,9 +68,12 @@ class Harbor:
         return f"http://{self.config['host']}:{self._server.server_port}"
 
     def start(self) -> None:
+        access.check_configuration(self.config)  # before anything is bound
+        use_internal_key(key_for(self.config))
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        gated = EdgeGate(self._app, self.host_policy, self.origin_policy, self.verifier)
         self._server = make_server(
-            self.config["host"], int(self.config["port"]), self._app, threaded=True, request_handler=_QuietHandler
+            self.config["host"], int(self.config["port"]), gated, threaded=True, request_handler=_QuietHandler
         )
         self._thread = threading.Thread(target=self._server.serve_forever, name="edge", daemon=True)
         self._thread.start()
@@ -105,6 +114,9 @@ class Harbor:
             port=int(self.config["graph_port"]),
             s3_endpoint_url=self.endpoint_url,
             region=self.config["region"],
+            host_policy=self.host_policy,
+            origin_policy=self.origin_policy,
+            verifier=self.verifier,
         )
         graph.start()
         return graph

@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 from emulator import contract
+from emulator.aws.credentials import internal_key
 from emulator.contract import JobPaths
 from emulator.runners.base import RunRequest
 
@@ -191,8 +192,9 @@ def aws_access_environment(endpoint_url: str, region: str, graph_endpoint_url: s
         "S3_ENDPOINT_URL": endpoint_url,
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
-        "AWS_ACCESS_KEY_ID": "mlharbor",
-        "AWS_SECRET_ACCESS_KEY": "mlharbor",
+        # the server's own key: with --auth sigv4 a job's boto3 calls must be signed by a configured key
+        "AWS_ACCESS_KEY_ID": internal_key().access_key_id,
+        "AWS_SECRET_ACCESS_KEY": internal_key().secret_access_key,
         "PYTHONUNBUFFERED": "1",
     }
 

@@ -24,6 +24,7 @@ from boto3.exceptions import S3UploadFailedError
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from emulator.aws.credentials import internal_key
 from emulator.safepath import UnsafePathError, safe_join
 
 
@@ -57,8 +58,8 @@ def s3_client(endpoint_url: str, region: str) -> Any:
         "s3",
         endpoint_url=endpoint_url,
         region_name=region,
-        aws_access_key_id="mlharbor",
-        aws_secret_access_key="mlharbor",
+        aws_access_key_id=internal_key().access_key_id,
+        aws_secret_access_key=internal_key().secret_access_key,
         config=Config(retries={"max_attempts": 3}),
     )
 
