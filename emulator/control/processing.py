@@ -14,6 +14,7 @@ from typing import Any
 from emulator.aws.errors import ValidationError
 from emulator.contract import JobPaths
 from emulator.control.arns import processing_job_arn
+from emulator.control.caller import USER, Caller, confined_request
 from emulator.control.events import BackendEvents
 from emulator.control.listing import ListQuery, paginate
 from emulator.control.records import FAILED, IN_PROGRESS, STOPPED, STOPPING, ProcessingJob
@@ -58,8 +59,10 @@ class ProcessingJobBackend:
         self.running = RunningJobs(self._lock, settings.stop_grace_seconds)
 
     # -- API operations -------------------------------------------------------------
-    def create_processing_job(self, region: str, request: dict[str, Any]) -> ProcessingJob:
+    def create_processing_job(self, region: str, request: dict[str, Any], caller: Caller = USER) -> ProcessingJob:
+        """CreateProcessingJob (``caller``: a job's container gets a job on the Docker runner only)."""
         check_processing_request(request)
+        request = confined_request(caller, request)
         name = request["ProcessingJobName"]
         job = ProcessingJob(name=name, arn=processing_job_arn(region, self.settings.account_id, name),
                             region=region, request=request)

@@ -20,6 +20,7 @@ from emulator.aws.errors import ValidationError
 from emulator.contract import DEFAULT_BASE_DIR
 from emulator.control import states
 from emulator.control.arns import training_job_arn
+from emulator.control.caller import USER, Caller, confined_request
 from emulator.control.events import BackendEvents
 from emulator.control.listing import ListQuery, paginate
 from emulator.control.records import IN_PROGRESS, STOPPING, TrainingJob
@@ -83,14 +84,18 @@ class TrainingJobBackend:
         self.running = RunningJobs(self._lock, settings.stop_grace_seconds)
 
     # -- API operations -------------------------------------------------------------
-    def create_training_job(self, region: str, request: dict[str, Any]) -> TrainingJob:
+    def create_training_job(self, region: str, request: dict[str, Any], caller: Caller = USER) -> TrainingJob:
         """CreateTrainingJob: record the job as InProgress/Starting and queue it.
+
+        Args:
+            caller: who asks; a job's container gets a job on the Docker runner only.
 
         Raises:
             ValidationError: a constraint the service model cannot express failed.
             ResourceInUseError: a job with that name exists in the region.
         """
         check_training_request(request)
+        request = confined_request(caller, request)
         definitions = compile_definitions(request["AlgorithmSpecification"].get("MetricDefinitions"))
         name = request["TrainingJobName"]
         now = time.time()
