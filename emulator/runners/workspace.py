@@ -14,7 +14,7 @@ from emulator.contract import JobPaths
 from emulator.runners import s3io
 from emulator.runners.base import RunRequest
 from emulator.runners.environment import checkpoint_dir, input_data_config, resource_config
-from emulator.safepath import SkipReporter, open_job_file
+from emulator.safepath import SkipReporter, UnsafePathError, open_job_file
 
 FAILURE_REASON_LIMIT = 1024
 
@@ -27,7 +27,7 @@ def prepare_tree(request: RunRequest, host: str, hosts: list[str]) -> JobPaths:
     """Create one host's tree (fresh each attempt) and write its three config files.
 
     Raises:
-        DataError: a channel name cannot be a directory name.
+        DataError: a channel name cannot be a directory name, or the checkpoint path is unsafe.
     """
     for channel in request.input_data_config:
         _check_channel_name(channel["ChannelName"])
@@ -36,7 +36,10 @@ def prepare_tree(request: RunRequest, host: str, hosts: list[str]) -> JobPaths:
         shutil.rmtree(paths.base)
     for directory in paths.all_dirs():
         directory.mkdir(parents=True, exist_ok=True)
-    Path(checkpoint_dir(request, paths)).mkdir(parents=True, exist_ok=True)
+    try:
+        Path(checkpoint_dir(request, paths)).mkdir(parents=True, exist_ok=True)
+    except UnsafePathError as error:  # refused at CreateTrainingJob; only a record older than that check
+        raise s3io.DataError(f"ClientError: CheckpointConfig.LocalPath {error}") from None
     _write_json(paths.hyperparameters_file, request.hyperparameters)
     _write_json(paths.input_data_config_file, input_data_config(request))
     _write_json(paths.resource_config_file, resource_config(host, hosts, request.instance_type))

@@ -174,3 +174,16 @@ def test_container_path_under_slash_accepts_any_absolute_directory_but_slash():
     assert str(container_path("/data/ckpt", under="/")) == "/data/ckpt"
     with pytest.raises(UnsafePathError):
         container_path("/", under="/")
+
+
+def test_a_relative_checkpoint_path_in_an_old_record_fails_the_job_inside_its_tree(tmp_path, moto_s3):
+    """Create refuses it now; a record stored before that check fails cleanly instead of escaping."""
+    from emulator.runners import workspace
+    from tests.runners.conftest import make_request
+
+    target = tmp_path / "escaped"
+    request = make_request(moto_s3, tmp_path / "jobs",
+                           checkpoint_config={"LocalPath": "../" * 40 + str(target).lstrip("/")})
+    with pytest.raises(s3io.DataError, match="CheckpointConfig.LocalPath"):
+        workspace.prepare_tree(request, "algo-1", ["algo-1"])
+    assert not target.exists()
