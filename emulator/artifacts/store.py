@@ -25,9 +25,9 @@ import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from emulator.safepath import safe_join
+from emulator.safepath import SkipReporter, fresh_target, tree_files
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -87,23 +87,27 @@ class ArtifactStore:
         self._sweep()
 
     # -- checkpoints --------------------------------------------------------------
-    def put_checkpoint(self, job: str, lineage: str, source: Path) -> StoredItem | None:
-        """Copy ``source`` (a checkpoint directory) in as a new set.
+    def put_checkpoint(self, job: str, lineage: str, source: Path, within: Path | None = None,
+                       on_skip: SkipReporter | None = None) -> StoredItem | None:
+        """Copy ``source`` (a job's checkpoint directory) in as a new set.
+
+        Only its regular files are copied, read without following any symlink
+        (:func:`~emulator.safepath.tree_files`; ``within`` and ``on_skip`` are passed on).
 
         Returns:
             The stored set, or ``None`` when ``source`` holds no files or is unchanged since the
             lineage's newest set (nothing new to keep).
         """
-        files = sorted(path for path in source.rglob("*") if path.is_file()) if source.is_dir() else []
-        if not files:
-            return None
         set_id = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
         final = self.root / job / "checkpoints" / set_id
         temporary = final.parent / (_TEMP_PREFIX + set_id)
         temporary.mkdir(parents=True)
         try:
-            manifest = [_copy_file(path, temporary / path.relative_to(source), str(path.relative_to(source)))
-                        for path in files]
+            manifest = [_copy_file(entry.reader, temporary / entry.relative, entry.relative)  # type: ignore[arg-type]
+                        for entry in tree_files(source, within, on_skip)]
+            if not manifest:
+                shutil.rmtree(temporary)
+                return None
             checksum = _manifest_checksum(manifest)
             newest = self.latest_checkpoint(lineage)
             if newest is not None and newest.checksum == checksum:
@@ -133,7 +137,7 @@ class ArtifactStore:
         source = self.root / item.path
         count = 0
         for relative, _, _ in self.manifest(item):
-            target = safe_join(destination, relative)
+            target = fresh_target(destination, relative)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source / relative, target)
             count += 1
@@ -145,7 +149,8 @@ class ArtifactStore:
         final = self.root / job / "model" / "model.tar.gz"
         final.parent.mkdir(parents=True, exist_ok=True)
         temporary = final.with_name(_TEMP_PREFIX + uuid.uuid4().hex[:8])
-        entry = _copy_file(archive, temporary, "model.tar.gz")
+        with open(archive, "rb") as reader:
+            entry = _copy_file(reader, temporary, "model.tar.gz")
         os.replace(temporary, final)
         _fsync_directory(final.parent)
         item = StoredItem(
@@ -217,12 +222,12 @@ class ArtifactStore:
             leftover.unlink(missing_ok=True)
 
 
-def _copy_file(source: Path, target: Path, relative: str) -> tuple[str, int, str]:
-    """Copy with a running sha256, fsync the copy; returns (relative, size, sha256)."""
+def _copy_file(reader: BinaryIO, target: Path, relative: str) -> tuple[str, int, str]:
+    """Copy an open file with a running sha256, fsync the copy; returns (relative, size, sha256)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
-    with open(source, "rb") as reader, open(target, "wb") as writer:
+    with open(target, "wb") as writer:
         while chunk := reader.read(_CHUNK):
             digest.update(chunk)
             writer.write(chunk)

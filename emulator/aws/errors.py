@@ -112,3 +112,10 @@ class RuntimeValidationError(ServiceError):
 
     code = "ValidationError"
     status = 400
+
+
+class AccessDeniedError(ServiceError):
+    """``AccessDeniedException`` (HTTP 403): the caller may not do this, whatever it sends."""
+
+    code = "AccessDeniedException"
+    status = 403

@@ -16,6 +16,7 @@ from flask import Flask
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from emulator.aws.json_protocol import JsonDispatcher, load_service_model
+from emulator.control.caller import JOB
 from emulator.control.plane import ControlPlane
 from emulator.edge.gate import raw_target
 from emulator.edge.internal import PREFIX as OUR_PATH_PREFIX
@@ -37,7 +38,7 @@ def create_app(control: ControlPlane, extra_health: Callable[[], dict[str, Any]]
     app = Flask("mlharbor")
     responses = SageMakerResponses(control.training, control.processing, control.endpoints, control.tags)
     sagemaker = JsonDispatcher(load_service_model("sagemaker"), responses, control.config["region"])
-    app.register_blueprint(sagemaker_blueprint(sagemaker))
+    app.register_blueprint(sagemaker_blueprint(sagemaker, job_handlers=responses.for_caller(JOB)))
     app.register_blueprint(runtime_blueprint(RuntimeDispatcher(control.endpoints, control.config["region"])))
 
     def health_facts() -> dict[str, Any]:

@@ -25,6 +25,7 @@ from emulator.control.plane import ControlPlane
 from emulator.edge import access
 from emulator.edge.app import EdgeDispatcher, NotReadyApp, SwappableApp, create_app
 from emulator.edge.gate import EdgeGate
+from emulator.edge.job_origin import JobOriginGate
 from emulator.edge.s3_journal import S3Journal
 from emulator.graph import GraphServer
 
@@ -83,7 +84,8 @@ class Harbor:
         log.info("embedded S3 restored from its journal: %d buckets, %d objects", buckets, objects)
         self.control = ControlPlane(self.config, self.endpoint_url, graph_endpoint_url=self.graph.gremlin_url)
         ours = create_app(self.control, extra_health=self._graph_health)
-        self._app.target = EdgeDispatcher(ours, journal.wrap(DomainDispatcherApplication(create_backend_app)))
+        self._app.target = JobOriginGate(
+            EdgeDispatcher(ours, journal.wrap(DomainDispatcherApplication(create_backend_app))))
         self.control.start()
         self._write_server_info()
         log.info("mlharbor ready at %s", self.endpoint_url)

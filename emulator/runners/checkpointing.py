@@ -6,7 +6,9 @@ starts its checkpoint directory is filled from the newest checkpoint (the local 
 then ``S3Uri``); while it runs the directory is copied out every ``interval`` seconds; at a
 stop, an interruption and the end it is copied once more. A job that writes checkpoints
 should write each file under a temporary name and rename it, as on SageMaker: a copy taken
-mid-write would keep a half file (the store itself never shows a half *set*).
+mid-write would keep a half file (the store itself never shows a half *set*). Only the
+directory's real files are copied: a symlink or special file the job put there is skipped and
+said so in its log, never followed to what it points to on this machine.
 """
 
 from __future__ import annotations
@@ -49,6 +51,9 @@ class CheckpointSync:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.stored: list[StoredItem] = []
+        # the job owns everything under its workdir's trees; the workdir itself is the server's
+        self._within = request.workdir if local_dir.is_relative_to(request.workdir) else None
+        self._skips_reported: set[str] = set()
 
     def restore(self, into: list[Path]) -> None:
         """Fill each directory in ``into`` from the newest checkpoint, if there is one."""
@@ -94,7 +99,8 @@ class CheckpointSync:
         if self.store is None:
             self._mirror_files()
             return None
-        item = self.store.put_checkpoint(self.request.job_name, self.request.checkpoint_lineage, self.local_dir)
+        item = self.store.put_checkpoint(self.request.job_name, self.request.checkpoint_lineage, self.local_dir,
+                                         within=self._within, on_skip=self._report_skip)
         if item is None:
             return None
         self.stored.append(item)
@@ -103,10 +109,14 @@ class CheckpointSync:
         return item
 
     def _mirror_files(self) -> None:
-        if self.mirror is None or not self.local_dir.is_dir():
-            return
-        for path in s3io.iter_files(self.local_dir):
-            s3io.upload_file(self.s3, path, self.mirror.child(str(path.relative_to(self.local_dir))))
+        if self.mirror is not None:
+            s3io.upload_tree(self.s3, self.local_dir, self.mirror, self._within, self._report_skip)
+
+    def _report_skip(self, message: str) -> None:
+        """Tell the job's log once what its checkpoint copies leave out (a symlink, a FIFO…)."""
+        if message not in self._skips_reported:
+            self._skips_reported.add(message)
+            self.events.log(f"mlharbor: checkpoint copy: {message}")
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):

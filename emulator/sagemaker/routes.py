@@ -5,11 +5,17 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from emulator.aws.json_protocol import JsonDispatcher, region_from_authorization
+from emulator.edge.job_origin import is_from_job
 from emulator.sagemaker.runtime import RuntimeDispatcher, RuntimeRequest
 
 
-def sagemaker_blueprint(dispatcher: JsonDispatcher) -> Blueprint:
-    """A blueprint answering every awsJson1_1 SageMaker call through ``dispatcher``."""
+def sagemaker_blueprint(dispatcher: JsonDispatcher, job_handlers: object | None = None) -> Blueprint:
+    """A blueprint answering every awsJson1_1 SageMaker call through ``dispatcher``.
+
+    Args:
+        job_handlers: the handlers for requests from a job's container (:mod:`emulator.edge.job_origin`);
+            ``None``: the dispatcher's own for every request.
+    """
     blueprint = Blueprint("sagemaker", __name__)
 
     @blueprint.post("/")
@@ -18,6 +24,7 @@ def sagemaker_blueprint(dispatcher: JsonDispatcher) -> Blueprint:
             request.headers.get("X-Amz-Target", ""),
             request.get_data(cache=False),
             request.headers.get("Authorization"),
+            handlers=job_handlers if is_from_job(request.environ) else None,
         )
         return Response(wire.body, status=wire.status, headers=wire.headers)
 
