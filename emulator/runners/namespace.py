@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -92,22 +93,36 @@ def run_as_init(command: list[str]) -> int:
     """Start ``command`` and reap every child until it ends; returns its exit status.
 
     As pid 1 of its namespace this process ignores every signal it has no handler for (the
-    kernel's rule for an init), so a stop's SIGTERM reaches the job's processes and not this one.
+    kernel's rule for an init). Its one handler is SIGTERM's, which a stop sends to the whole
+    process group: from then on it waits for every process of the namespace, not only the
+    command, so a toolkit that exits at once on SIGTERM does not cut short the user script
+    saving its last checkpoint in the grace period (the runner's SIGKILL ends the wait).
     """
+    stopping = False
+
+    def on_stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_stop)
     child = os.fork()
     if child == 0:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         try:
             os.execvp(command[0], command)
         except OSError as error:
             os.write(2, f"cannot run {command[0]}: {error}\n".encode())
         os._exit(_CANNOT_EXEC)
+    status: int | None = None
     while True:
         try:
-            pid, status = os.wait()
+            pid, wait_status = os.wait()
         except ChildProcessError:
-            return _CANNOT_EXEC
+            return _CANNOT_EXEC if status is None else status  # the namespace is empty
         if pid == child:
-            return exit_status(status)
+            status = exit_status(wait_status)
+        if status is not None and not stopping:
+            return status
 
 
 def _enter(argv: list[str]) -> None:

@@ -12,13 +12,19 @@ import time
 import uuid
 from pathlib import Path
 
-import psutil
 import pytest
 
 from emulator.runners import namespace
 from emulator.runners.base import StopSignal
 from emulator.runners.process import ProcessRunner
-from tests.conftest import process_alive, script_job, start_harbor, wait_for_file, wait_for_status
+from tests.conftest import (
+    process_alive,
+    processes_with_env,
+    script_job,
+    start_harbor,
+    wait_for_file,
+    wait_for_status,
+)
 from tests.runners.conftest import RecordingEvents, make_request, python_entrypoint, run_in_background
 
 pytestmark = pytest.mark.slow
@@ -57,14 +63,7 @@ def probe_dir(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 
 def family(environment: dict[str, str]) -> list[int]:
     """Host pids of the live processes carrying the job's ``PROBE_MARK`` (the job's whole tree)."""
-    found = []
-    for process in psutil.process_iter():
-        try:
-            if process.environ().get("PROBE_MARK") == environment["PROBE_MARK"] and process_alive(process.pid):
-                found.append(process.pid)
-        except psutil.Error:
-            continue
-    return found
+    return processes_with_env("PROBE_MARK", environment["PROBE_MARK"])
 
 
 def wait_for_family(directory: Path, environment: dict[str, str]) -> list[int]:
