@@ -22,6 +22,8 @@ from pathlib import Path
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 SELF_CGROUP = Path("/proc/self/cgroup")
 _PREFIX = "mlharbor-"
+#: an empty cgroup of ours older than this is a dead control plane's leftover (a live one holds its job)
+_LEFTOVER_AGE_SECONDS = 120
 
 
 class CgroupUnavailable(Exception):
@@ -149,6 +151,7 @@ def _create_v2(name: str, limit_bytes: int, root: Path, memberships: dict[str, s
         if not _enable_memory(parent):
             continue
         path = parent / f"{_PREFIX}{name}"
+        sweep_leftovers(parent)
         try:
             path.mkdir()
             (path / "memory.max").write_text(str(limit_bytes))
@@ -181,6 +184,7 @@ def _create_v1(name: str, limit_bytes: int, root: Path, memberships: dict[str, s
     if mount is None:
         raise CgroupUnavailable(f"the cgroup v1 memory controller is not mounted under {root}")
     path = mount / memberships["memory"].lstrip("/") / f"{_PREFIX}{name}"
+    sweep_leftovers(path.parent)
     try:
         path.mkdir()
         (path / "memory.limit_in_bytes").write_text(str(limit_bytes))
@@ -190,6 +194,24 @@ def _create_v1(name: str, limit_bytes: int, root: Path, memberships: dict[str, s
     with contextlib.suppress(OSError):
         (path / "memory.memsw.limit_in_bytes").write_text(str(limit_bytes))  # an instance has no swap
     return MemoryCgroup(path, 1, limit_bytes)
+
+
+def sweep_leftovers(parent: Path, now: float | None = None) -> None:
+    """Remove our cgroups under ``parent`` that are empty and old: a control plane that died left them.
+
+    Its restart's reap removes those of the jobs it knew; this catches the rest (a data directory
+    thrown away). A live job's cgroup is never empty for long, so only old empty ones go.
+    """
+    now = time.time() if now is None else now
+    try:
+        entries = [entry for entry in parent.iterdir() if entry.name.startswith(_PREFIX) and entry.is_dir()]
+    except OSError:
+        return
+    for entry in entries:
+        with contextlib.suppress(OSError, ValueError):
+            if (now - entry.stat().st_mtime > _LEFTOVER_AGE_SECONDS
+                    and not (entry / "cgroup.procs").read_text().split()):
+                entry.rmdir()
 
 
 def _v1_mounts(root: Path) -> list[Path]:

@@ -189,3 +189,20 @@ def test_where_no_cgroup_can_hold_the_memory_the_job_log_says_so(moto_s3, tmp_pa
     lines = [line for _, line in events.lines if "not enforced" in line]
     assert len(lines) == 1
     assert lines[0].startswith("mlharbor: memory limit of ml.m5.large (8 GiB) not enforced: ")
+
+
+@pytest.mark.skipif(not _memory_cgroup_here(), reason="no writable memory cgroup on this machine")
+def test_old_empty_cgroups_a_dead_control_plane_left_are_swept_and_live_ones_kept():
+    import time
+
+    left = cgroup.create(f"left-{uuid.uuid4().hex[:8]}", 1 << 30)
+    live = cgroup.create(f"live-{uuid.uuid4().hex[:8]}", 1 << 30)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], preexec_fn=live.join)
+    try:
+        cgroup.sweep_leftovers(left.path.parent, now=time.time() + 3600)
+        assert not left.path.exists()
+        assert live.path.exists() and live.members() == [sleeper.pid]
+    finally:
+        live.remove()
+        sleeper.wait()
+    assert not live.path.exists()
