@@ -14,6 +14,7 @@ import json
 import subprocess
 import sys
 import tarfile
+import time
 import uuid
 import zipfile
 from pathlib import Path
@@ -193,8 +194,6 @@ def test_where_no_cgroup_can_hold_the_memory_the_job_log_says_so(moto_s3, tmp_pa
 
 @pytest.mark.skipif(not _memory_cgroup_here(), reason="no writable memory cgroup on this machine")
 def test_old_empty_cgroups_a_dead_control_plane_left_are_swept_and_live_ones_kept():
-    import time
-
     left = cgroup.create(f"left-{uuid.uuid4().hex[:8]}", 1 << 30)
     live = cgroup.create(f"live-{uuid.uuid4().hex[:8]}", 1 << 30)
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], preexec_fn=live.join)
