@@ -71,6 +71,7 @@ class _WriteThrough:
     store: ObservabilityStore | None = None
     _lock = threading.RLock()
     _moto_urls: str  # the service's moto ``urls`` module
+    _service: str  # ``logs`` or ``cloudwatch``: which of the store's tables are this backend's
     account_id: str
     region_name: str
 
@@ -88,12 +89,20 @@ class _WriteThrough:
         with self._lock:
             yield self.store
 
+    def reset(self) -> None:
+        # moto's reset (``/moto-api/reset``) empties the backend; what is on disk must not come back
+        with self.changing() as store:
+            super().reset()  # type: ignore[misc]
+            if store is not None:
+                store.forget(self.scope, self._service)
+
 
 class DurableLogsBackend(_WriteThrough, LogsBackend):
     """moto's CloudWatch Logs backend; groups, streams and events are written through."""
 
     _lock = threading.RLock()
     _moto_urls = "moto.logs.urls"
+    _service = "logs"
 
     def create_log_group(self, log_group_name: str, *args: Any, **kwargs: Any) -> LogGroup:
         with self.changing() as store:
@@ -199,6 +208,7 @@ class DurableCloudWatchBackend(_WriteThrough, CloudWatchBackend):
 
     _lock = threading.RLock()
     _moto_urls = "moto.cloudwatch.urls"
+    _service = "cloudwatch"
 
     def put_metric_data(self, namespace: str, metric_data: list[dict[str, Any]]) -> None:
         with self.changing() as store:

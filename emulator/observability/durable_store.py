@@ -183,6 +183,13 @@ class ObservabilityStore:
             db.executemany("DELETE FROM alarms WHERE account = ? AND region = ? AND name = ?",
                            [(*_key(scope), name) for name in names])
 
+    def forget(self, scope: Scope, service: str) -> None:
+        """Drop everything of one account and region: ``service`` is ``logs`` or ``cloudwatch``."""
+        tables = ("log_groups", "log_streams", "log_events") if service == "logs" else ("metric_data", "alarms")
+        with self._transaction() as db:
+            for table in tables:
+                db.execute(f"DELETE FROM {table} WHERE account = ? AND region = ?", _key(scope))
+
     # -- reading back -----------------------------------------------------------------------
     def log_groups(self) -> list[LogGroupRow]:
         rows = self._query("SELECT account, region, name, created, retention_days, kms_key_id, tags FROM log_groups "

@@ -200,3 +200,27 @@ def test_the_store_drops_what_cloudwatch_would_no_longer_hold(tmp_path):
     store.delete_log_group(scope, "kept-forever")
     assert store.log_events(scope, "kept-forever", "s") == [] and len(store.log_streams()) == 1
     store.close()
+
+
+@pytest.mark.slow
+def test_a_moto_reset_is_not_undone_by_a_restart(tmp_path):
+    import urllib.request
+
+    data_dir = tmp_path / "data"
+    first = start_harbor(data_dir)
+    try:
+        first.client("logs").create_log_group(logGroupName="/app/reset-me")
+        first.client("cloudwatch").put_metric_data(Namespace="App", MetricData=[{"MetricName": "m", "Value": 1.0}])
+        reset = urllib.request.Request(first.endpoint + "/moto-api/reset", method="POST")
+        with urllib.request.urlopen(reset, timeout=30) as response:
+            assert response.status == 200
+        assert first.client("logs").describe_log_groups(logGroupNamePrefix="/app/")["logGroups"] == []
+    finally:
+        first.kill(signal.SIGKILL)
+
+    second = start_harbor(data_dir)
+    try:
+        assert second.client("logs").describe_log_groups(logGroupNamePrefix="/app/")["logGroups"] == []
+        assert second.client("cloudwatch").list_metrics(Namespace="App")["Metrics"] == []
+    finally:
+        second.kill()
