@@ -65,13 +65,14 @@ class CheckpointSync:
             for directory in into:
                 s3io.download(self.s3, objects, directory)
             count, source = len(objects), self.mirror.uri
-        else:
-            item = self.store.latest_checkpoint(self.owner, self.request.checkpoint_lineage) if self.store else None
+        elif self.store is not None:
+            item = self.store.latest_checkpoint(self.owner, self.request.checkpoint_lineage)
             if item is None:
                 return
-            for directory in into:
-                count = self.store.restore(item, directory)  # type: ignore[union-attr]
+            count = max((self.store.restore(item, directory) for directory in into), default=0)
             source = f"checkpoint {item.item_id}"
+        else:
+            return
         if count:
             self.events.log(f"mlharbor: restored {count} checkpoint file(s) from {source}")
 
