@@ -95,10 +95,13 @@ def _parser() -> argparse.ArgumentParser:
     artifact_commands = artifacts.add_subparsers(dest="artifacts_command", required=True)
     listing = artifact_commands.add_parser("list", help="stored checkpoint sets and models")
     listing.add_argument("job", nargs="?")
+    listing.add_argument("--region", help="only this region's jobs (default: every region)")
+    listing.add_argument("--account", help="only this account's jobs")
     listing.add_argument("--endpoint", help="edge endpoint URL")
     listing.set_defaults(handler=_artifacts_list)
     fetch = artifact_commands.add_parser("get", help="fetch one stored item into a directory")
-    fetch.add_argument("item", help="an ID from `mlharbor artifacts list` (e.g. JOB/checkpoints/SET or JOB/model)")
+    fetch.add_argument("item", help="an ID from `mlharbor artifacts list` "
+                                    "(e.g. ACCOUNT/REGION/JOB/checkpoints/SET or ACCOUNT/REGION/JOB/model)")
     fetch.add_argument("--dest", default=".", help="directory to write into (default: current)")
     fetch.add_argument("--endpoint", help="edge endpoint URL")
     fetch.set_defaults(handler=_artifacts_get)
@@ -222,12 +225,14 @@ def _interrupt(args: argparse.Namespace) -> int:
 
 
 def _artifacts_list(args: argparse.Namespace) -> int:
-    query = "?job=" + urllib.parse.quote(args.job) if args.job else ""
+    filters = {name: value for name, value in (("job", args.job), ("region", args.region),
+                                                ("account", args.account)) if value}
+    query = "?" + urllib.parse.urlencode(filters) if filters else ""
     items = json.loads(_internal(args.endpoint, "/artifacts" + query))["artifacts"]
-    print(f"{'ID':64} {'KIND':10} {'FILES':>5} {'BYTES':>12} STORED")
+    print(f"{'ID':88} {'KIND':10} {'FILES':>5} {'BYTES':>12} STORED")
     for item in items:
         stored = dt.datetime.fromtimestamp(item["created"], dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
-        print(f"{item['item_id']:64} {item['kind']:10} {item['file_count']:>5} {item['size']:>12} {stored}")
+        print(f"{item['item_id']:88} {item['kind']:10} {item['file_count']:>5} {item['size']:>12} {stored}")
     return 0
 
 

@@ -255,6 +255,7 @@ class TrainingJobBackend:
             s3_endpoint_url=self.settings.s3_endpoint_url,
             graph_endpoint_url=self.settings.graph_endpoint_url,
             region=job.region,
+            account_id=self.settings.account_id,
             checkpoint_config=request.get("CheckpointConfig"),
             entrypoint=algorithm.get("ContainerEntrypoint"),
             arguments=algorithm.get("ContainerArguments"),

@@ -28,6 +28,8 @@ from emulator.edge.gate import EdgeGate
 from emulator.edge.job_origin import JobOriginGate
 from emulator.edge.s3_journal import S3Journal
 from emulator.graph import GraphServer
+from emulator.observability import durable_backends
+from emulator.observability.durable_store import ObservabilityStore
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,9 @@ class Harbor:
         journal = S3Journal(self.data_dir / "s3", self.config["account_id"])
         buckets, objects = journal.restore()
         log.info("embedded S3 restored from its journal: %d buckets, %d objects", buckets, objects)
+        observability = ObservabilityStore(self.data_dir / "observability.sqlite3")
+        durable_backends.install(observability)
+        log.info("CloudWatch Logs and metrics restored: %s", durable_backends.restore(observability))
         self.control = ControlPlane(self.config, self.endpoint_url, graph_endpoint_url=self.graph.gremlin_url)
         ours = create_app(self.control, extra_health=self._graph_health)
         self._app.target = JobOriginGate(

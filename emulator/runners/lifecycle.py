@@ -31,7 +31,7 @@ from emulator.runners.base import (
     RunRequest,
     StopSignal,
 )
-from emulator.runners.checkpointing import CheckpointSync
+from emulator.runners.checkpointing import CheckpointSync, artifact_owner
 from emulator.runners.environment import checkpoint_dir
 
 TAIL_LINES = 8
@@ -283,7 +283,7 @@ class TreeRunner(ABC):
         except s3io.DataError as error:
             return RunOutcome("Failed", failure_reason=str(error), exit_code=codes[0])
         if self.artifacts is not None:
-            self.artifacts.put_model(request.job_name, archive)
+            self.artifacts.put_model(artifact_owner(request), archive)
         return RunOutcome(_OUTCOMES[ended], model_artifacts=model_uri, exit_code=codes[0])
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.artifacts import ArtifactStore
+from emulator.artifacts import ArtifactStore, JobKey
 from emulator.runners import s3io
 from emulator.safepath import UnsafePathError, container_path, fresh_target, open_job_file, tree_files, walk_tree
 
@@ -94,7 +94,7 @@ def test_tar_of_a_planted_tree_holds_only_the_real_files(tmp_path):
 def test_the_artifact_store_imports_only_the_real_files(tmp_path):
     tree, root = planted_tree(tmp_path)
     store = ArtifactStore(tmp_path / "store")
-    item = store.put_checkpoint("job", "job", root, within=tree, on_skip=lambda _: None)
+    item = store.put_checkpoint(JobKey("123456789012", "us-east-1", "job"), "job", root, within=tree, on_skip=lambda _: None)
     assert item is not None and item.file_count == 2
     assert sorted(relative for relative, _, _ in store.manifest(item)) == ["model.pt", "nested/state.json"]
     for path in (tmp_path / "store").rglob("*"):
@@ -132,7 +132,7 @@ def test_the_store_restores_into_a_tree_with_planted_symlinks_without_touching_t
     source.mkdir()
     (source / "shadow").write_bytes(b"checkpoint")
     store = ArtifactStore(tmp_path / "store")
-    item = store.put_checkpoint("job", "job", source)
+    item = store.put_checkpoint(JobKey("123456789012", "us-east-1", "job"), "job", source)
     _, root = planted_tree(tmp_path)
     assert store.restore(item, root) == 1  # type: ignore[arg-type]
     assert (tmp_path / "outside" / "secret.txt").read_bytes() == SECRET
