@@ -94,10 +94,13 @@ class JsonDispatcher:
     def handles(self, target: str | None) -> bool:
         return bool(target) and target.startswith(self.prefix)  # type: ignore[union-attr]
 
-    def dispatch(self, target: str, body: bytes, authorization: str | None) -> WireResponse:
+    def dispatch(self, target: str, body: bytes, authorization: str | None,
+                 handlers: object | None = None) -> WireResponse:
+        """Answer one request; ``handlers``: this request's handler object, if not the dispatcher's own
+        (the same operations, scoped to who sent it)."""
         request_id = str(uuid.uuid4())
         try:
-            result = self._call(target, body, region_from_authorization(authorization, self.default_region))
+            result = self._call(target, body, region_from_authorization(authorization, self.default_region), handlers)
             return _json_response(200, result, request_id)
         except ServiceError as error:
             return _error_response(error, request_id)
@@ -105,7 +108,7 @@ class JsonDispatcher:
             log.exception("unhandled error in %s", target)
             return _error_response(InternalFailureError(f"mlharbor internal error: {error!r}"), request_id)
 
-    def _call(self, target: str, body: bytes, region: str) -> Any:
+    def _call(self, target: str, body: bytes, region: str, handlers: object | None = None) -> Any:
         operation_name = target[len(self.prefix) :]
         entry = self._operations.get(operation_name)
         if entry is None:
@@ -115,6 +118,8 @@ class JsonDispatcher:
             raise NotImplementedOperationError(
                 f"{operation_name} is not emulated by mlharbor; supported: {', '.join(self.supported_operations())}"
             )
+        if handlers is not None:
+            handler = getattr(handlers, snake_case(operation_name))
         return handler(region, validate_request(operation, decode_body(body)))
 
 

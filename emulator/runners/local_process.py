@@ -12,8 +12,9 @@ import ctypes
 import os
 import signal
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import IO
+
+import psutil
 
 #: variables of the server's own environment a job or serve process must not inherit
 PRIVATE_ENV = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
@@ -39,14 +40,9 @@ def signal_group(pgid: int, signum: int) -> None:
 def environ_value(pid: int, name: str) -> str | None:
     """The variable ``name`` in a running process's environment (``None``: no such process or variable)."""
     try:
-        raw = Path(f"/proc/{pid}/environ").read_bytes()
-    except OSError:
+        return psutil.Process(pid).environ().get(name)
+    except psutil.Error:
         return None
-    prefix = name.encode() + b"="
-    for item in raw.split(b"\0"):
-        if item.startswith(prefix):
-            return item[len(prefix):].decode(errors="replace")
-    return None
 
 
 def pump_lines(stream: IO[bytes] | None, on_line: Callable[[str], None]) -> None:

@@ -9,8 +9,10 @@ https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeTrainingJo
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
+from emulator.control.caller import USER, Caller
 from emulator.control.endpoints import EndpointBackend
 from emulator.control.processing import ProcessingJobBackend
 from emulator.control.records import ProcessingJob, TrainingJob
@@ -56,10 +58,17 @@ class SageMakerResponses(EndpointResponses):
         self.processing = processing
         self.endpoints = endpoints
         self.tags = tags
+        self.caller = USER
+
+    def for_caller(self, caller: Caller) -> SageMakerResponses:
+        """The same handlers for requests from ``caller`` (what they create obeys its rules)."""
+        scoped = copy.copy(self)
+        scoped.caller = caller
+        return scoped
 
     # -- training jobs ---------------------------------------------------------------
     def create_training_job(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
-        job = self.training.create_training_job(region, params)
+        job = self.training.create_training_job(region, params, caller=self.caller)
         return {"TrainingJobArn": job.arn}
 
     def describe_training_job(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -76,7 +85,8 @@ class SageMakerResponses(EndpointResponses):
 
     # -- processing jobs -------------------------------------------------------------
     def create_processing_job(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
-        return {"ProcessingJobArn": self.processing.create_processing_job(region, params).arn}
+        job = self.processing.create_processing_job(region, params, caller=self.caller)
+        return {"ProcessingJobArn": job.arn}
 
     def describe_processing_job(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         job = self.processing.describe_processing_job(region, params["ProcessingJobName"])

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, request
 
 from emulator.aws.errors import RequestTooLargeError
 from emulator.aws.json_protocol import MAX_BODY_BYTES, JsonDispatcher, error_response, region_from_authorization
+from emulator.edge.job_origin import is_from_job
 from emulator.sagemaker.runtime import MAX_PAYLOAD_BYTES, RuntimeDispatcher, RuntimeRequest
 
 
@@ -18,8 +19,13 @@ def read_body(limit: int) -> bytes | None:
     return None if len(body) > limit else body
 
 
-def sagemaker_blueprint(dispatcher: JsonDispatcher) -> Blueprint:
-    """A blueprint answering every awsJson1_1 SageMaker call through ``dispatcher``."""
+def sagemaker_blueprint(dispatcher: JsonDispatcher, job_handlers: object | None = None) -> Blueprint:
+    """A blueprint answering every awsJson1_1 SageMaker call through ``dispatcher``.
+
+    Args:
+        job_handlers: the handlers for requests from a job's container (:mod:`emulator.edge.job_origin`);
+            ``None``: the dispatcher's own for every request.
+    """
     blueprint = Blueprint("sagemaker", __name__)
 
     @blueprint.post("/")
@@ -33,6 +39,7 @@ def sagemaker_blueprint(dispatcher: JsonDispatcher) -> Blueprint:
                 request.headers.get("X-Amz-Target", ""),
                 body,
                 request.headers.get("Authorization"),
+                handlers=job_handlers if is_from_job(request.environ) else None,
             )
         return Response(wire.body, status=wire.status, headers=wire.headers)
 
