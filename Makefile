@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench up images clean
+.PHONY: install demo test lint bench up images clean fuzz
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,6 +21,14 @@ test: install lint
 
 lint: install
 	$(VENV)/bin/ruff check .
+
+# A long fuzz run (CI runs the same suite with 50 examples per operation); FUZZ_EXAMPLES scales it.
+FUZZ_EXAMPLES ?= 500
+fuzz: install
+	mkdir -p .mlharbor
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_RANDOM=1 FUZZ_REPORT=.mlharbor/fuzz-report.json \
+		$(VENV)/bin/pytest -q -p no:cacheprovider tests/fuzz
+	@cat .mlharbor/fuzz-report.json
 
 bench: install
 	$(PY) bench/run.py

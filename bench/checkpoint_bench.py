@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.training_bench import client  # noqa: E402
-from emulator.artifacts import ArtifactStore  # noqa: E402
+from emulator.artifacts import ArtifactStore, JobKey  # noqa: E402
 from emulator.edge.server import Harbor  # noqa: E402
 from sdk.logs import LogTail  # noqa: E402
 from tests.conftest import script_job, wait_for_status  # noqa: E402
@@ -83,7 +83,7 @@ def copy_throughput() -> tuple[float, float, float]:
             durable.append(time.perf_counter() - started)
             store = ArtifactStore(root / f"store-{attempt}")
             started = time.perf_counter()
-            store.put_checkpoint("bench", "bench", source)
+            store.put_checkpoint(JobKey("123456789012", "us-east-1", "bench"), "bench", source)
             stored.append(time.perf_counter() - started)
             store.close()
     megabytes = COPY_BYTES / 1e6

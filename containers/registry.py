@@ -1,8 +1,9 @@
 """The built-in container images and how the process runner starts each one.
 
 An image name resolves with or without a tag (``mlharbor/pytorch``, ``mlharbor/pytorch:2.1``).
-In the process runner a built-in's ``train`` is a Python module run with the server's own
-interpreter (so torch and the toolkit are there); the Docker runner runs the image itself.
+In the process runner a built-in's ``train`` is a Python module run by the image's interpreter:
+the job's own environment (see ``emulator/runners/job_env.py``), which sees the server's packages
+(torch, the toolkit) but installs into itself; the Docker runner runs the image itself.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ class BuiltinImage:
     serve_module: str | None = None
     process_module: str | None = None
 
-    def train_command(self) -> list[str]:
-        return [sys.executable, "-m", self.train_module]
+    def train_command(self, python: str = sys.executable) -> list[str]:
+        """The container's ``train``, run by ``python`` (the job's interpreter)."""
+        return [python, "-m", self.train_module]
 
     def serve_command(self) -> list[str]:
         """The container's ``serve``: answers ``/ping`` and ``/invocations`` (see containers/serving.py)."""
@@ -39,14 +41,14 @@ class BuiltinImage:
             raise UnknownImageError(f"image {self.name!r} does not serve")
         return [sys.executable, "-m", self.serve_module]
 
-    def process_command(self) -> list[str]:
+    def process_command(self, python: str = sys.executable) -> list[str]:
         """A processing job without ``ContainerEntrypoint`` runs the image's default program."""
-        return [sys.executable, "-m", self.process_module or self.train_module]
+        return [python, "-m", self.process_module or self.train_module]
 
-    def local_argv(self, entrypoint: list[str]) -> list[str]:
-        """``ContainerEntrypoint`` as run by the process runner: the image's ``python`` is ours."""
+    def local_argv(self, entrypoint: list[str], python: str = sys.executable) -> list[str]:
+        """``ContainerEntrypoint`` as run by the process runner: the image's ``python`` is ``python``."""
         if entrypoint and entrypoint[0] in ("python", "python3"):
-            return [sys.executable, *entrypoint[1:]]
+            return [python, *entrypoint[1:]]
         return list(entrypoint)
 
 

@@ -56,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--edge-threads", type=int, help="edge requests handled at once (default 16)")
     up.add_argument("--request-timeout-seconds", type=int,
                     help="close an edge connection that sends nothing for this long (default 60)")
+    up.add_argument("--auth", choices=["none", "sigv4"],
+                    help="request authentication (default none; sigv4 is required to bind a non-loopback host)")
+    up.add_argument("--access-keys", metavar="ID:SECRET[,ID:SECRET]",
+                    help="the access keys --auth sigv4 accepts (or MLHARBOR_ACCESS_KEYS)")
+    up.add_argument("--cors-origin", metavar="ORIGIN[,ORIGIN]",
+                    help="browser origins allowed to call (e.g. http://localhost:3000); default none")
     up.set_defaults(handler=_up)
 
     def client_command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -92,10 +98,13 @@ def _parser() -> argparse.ArgumentParser:
     artifact_commands = artifacts.add_subparsers(dest="artifacts_command", required=True)
     listing = artifact_commands.add_parser("list", help="stored checkpoint sets and models")
     listing.add_argument("job", nargs="?")
+    listing.add_argument("--region", help="only this region's jobs (default: every region)")
+    listing.add_argument("--account", help="only this account's jobs")
     listing.add_argument("--endpoint", help="edge endpoint URL")
     listing.set_defaults(handler=_artifacts_list)
     fetch = artifact_commands.add_parser("get", help="fetch one stored item into a directory")
-    fetch.add_argument("item", help="an ID from `mlharbor artifacts list` (e.g. JOB/checkpoints/SET or JOB/model)")
+    fetch.add_argument("item", help="an ID from `mlharbor artifacts list` "
+                                    "(e.g. ACCOUNT/REGION/JOB/checkpoints/SET or ACCOUNT/REGION/JOB/model)")
     fetch.add_argument("--dest", default=".", help="directory to write into (default: current)")
     fetch.add_argument("--endpoint", help="edge endpoint URL")
     fetch.set_defaults(handler=_artifacts_get)
@@ -127,6 +136,9 @@ def _up(args: argparse.Namespace) -> int:
             "checkpoint_keep_last": args.checkpoint_keep_last,
             "edge_threads": args.edge_threads,
             "request_timeout_seconds": args.request_timeout_seconds,
+            "auth": args.auth,
+            "access_keys": args.access_keys,
+            "cors_origin": args.cors_origin,
         }.items()
         if value is not None
     }
@@ -218,12 +230,14 @@ def _interrupt(args: argparse.Namespace) -> int:
 
 
 def _artifacts_list(args: argparse.Namespace) -> int:
-    query = "?job=" + urllib.parse.quote(args.job) if args.job else ""
+    filters = {name: value for name, value in (("job", args.job), ("region", args.region),
+                                                ("account", args.account)) if value}
+    query = "?" + urllib.parse.urlencode(filters) if filters else ""
     items = json.loads(_internal(args.endpoint, "/artifacts" + query))["artifacts"]
-    print(f"{'ID':64} {'KIND':10} {'FILES':>5} {'BYTES':>12} STORED")
+    print(f"{'ID':88} {'KIND':10} {'FILES':>5} {'BYTES':>12} STORED")
     for item in items:
         stored = dt.datetime.fromtimestamp(item["created"], dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
-        print(f"{item['item_id']:64} {item['kind']:10} {item['file_count']:>5} {item['size']:>12} {stored}")
+        print(f"{item['item_id']:88} {item['kind']:10} {item['file_count']:>5} {item['size']:>12} {stored}")
     return 0
 
 
@@ -244,7 +258,8 @@ def _artifacts_get(args: argparse.Namespace) -> int:
 
 def _internal(endpoint: str | None, path: str, method: str = "GET") -> bytes:
     """Call mlharbor's own API; AWS-shaped errors become one clear line."""
-    request = urllib.request.Request(sdk.endpoint_url(endpoint) + "/_mlharbor" + path, method=method)
+    url = sdk.endpoint_url(endpoint) + "/_mlharbor" + path
+    request = urllib.request.Request(url, method=method, headers=_signed_headers(method, url))
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.read()
@@ -255,6 +270,17 @@ def _internal(endpoint: str | None, path: str, method: str = "GET") -> bytes:
         except (ValueError, KeyError):
             message = f"HTTP {error.code}"
         raise RuntimeError(message) from None
+
+
+def _signed_headers(method: str, url: str) -> dict[str, str]:
+    """SigV4 headers from the caller's AWS credentials (a server with ``--auth sigv4`` requires them)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    session = sdk.session(endpoint=url.split("/_mlharbor", 1)[0])
+    request = AWSRequest(method=method, url=url, data=b"")
+    SigV4Auth(session.get_credentials(), "sagemaker", session.region_name).add_auth(request)
+    return dict(request.headers.items())
 
 
 def _images(args: argparse.Namespace) -> int:

@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from emulator.aws.credentials import parse_access_keys
+
 DEFAULT_CONFIG: dict[str, Any] = {
     # where the edge endpoint listens (loopback by default: nothing is exposed)
     "host": "127.0.0.1",
@@ -52,6 +54,12 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "edge_max_connections": 500,
     # give process-runner jobs a private /opt/ml through a mount namespace when possible
     "use_mount_namespace": True,
+    # request authentication: "none", or "sigv4" (every request signed by one of access_keys)
+    "auth": "none",
+    # access key id → secret ("id:secret,id2:secret2" in MLHARBOR_ACCESS_KEYS and --access-keys)
+    "access_keys": {},
+    # browser origins (comma list) allowed to call and sent CORS headers; none by default
+    "cors_origin": "",
 }
 
 
@@ -63,7 +71,9 @@ def env_overrides(environ: dict[str, str] | None = None) -> dict[str, Any]:
         raw = env.get("MLHARBOR_" + key.upper())
         if raw is None:
             continue
-        if isinstance(default, bool):
+        if isinstance(default, dict):
+            found[key] = parse_access_keys(raw)
+        elif isinstance(default, bool):
             found[key] = raw.strip().lower() in ("1", "true", "yes", "on")
         elif isinstance(default, int):
             found[key] = int(raw)
@@ -79,4 +89,5 @@ def resolve(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"unknown mlharbor config keys: {sorted(unknown)}")
     config["data_dir"] = str(Path(config["data_dir"]).expanduser().resolve())
+    config["access_keys"] = parse_access_keys(config["access_keys"])
     return config

@@ -193,6 +193,24 @@ def process_alive(pid: int) -> bool:
         return False
 
 
+def processes_with_env(name: str, value: str) -> list[int]:
+    """Live processes whose environment has ``name=value``, by their pids on this machine.
+
+    A job in its own PID namespace sees other pids than this machine does, so a test finds a
+    job's processes by a marker variable in the job's ``Environment`` rather than by ``os.getpid()``.
+    """
+    import psutil
+
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.environ().get(name) == value and process_alive(process.pid):
+                found.append(process.pid)
+        except psutil.Error:
+            continue
+    return found
+
+
 def wait_for_file(path: Path, timeout: float = 60) -> str:
     """Wait until a job has written ``path`` (non-empty); returns its text."""
     deadline = time.monotonic() + timeout

@@ -149,6 +149,24 @@ def graph_endpoint(explicit: str = "") -> str:
     return endpoint
 
 
+def neptune_iam_headers(endpoint: str) -> dict[str, str]:
+    """SigV4 headers (service ``neptune-db``) for the websocket handshake, from the job's AWS credentials.
+
+    A graph server with IAM authentication on refuses an unsigned handshake; one without ignores them.
+    """
+    key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
+    if not key or not secret:
+        return {}
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method="GET", url="http" + endpoint.removeprefix("ws"), data=None)
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    SigV4Auth(Credentials(key, secret, os.environ.get("AWS_SESSION_TOKEN")), "neptune-db", region).add_auth(request)
+    return dict(request.headers.items())
+
+
 def gremlin_edges(endpoint: str, edge_label: str = "") -> EdgeSource:
     """An :data:`EdgeSource` reading ``g.E()[.hasLabel(l)].project('s','t')`` over gremlinpython."""
 
@@ -158,7 +176,7 @@ def gremlin_edges(endpoint: str, edge_label: str = "") -> EdgeSource:
         from gremlin_python.process.graph_traversal import __
 
         try:
-            connection = DriverRemoteConnection(endpoint, "g")
+            connection = DriverRemoteConnection(endpoint, "g", headers=neptune_iam_headers(endpoint))
         except Exception as error:  # gremlinpython raises transport-specific errors
             raise DataError(f"cannot reach the graph server at {endpoint}: {error}") from None
         try:

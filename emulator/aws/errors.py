@@ -112,3 +112,16 @@ class RuntimeValidationError(ServiceError):
 
     code = "ValidationError"
     status = 400
+
+
+class RequestTooLargeError(ValidationError):
+    """A ``ValidationException`` with HTTP 413: the body is larger than the API reads (it is left unread)."""
+
+    status = 413
+
+
+class AccessDeniedError(ServiceError):
+    """``AccessDeniedException`` (HTTP 403): the caller may not do this, whatever it sends."""
+
+    code = "AccessDeniedException"
+    status = 403

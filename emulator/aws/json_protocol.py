@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import uuid
 from collections.abc import Callable
@@ -34,6 +35,13 @@ log = logging.getLogger(__name__)
 CONTENT_TYPE = "application/x-amz-json-1.1"
 _REGION_IN_AUTH = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+#: Deeper than any input shape of the model; a body beyond it is refused before validation.
+MAX_NESTING_DEPTH = 64
+#: A double's largest value has 309 digits; a longer number is no number AWS accepts.
+MAX_NUMBER_DIGITS = 400
+#: The largest request body the SageMaker API reads (hyperparameters, environments and
+#: container definitions stay well under it); a larger one is refused unread.
+MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -86,10 +94,13 @@ class JsonDispatcher:
     def handles(self, target: str | None) -> bool:
         return bool(target) and target.startswith(self.prefix)  # type: ignore[union-attr]
 
-    def dispatch(self, target: str, body: bytes, authorization: str | None) -> WireResponse:
+    def dispatch(self, target: str, body: bytes, authorization: str | None,
+                 handlers: object | None = None) -> WireResponse:
+        """Answer one request; ``handlers``: this request's handler object, if not the dispatcher's own
+        (the same operations, scoped to who sent it)."""
         request_id = str(uuid.uuid4())
         try:
-            result = self._call(target, body, region_from_authorization(authorization, self.default_region))
+            result = self._call(target, body, region_from_authorization(authorization, self.default_region), handlers)
             return _json_response(200, result, request_id)
         except ServiceError as error:
             return _error_response(error, request_id)
@@ -97,7 +108,7 @@ class JsonDispatcher:
             log.exception("unhandled error in %s", target)
             return _error_response(InternalFailureError(f"mlharbor internal error: {error!r}"), request_id)
 
-    def _call(self, target: str, body: bytes, region: str) -> Any:
+    def _call(self, target: str, body: bytes, region: str, handlers: object | None = None) -> Any:
         operation_name = target[len(self.prefix) :]
         entry = self._operations.get(operation_name)
         if entry is None:
@@ -107,11 +118,68 @@ class JsonDispatcher:
             raise NotImplementedOperationError(
                 f"{operation_name} is not emulated by mlharbor; supported: {', '.join(self.supported_operations())}"
             )
-        try:
-            params = json.loads(body) if body.strip() else {}
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise SerializationError(f"The request body is not valid JSON: {error}") from None
-        return handler(region, validate_request(operation, params))
+        if handlers is not None:
+            handler = getattr(handlers, snake_case(operation_name))
+        return handler(region, validate_request(operation, decode_body(body)))
+
+
+def decode_body(body: bytes) -> Any:
+    """A request body as JSON values, refusing what AWS's deserializer cannot hold.
+
+    Refused with ``SerializationException``: text that is not UTF-8 JSON, ``NaN`` and
+    ``Infinity``, numbers beyond a double or longer than :data:`MAX_NUMBER_DIGITS`, and
+    nesting deeper than :data:`MAX_NESTING_DEPTH`. An empty body is ``{}``.
+    """
+    if not body.strip():
+        return {}
+    try:
+        value = json.loads(body, parse_constant=_refuse_constant, parse_int=_bounded_int, parse_float=_finite_float)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SerializationError(f"The request body is not valid JSON: {error}") from None
+    except RecursionError:  # the C decoder recurses once per level
+        raise SerializationError(f"The request body nests deeper than {MAX_NESTING_DEPTH} levels.") from None
+    if nesting_depth(value) > MAX_NESTING_DEPTH:
+        raise SerializationError(f"The request body nests deeper than {MAX_NESTING_DEPTH} levels.")
+    return value
+
+
+def nesting_depth(value: Any) -> int:
+    """How many arrays and objects deep ``value`` goes (walked with a stack, not recursion)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _refuse_constant(name: str) -> Any:
+    raise SerializationError(f"{name} is not a JSON number.")
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise SerializationError(f"A number in the request body has more than {MAX_NUMBER_DIGITS} digits.")
+    return int(text)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise SerializationError(f"A number in the request body ({text[:40]}) does not fit a double.")
+    return value
+
+
+def error_response(error: ServiceError) -> WireResponse:
+    """``error`` on the wire, for a request refused before it reaches :meth:`JsonDispatcher.dispatch`."""
+    return _error_response(error, str(uuid.uuid4()))
 
 
 def _json_response(status: int, payload: Any, request_id: str) -> WireResponse:

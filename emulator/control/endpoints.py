@@ -24,6 +24,7 @@ from typing import Any
 
 from emulator.aws.errors import ModelError, RuntimeValidationError, ValidationError
 from emulator.control.arns import endpoint_arn, endpoint_config_arn, model_arn
+from emulator.control.caller import USER, Caller, check_deployable, confined_model_request
 from emulator.control.listing import ListQuery, paginate
 from emulator.control.records import (
     CREATING,
@@ -101,9 +102,11 @@ class EndpointBackend:
         self._generation: dict[tuple[str, str], int] = {}
 
     # -- models ---------------------------------------------------------------------------
-    def create_model(self, region: str, request: dict[str, Any]) -> ModelRecord:
+    def create_model(self, region: str, request: dict[str, Any], caller: Caller = USER) -> ModelRecord:
+        """CreateModel (``caller``: a job's container gets a model that serves on the Docker runner only)."""
         if primary_container(request) is None:
             raise ValidationError("Either PrimaryContainer or Containers must be provided.")
+        request = confined_model_request(caller, request)
         name = request["ModelName"]
         model = ModelRecord(name, model_arn(region, self.settings.account_id, name), region, request)
         self.models.add(model, f'Cannot create already existing model "{model.arn}".')
@@ -145,10 +148,11 @@ class EndpointBackend:
         return paginate(self.configs.in_region(region), query)
 
     # -- endpoints ---------------------------------------------------------------------------
-    def create_endpoint(self, region: str, request: dict[str, Any]) -> EndpointRecord:
+    def create_endpoint(self, region: str, request: dict[str, Any], caller: Caller = USER) -> EndpointRecord:
         """CreateEndpoint: record it ``Creating`` and bring its variants up in the background."""
         name = request["EndpointName"]
         config = self._config(region, request["EndpointConfigName"])
+        self._check_deployable(caller, config)
         endpoint = EndpointRecord(name=name, arn=endpoint_arn(region, self.settings.account_id, name),
                                   region=region, config_name=config.name, tags=list(request.get("Tags") or []))
         with self._lock:
@@ -163,9 +167,10 @@ class EndpointBackend:
     def list_endpoints(self, region: str, query: ListQuery) -> tuple[list[EndpointRecord], str | None]:
         return paginate(self.endpoints.in_region(region), query)
 
-    def update_endpoint(self, region: str, name: str, config_name: str) -> EndpointRecord:
+    def update_endpoint(self, region: str, name: str, config_name: str, caller: Caller = USER) -> EndpointRecord:
         """UpdateEndpoint: ``Updating`` while the new config comes up; the old one serves until then."""
         config = self._config(region, config_name)
+        self._check_deployable(caller, config)
         with self._lock:
             endpoint = self._endpoint(region, name)
             if endpoint.status != IN_SERVICE:
@@ -178,6 +183,13 @@ class EndpointBackend:
             generation = self._next_generation((region, name))
         self._launch_async(endpoint, config, generation, updating=True)
         return endpoint
+
+    def _check_deployable(self, caller: Caller, config: EndpointConfigRecord) -> None:
+        """A job's container may deploy only models that serve on the Docker runner."""
+        for variant in config.request["ProductionVariants"]:
+            model = self.models.find((config.region, variant["ModelName"]))
+            if model is not None:
+                check_deployable(caller, model.name, model.request)
 
     def delete_endpoint(self, region: str, name: str) -> None:
         """DeleteEndpoint: the serving processes are stopped before this returns."""

@@ -95,12 +95,18 @@ def _encode_token(position: int, query: ListQuery) -> str:
 
 
 def _decode_token(query: ListQuery) -> int:
+    """The position a token of ours names; anything else a client sends is a malformed token."""
+    malformed = ValidationError("Invalid pagination token because of a malformed token.")
     try:
         data = json.loads(base64.urlsafe_b64decode((query.next_token or "").encode()))
-        position = int(data["position"])
-        same_query = data["query"] == query.fingerprint()
-    except (ValueError, KeyError, TypeError):
-        raise ValidationError("Invalid pagination token because of a malformed token.") from None
-    if not same_query or position < 0:
+    except (ValueError, RecursionError):  # not base64, not UTF-8, not JSON, or nested past the decoder
+        raise malformed from None
+    if not isinstance(data, dict):
+        raise malformed
+    position, fingerprint = data.get("position"), data.get("query")
+    # we only ever write a non-negative int: 1e400, true or "3" is someone else's token
+    if type(position) is not int or position < 0 or not isinstance(fingerprint, str):
+        raise malformed
+    if fingerprint != query.fingerprint():
         raise ValidationError("Invalid pagination token because the request parameters changed.")
     return position

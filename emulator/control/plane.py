@@ -56,7 +56,8 @@ class ControlPlane:
         self.endpoint_url = endpoint_url
         self.store = RecordStore(data_dir / "records.sqlite3")
         self.scheduler = Scheduler(int(config["max_concurrent_jobs"]))
-        self.artifacts = ArtifactStore(data_dir / "artifacts", keep_last=int(config["checkpoint_keep_last"]))
+        self.artifacts = ArtifactStore(data_dir / "artifacts", keep_last=int(config["checkpoint_keep_last"]),
+                                       legacy_account=config["account_id"], legacy_region=config["region"])
         self.runner = runner or make_runner(config, self.artifacts)
         self.logs = CloudWatchLogShipper(endpoint_url)
         self.metrics = CloudWatchMetricShipper(endpoint_url)

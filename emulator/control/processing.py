@@ -14,6 +14,7 @@ from typing import Any
 from emulator.aws.errors import ValidationError
 from emulator.contract import JobPaths
 from emulator.control.arns import processing_job_arn
+from emulator.control.caller import USER, Caller, confined_request
 from emulator.control.events import BackendEvents
 from emulator.control.listing import ListQuery, paginate
 from emulator.control.records import FAILED, IN_PROGRESS, STOPPED, STOPPING, ProcessingJob
@@ -24,11 +25,15 @@ from emulator.control.table import RecordTable
 from emulator.control.training import BackendSettings, check_instance_quota
 from emulator.observability.logs import PROCESSING_LOG_GROUP, CloudWatchLogShipper, stream_name
 from emulator.runners.base import ProcessingOutcome, ProcessingRunRequest
+from emulator.safepath import UnsafePathError, container_path
 
 log = logging.getLogger(__name__)
 
 KIND = "processing-job"
 DEFAULT_MAX_RUNTIME = 86400
+
+#: ``/opt/ml/processing``: every input's and output's ``LocalPath`` lies under it
+PROCESSING_ROOT = str(JobPaths().processing_dir)
 
 
 class ProcessingJobBackend:
@@ -54,10 +59,12 @@ class ProcessingJobBackend:
         self.running = RunningJobs(self._lock, settings.stop_grace_seconds)
 
     # -- API operations -------------------------------------------------------------
-    def create_processing_job(self, region: str, request: dict[str, Any]) -> ProcessingJob:
+    def create_processing_job(self, region: str, request: dict[str, Any], caller: Caller = USER) -> ProcessingJob:
+        """CreateProcessingJob (``caller``: a job's container gets a job on the Docker runner only)."""
         check_processing_request(request)
         check_instance_quota(request["ProcessingResources"].get("ClusterConfig") or {},
                              self.settings.max_instance_count, "processing job usage")
+        request = confined_request(caller, request)
         name = request["ProcessingJobName"]
         job = ProcessingJob(name=name, arn=processing_job_arn(region, self.settings.account_id, name),
                             region=region, request=request)
@@ -182,7 +189,6 @@ def check_processing_request(request: dict[str, Any]) -> None:
     Raises:
         ValidationError: with the member and the rule.
     """
-    probe = JobPaths()
     names = [entry["InputName"] for entry in request.get("ProcessingInputs") or []]
     outputs = (request.get("ProcessingOutputConfig") or {}).get("Outputs") or []
     names += [entry["OutputName"] for entry in outputs]
@@ -192,7 +198,7 @@ def check_processing_request(request: dict[str, Any]) -> None:
         source = entry.get("S3Input")
         if source is None:
             raise ValidationError(f"ProcessingInput {entry['InputName']}: only S3Input is supported by mlharbor.")
-        _check_local_path(probe, source.get("LocalPath"), f"ProcessingInput {entry['InputName']}")
+        _check_local_path(source.get("LocalPath"), f"ProcessingInput {entry['InputName']}")
     for entry in outputs:
         output = entry.get("S3Output")
         if output is None:
@@ -201,7 +207,7 @@ def check_processing_request(request: dict[str, Any]) -> None:
             raise ValidationError(f"ProcessingOutput {entry['OutputName']}: S3Uri must be an s3:// URI.")
         if output.get("S3UploadMode") != "EndOfJob":
             raise ValidationError(f"ProcessingOutput {entry['OutputName']}: only S3UploadMode EndOfJob is supported.")
-        _check_local_path(probe, output.get("LocalPath"), f"ProcessingOutput {entry['OutputName']}")
+        _check_local_path(output.get("LocalPath"), f"ProcessingOutput {entry['OutputName']}")
     cluster = request["ProcessingResources"].get("ClusterConfig") or {}
     if not cluster.get("InstanceType"):
         raise ValidationError("ProcessingResources.ClusterConfig.InstanceType is required.")
@@ -209,10 +215,12 @@ def check_processing_request(request: dict[str, Any]) -> None:
         raise ValidationError("ProcessingResources.ClusterConfig.InstanceCount must be at least 1.")
 
 
-def _check_local_path(probe: JobPaths, path: str | None, where: str) -> None:
+def _check_local_path(path: str | None, where: str) -> None:
+    """A ``LocalPath`` is absolute, normalised and under ``/opt/ml/processing`` (the processing contract)."""
     if not path:
         raise ValidationError(f"{where}: LocalPath is required.")
     try:
-        probe.processing_path(path)
-    except ValueError as error:
-        raise ValidationError(f"{where}: {error}.") from None
+        container_path(path, under=PROCESSING_ROOT, allow_root=True)
+    except UnsafePathError as error:
+        raise ValidationError(f"{where}: LocalPath {error}; every processing LocalPath is an absolute, "
+                              f"normalised path under {PROCESSING_ROOT}.") from None

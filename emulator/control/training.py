@@ -13,12 +13,14 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from emulator.aws.errors import ResourceLimitExceededError, ValidationError
+from emulator.contract import DEFAULT_BASE_DIR
 from emulator.control import states
 from emulator.control.arns import training_job_arn
+from emulator.control.caller import USER, Caller, confined_request
 from emulator.control.events import BackendEvents
 from emulator.control.listing import ListQuery, paginate
 from emulator.control.records import IN_PROGRESS, STOPPING, TrainingJob
@@ -29,6 +31,7 @@ from emulator.control.table import RecordTable
 from emulator.observability.logs import TRAINING_LOG_GROUP, CloudWatchLogShipper, stream_name
 from emulator.observability.metrics import CloudWatchMetricShipper, MetricDefinition, compile_definitions, extract
 from emulator.runners.base import Runner, RunOutcome, RunRequest
+from emulator.safepath import UnsafePathError, container_path
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +89,11 @@ class TrainingJobBackend:
         self.running = RunningJobs(self._lock, settings.stop_grace_seconds)
 
     # -- API operations -------------------------------------------------------------
-    def create_training_job(self, region: str, request: dict[str, Any]) -> TrainingJob:
+    def create_training_job(self, region: str, request: dict[str, Any], caller: Caller = USER) -> TrainingJob:
         """CreateTrainingJob: record the job as InProgress/Starting and queue it.
+
+        Args:
+            caller: who asks; a job's container gets a job on the Docker runner only.
 
         Raises:
             ValidationError: a constraint the service model cannot express failed.
@@ -95,6 +101,7 @@ class TrainingJobBackend:
         """
         check_training_request(request)
         check_instance_quota(request["ResourceConfig"], self.settings.max_instance_count, "training job usage")
+        request = confined_request(caller, request)
         definitions = compile_definitions(request["AlgorithmSpecification"].get("MetricDefinitions"))
         name = request["TrainingJobName"]
         now = time.time()
@@ -264,6 +271,7 @@ class TrainingJobBackend:
             s3_endpoint_url=self.settings.s3_endpoint_url,
             graph_endpoint_url=self.settings.graph_endpoint_url,
             region=job.region,
+            account_id=self.settings.account_id,
             checkpoint_config=request.get("CheckpointConfig"),
             entrypoint=algorithm.get("ContainerEntrypoint"),
             arguments=algorithm.get("ContainerArguments"),
@@ -413,6 +421,32 @@ def check_instance_quota(resources: dict[str, Any], limit: int, usage: str) -> N
         )
 
 
+#: the request members that name a directory inside the job's container
+_CONTAINER_PATH_MEMBERS = ("CheckpointConfig", "TensorBoardOutputConfig", "DebugHookConfig")
+
+
+def check_training_paths(request: dict[str, Any]) -> None:
+    """Every ``LocalPath`` the request names is absolute, normalised and not ``/`` or ``/opt/ml`` itself.
+
+    A path outside ``/opt/ml`` is kept inside the job's tree all the same (and mounted where it says
+    in a container); what a relative path or ``..`` would name on this machine is never reached.
+
+    Raises:
+        ValidationError: naming the member and the rule it breaks.
+    """
+    for member in _CONTAINER_PATH_MEMBERS:
+        value = (request.get(member) or {}).get("LocalPath")
+        if value is None:
+            continue
+        try:
+            path = container_path(value, under="/")
+        except UnsafePathError as error:
+            raise ValidationError(f"Invalid {member}.LocalPath: {error}.") from None
+        if path == PurePosixPath(str(DEFAULT_BASE_DIR)):
+            raise ValidationError(f"Invalid {member}.LocalPath: {value!r} is the whole of {DEFAULT_BASE_DIR}; "
+                                  "name a directory inside it.")
+
+
 def check_training_request(request: dict[str, Any]) -> None:
     """Constraints of CreateTrainingJob that the service model cannot express.
 
@@ -439,6 +473,7 @@ def check_training_request(request: dict[str, Any]) -> None:
     for name in names:
         if name in (".", ".."):
             raise ValidationError(f"Channel name '{name}' is not a valid directory name.")
+    check_training_paths(request)
     stopping = request.get("StoppingCondition") or {}
     for member in ("MaxRuntimeInSeconds", "MaxWaitTimeInSeconds"):
         if member in stopping and stopping[member] is None:

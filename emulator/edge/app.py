@@ -16,7 +16,9 @@ from flask import Flask
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from emulator.aws.json_protocol import JsonDispatcher, load_service_model
+from emulator.control.caller import JOB
 from emulator.control.plane import ControlPlane
+from emulator.edge.gate import raw_target
 from emulator.edge.internal import PREFIX as OUR_PATH_PREFIX
 from emulator.edge.internal import internal_blueprint
 from emulator.sagemaker.responses import SageMakerResponses
@@ -36,7 +38,7 @@ def create_app(control: ControlPlane, extra_health: Callable[[], dict[str, Any]]
     app = Flask("mlharbor")
     responses = SageMakerResponses(control.training, control.processing, control.endpoints, control.tags)
     sagemaker = JsonDispatcher(load_service_model("sagemaker"), responses, control.config["region"])
-    app.register_blueprint(sagemaker_blueprint(sagemaker))
+    app.register_blueprint(sagemaker_blueprint(sagemaker, job_handlers=responses.for_caller(JOB)))
     app.register_blueprint(runtime_blueprint(RuntimeDispatcher(control.endpoints, control.config["region"])))
 
     def health_facts() -> dict[str, Any]:
@@ -73,8 +75,10 @@ class EdgeDispatcher:
     def is_ours(environ: dict[str, Any]) -> bool:
         if environ.get("HTTP_X_AMZ_TARGET", "").startswith("SageMaker."):
             return True
-        if is_runtime_request(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""),
-                              environ.get("HTTP_AUTHORIZATION")):
+        # the raw path: an endpoint name with an encoded "/" (``a%2Fb``) is still InvokeEndpoint, which
+        # refuses the name, rather than a miss that moto would answer for S3
+        raw_path = raw_target(environ)[0]
+        if is_runtime_request(environ.get("REQUEST_METHOD", ""), raw_path, environ.get("HTTP_AUTHORIZATION")):
             return True  # sagemaker-runtime InvokeEndpoint (rest-json, signed for service "sagemaker")
         return environ.get("PATH_INFO", "").startswith(OUR_PATH_PREFIX)
 

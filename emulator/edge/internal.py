@@ -38,12 +38,18 @@ def internal_blueprint(control: ControlPlane, health_facts: Callable[[], dict[st
 
     @blueprint.get("/artifacts")
     def list_artifacts() -> Response:
-        items = control.artifacts.list(request.args.get("job") or None)
+        """Stored items; ``job``, ``region`` and ``account`` narrow the list (a job name alone: every region's)."""
+        items = control.artifacts.list(request.args.get("job") or None, region=request.args.get("region") or None,
+                                       account=request.args.get("account") or None)
         return jsonify({"artifacts": [item.to_dict() for item in items]})
 
     @blueprint.get("/artifacts/<path:item_id>/download")
     def download(item_id: str) -> Response:
-        """One stored item as a tar stream (checkpoint set files, or ``model.tar.gz``)."""
+        """One stored item as a tar stream (checkpoint set files, or ``model.tar.gz``).
+
+        ``item_id`` is ``<account>/<region>/<job>/checkpoints/<set>`` or ``<account>/<region>/<job>/model``
+        (``<job>/…`` for items stored before artifacts were kept per account and region).
+        """
         item = control.artifacts.get(item_id)
         if item is None:
             raise ValidationError(f"No stored artifact {item_id!r}.")

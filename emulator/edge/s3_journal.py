@@ -5,6 +5,11 @@ that changed something (PUT, POST, DELETE answered 2xx) it writes the affected o
 bucket) as moto now holds it to ``<data dir>/s3``, atomically; at start-up the journal is
 loaded back into moto's backend before the first request is served. Reads cost nothing extra.
 Path-style addressing is what boto3 uses against a custom endpoint; that is what is journaled.
+
+An object is kept with its metadata, its tags and its ETag (a multipart upload's ``"…-N"``
+ETag is not the MD5 of the bytes, so it is recorded rather than recomputed). Whether a request
+is an S3 request is asked of moto's own dispatcher, so signed, presigned and unsigned
+(anonymous) requests are journaled alike: exactly what moto served as S3.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +50,12 @@ class S3Journal:
         root.mkdir(parents=True, exist_ok=True)
 
     # -- the middleware ----------------------------------------------------------------
-    def wrap(self, app: WSGIApp) -> WSGIApp:
+    def wrap(self, dispatcher: DomainDispatcherApplication) -> WSGIApp:
+        """``dispatcher`` (moto's server application) with every S3 mutation it answers journaled."""
+        app: WSGIApp = dispatcher
+
         def journaled(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-            target = _s3_target(environ)
+            target = _s3_target(environ) if _served_as_s3(dispatcher, environ) else None
             if target is None:
                 return app(environ, start_response)
             status: list[str] = []
@@ -77,19 +87,23 @@ class S3Journal:
             if not (directory / "bucket.json").exists():
                 _write_atomic(directory / "bucket.json", json.dumps({"region": bucket.region_name}).encode())
             if key is not None:
-                self._sync_key(bucket, directory, key)
+                self._sync_key(backend, bucket, directory, key)
             else:
                 self._sync_bucket(bucket, directory)
 
-    def _sync_key(self, bucket: Any, directory: Path, key: str) -> None:
+    def _sync_key(self, backend: Any, bucket: Any, directory: Path, key: str) -> None:
         fake = bucket.keys.get(key)
         data_path, meta_path = _object_paths(directory, key)
         if fake is None:
             data_path.unlink(missing_ok=True)
             meta_path.unlink(missing_ok=True)
             return
-        _write_atomic(data_path, fake.value)
-        _write_atomic(meta_path, json.dumps({"key": key, "metadata": dict(fake.metadata)}).encode())
+        etag = fake.etag.strip('"')
+        if not (data_path.exists() and _journaled_etag(meta_path) == etag):
+            _write_atomic(data_path, fake.value)  # a tagging call leaves the bytes alone: no rewrite
+        tags = {tag["Key"]: tag["Value"] for tag in _object_tags(backend, fake)}
+        meta = {"key": key, "metadata": dict(fake.metadata), "etag": etag, "tags": tags}
+        _write_atomic(meta_path, json.dumps(meta).encode())
 
     def _sync_bucket(self, bucket: Any, directory: Path) -> None:
         present = set(bucket.keys.keys())
@@ -116,8 +130,12 @@ class S3Journal:
                 data_path = meta_path.with_suffix(".data")
                 if not data_path.exists():
                     continue
-                fake = backend.put_object(directory.name, meta["key"], data_path.read_bytes())
+                # journals written before ETags and tags were kept have neither: MD5 and no tags, as then
+                fake = backend.put_object(directory.name, meta["key"], data_path.read_bytes(), etag=meta.get("etag"),
+                                          disable_notification=True)
                 fake.set_metadata(meta["metadata"])
+                if meta.get("tags"):
+                    backend.tagger.tag_resource(fake.arn, backend.tagger.convert_dict_to_tags_input(meta["tags"]))
                 objects += 1
         return buckets, objects
 
@@ -127,12 +145,29 @@ class S3Journal:
         return s3_backends[self.account_id]["aws"]
 
 
-def _s3_target(environ: dict[str, Any]) -> tuple[str, str | None] | None:
-    """(bucket, key or None) of a mutating, SigV4-signed, path-style S3 request; else None."""
+def _object_tags(backend: Any, fake: Any) -> list[dict[str, str]]:
+    """An object's tags as moto holds them (``[{"Key": …, "Value": …}]``)."""
+    return backend.tagger.list_tags_for_resource(fake.arn)["Tags"]
+
+
+def _served_as_s3(dispatcher: DomainDispatcherApplication, environ: dict[str, Any]) -> bool:
+    """Whether moto routes this mutating request to S3: asked of moto's own routing, since an
+    unsigned request carries no SigV4 scope that names the service (moto falls back to S3)."""
     if environ.get("REQUEST_METHOD") not in _MUTATING:
+        return False
+    return getattr(dispatcher.get_application(environ), "service", None) == "s3"
+
+
+def _journaled_etag(meta_path: Path) -> str | None:
+    try:
+        return json.loads(meta_path.read_text()).get("etag")
+    except (OSError, ValueError):
         return None
-    scope = environ.get("HTTP_AUTHORIZATION", "") + environ.get("QUERY_STRING", "")
-    if "/s3/aws4_request" not in scope and "%2Fs3%2Faws4_request" not in scope:
+
+
+def _s3_target(environ: dict[str, Any]) -> tuple[str, str | None] | None:
+    """(bucket, key or None) of a mutating, path-style S3 request; else None."""
+    if environ.get("REQUEST_METHOD") not in _MUTATING:
         return None
     query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
     if environ["REQUEST_METHOD"] == "PUT" and "uploadId" in query:

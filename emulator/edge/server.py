@@ -19,11 +19,17 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from emulator import config as config_module
+from emulator.aws.credentials import key_for, use_internal_key
 from emulator.control.plane import ControlPlane
+from emulator.edge import access
 from emulator.edge.app import EdgeDispatcher, NotReadyApp, SwappableApp, create_app
+from emulator.edge.gate import EdgeGate
+from emulator.edge.job_origin import JobOriginGate
 from emulator.edge.s3_journal import S3Journal
 from emulator.edge.wsgi_server import EdgeServer, ServingLimits, bind
 from emulator.graph import GraphServer
+from emulator.observability import durable_backends
+from emulator.observability.durable_store import ObservabilityStore
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +49,9 @@ class Harbor:
         self.control: ControlPlane | None = None
         self.graph: GraphServer | None = None
         self._app = SwappableApp(NotReadyApp())
+        self.host_policy = access.host_policy(self.config)
+        self.origin_policy = access.origin_policy(self.config)
+        self.verifier = access.verifier(self.config)
         self._server: EdgeServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -53,8 +62,11 @@ class Harbor:
         return f"http://{self.config['host']}:{self._server.port}"
 
     def start(self) -> None:
+        access.check_configuration(self.config)  # before anything is bound
+        use_internal_key(key_for(self.config))
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._server = bind(self.config["edge_server"], self.config["host"], int(self.config["port"]), self._app,
+        gated = EdgeGate(self._app, self.host_policy, self.origin_policy, self.verifier)
+        self._server = bind(self.config["edge_server"], self.config["host"], int(self.config["port"]), gated,
                             serving_limits(self.config))
         self._thread = threading.Thread(target=self._server.serve, name="edge", daemon=True)
         self._thread.start()
@@ -62,9 +74,13 @@ class Harbor:
         journal = S3Journal(self.data_dir / "s3", self.config["account_id"])
         buckets, objects = journal.restore()
         log.info("embedded S3 restored from its journal: %d buckets, %d objects", buckets, objects)
+        observability = ObservabilityStore(self.data_dir / "observability.sqlite3")
+        durable_backends.install(observability)
+        log.info("CloudWatch Logs and metrics restored: %s", durable_backends.restore(observability))
         self.control = ControlPlane(self.config, self.endpoint_url, graph_endpoint_url=self.graph.gremlin_url)
         ours = create_app(self.control, extra_health=self._graph_health)
-        self._app.target = EdgeDispatcher(ours, journal.wrap(DomainDispatcherApplication(create_backend_app)))
+        self._app.target = JobOriginGate(
+            EdgeDispatcher(ours, journal.wrap(DomainDispatcherApplication(create_backend_app))))
         self.control.start()
         self._write_server_info()
         log.info("mlharbor ready at %s", self.endpoint_url)
@@ -96,6 +112,9 @@ class Harbor:
             port=int(self.config["graph_port"]),
             s3_endpoint_url=self.endpoint_url,
             region=self.config["region"],
+            host_policy=self.host_policy,
+            origin_policy=self.origin_policy,
+            verifier=self.verifier,
         )
         graph.start()
         return graph

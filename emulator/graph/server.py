@@ -21,6 +21,10 @@ import boto3
 from aiohttp import WSMsgType, web
 from botocore.config import Config
 
+from emulator.aws.credentials import internal_key
+from emulator.aws.origin import HostPolicy, OriginPolicy
+from emulator.aws.sigv4 import SigV4Verifier
+from emulator.graph.gate import gate_middleware
 from emulator.graph.http_api import NeptuneHttpApi, neptune_errors
 from emulator.graph.loader import LoaderService
 from emulator.graph.protocol import GremlinProtocol
@@ -44,12 +48,19 @@ class GraphServer:
         s3_endpoint_url: the embedded S3 the bulk loader reads from.
         region: region for the S3 client.
         query_timeout_ms: default evaluation timeout (Neptune's default is 120 s).
+        host_policy: the Host names answered (default: loopback names and ``host``).
+        origin_policy: the browser origins served (default: none but the server's own).
+        verifier: checks Neptune IAM (SigV4) signatures; ``None``: authentication off.
     """
 
     def __init__(self, data_dir: Path, host: str = "127.0.0.1", port: int = 8182,
                  s3_endpoint_url: str | None = None, region: str = "us-east-1",
-                 query_timeout_ms: float = 120_000) -> None:
+                 query_timeout_ms: float = 120_000, host_policy: HostPolicy | None = None,
+                 origin_policy: OriginPolicy | None = None, verifier: SigV4Verifier | None = None) -> None:
         self.data_dir = Path(data_dir)
+        self.host_policy = host_policy or HostPolicy(bound_host=host)
+        self.origin_policy = origin_policy or OriginPolicy()
+        self.verifier = verifier
         self.host = host
         self._requested_port = port
         self._port: int | None = None
@@ -83,9 +94,10 @@ class GraphServer:
         return f"ws://{self.host}:{self.port}/gremlin"
 
     def s3_client(self) -> Any:
-        """A boto3 S3 client for the embedded S3 (dummy credentials)."""
+        """A boto3 S3 client for the embedded S3 (signed with the server's internal key)."""
+        key = internal_key()
         return boto3.client("s3", endpoint_url=self.s3_endpoint_url, region_name=self.region,
-                            aws_access_key_id="mlharbor", aws_secret_access_key="mlharbor",
+                            aws_access_key_id=key.access_key_id, aws_secret_access_key=key.secret_access_key,
                             config=Config(retries={"max_attempts": 2}))
 
     def start(self) -> None:
@@ -147,7 +159,8 @@ class GraphServer:
         store = self.store
         if store is None or self.loader is None or self._executor is None:
             raise RuntimeError("backend not initialised")
-        app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[neptune_errors])
+        gate = gate_middleware(self.host_policy, self.origin_policy, self.verifier)
+        app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[gate, neptune_errors])
         self.protocol = GremlinProtocol(store, self.query_timeout_ms)
         self.http_api = NeptuneHttpApi(store, self.loader, self._executor, self.query_timeout_ms)
         app.router.add_get("/gremlin", self._gremlin_get)

@@ -18,6 +18,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from emulator.aws.credentials import internal_key
+
 log = logging.getLogger(__name__)
 
 
@@ -81,9 +83,11 @@ class BatchShipper:
     def client(self, region: str) -> Any:
         found = self._clients.get(region)
         if found is None:
+            key = internal_key()
             found = boto3.client(
-                self.service, region_name=region, endpoint_url=self.endpoint_url, aws_access_key_id="mlharbor",
-                aws_secret_access_key="mlharbor", config=Config(retries={"max_attempts": 2}),
+                self.service, region_name=region, endpoint_url=self.endpoint_url,
+                aws_access_key_id=key.access_key_id, aws_secret_access_key=key.secret_access_key,
+                config=Config(retries={"max_attempts": 2}),
             )
             self._clients[region] = found
         return found

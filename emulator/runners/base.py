@@ -38,7 +38,8 @@ class RunRequest:
         max_runtime_seconds: ``StoppingCondition.MaxRuntimeInSeconds``.
         workdir: this job's private directory under the data dir; the runner owns it.
         s3_endpoint_url: where the embedded S3 answers (the edge endpoint).
-        region: region name for the S3 client.
+        region: region name for the S3 client; with ``account_id``, whose artifacts the job's are.
+        account_id: the job's AWS account.
         graph_endpoint_url: the graph server's Gremlin websocket URL, given to the job as
             ``MLHARBOR_GRAPH_ENDPOINT`` unless its ``Environment`` sets one.
         checkpoint_config: the request's ``CheckpointConfig`` or ``None``.
@@ -61,6 +62,7 @@ class RunRequest:
     workdir: Path
     s3_endpoint_url: str
     region: str = "us-east-1"
+    account_id: str = "123456789012"
     graph_endpoint_url: str | None = None
     checkpoint_config: dict[str, Any] | None = None
     entrypoint: list[str] | None = None

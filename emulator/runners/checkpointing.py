@@ -2,11 +2,15 @@
 
 What SageMaker promises for ``CheckpointConfig``
 (https://docs.aws.amazon.com/sagemaker/latest/dg/model-checkpoints.html): before the job
-starts its checkpoint directory is filled from the newest checkpoint (the local store first,
-then ``S3Uri``); while it runs the directory is copied out every ``interval`` seconds; at a
-stop, an interruption and the end it is copied once more. A job that writes checkpoints
+starts its checkpoint directory is filled from its checkpoints (with an ``S3Uri``, exactly what
+S3 holds under it, as on SageMaker: S3 is the source of truth, so a checkpoint the user deleted
+there stays deleted; without one, the local store's newest set of the job's lineage); while it
+runs the directory is copied out every ``interval`` seconds; at a stop, an interruption and the
+end it is copied once more. A job that writes checkpoints
 should write each file under a temporary name and rename it, as on SageMaker: a copy taken
-mid-write would keep a half file (the store itself never shows a half *set*).
+mid-write would keep a half file (the store itself never shows a half *set*). Only the
+directory's real files are copied: a symlink or special file the job put there is skipped and
+said so in its log, never followed to what it points to on this machine.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from emulator.artifacts import ArtifactStore, StoredItem
+from emulator.artifacts import ArtifactStore, JobKey, StoredItem
 from emulator.runners import s3io
 from emulator.runners.base import JobEvents, RunRequest
 
@@ -49,23 +53,37 @@ class CheckpointSync:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.stored: list[StoredItem] = []
+        # the job owns everything under its workdir's trees; the workdir itself is the server's
+        self._within = request.workdir if local_dir.is_relative_to(request.workdir) else None
+        self._skips_reported: set[str] = set()
 
     def restore(self, into: list[Path]) -> None:
-        """Fill each directory in ``into`` from the newest checkpoint, if there is one."""
-        item = self.store.latest_checkpoint(self.request.checkpoint_lineage) if self.store else None
+        """Fill each directory in ``into`` from the job's checkpoint source (see the module's docstring).
+
+        With an ``S3Uri`` an empty prefix means a fresh start, even when the local store still keeps
+        sets of that lineage: the user deleted them from S3, the source of truth.
+        """
         for directory in into:
             directory.mkdir(parents=True, exist_ok=True)
-            if item is not None:
-                count = self.store.restore(item, directory)  # type: ignore[union-attr]
-                source = f"checkpoint {item.item_id}"
-            elif self.mirror is not None:
-                objects = s3io.channel_objects(self.s3, {"S3DataType": "S3Prefix", "S3Uri": self.mirror.uri + "/"})
+        if self.mirror is not None:
+            objects = s3io.channel_objects(self.s3, {"S3DataType": "S3Prefix", "S3Uri": self.mirror.uri + "/"})
+            for directory in into:
                 s3io.download(self.s3, objects, directory)
-                count, source = len(objects), self.mirror.uri
-            else:
+            count, source = len(objects), self.mirror.uri
+        elif self.store is not None:
+            item = self.store.latest_checkpoint(self.owner, self.request.checkpoint_lineage)
+            if item is None:
                 return
-            if count:
-                self.events.log(f"mlharbor: restored {count} checkpoint file(s) from {source}")
+            count = max((self.store.restore(item, directory) for directory in into), default=0)
+            source = f"checkpoint {item.item_id}"
+        else:
+            return
+        if count:
+            self.events.log(f"mlharbor: restored {count} checkpoint file(s) from {source}")
+
+    @property
+    def owner(self) -> JobKey:
+        return artifact_owner(self.request)
 
     def start(self) -> None:
         if self.interval > 0:
@@ -94,7 +112,8 @@ class CheckpointSync:
         if self.store is None:
             self._mirror_files()
             return None
-        item = self.store.put_checkpoint(self.request.job_name, self.request.checkpoint_lineage, self.local_dir)
+        item = self.store.put_checkpoint(self.owner, self.request.checkpoint_lineage, self.local_dir,
+                                         within=self._within, on_skip=self._report_skip)
         if item is None:
             return None
         self.stored.append(item)
@@ -103,11 +122,20 @@ class CheckpointSync:
         return item
 
     def _mirror_files(self) -> None:
-        if self.mirror is None or not self.local_dir.is_dir():
-            return
-        for path in s3io.iter_files(self.local_dir):
-            s3io.upload_file(self.s3, path, self.mirror.child(str(path.relative_to(self.local_dir))))
+        if self.mirror is not None:
+            s3io.upload_tree(self.s3, self.local_dir, self.mirror, self._within, self._report_skip)
+
+    def _report_skip(self, message: str) -> None:
+        """Tell the job's log once what its checkpoint copies leave out (a symlink, a FIFO…)."""
+        if message not in self._skips_reported:
+            self._skips_reported.add(message)
+            self.events.log(f"mlharbor: checkpoint copy: {message}")
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             self.save()
+
+
+def artifact_owner(request: RunRequest) -> JobKey:
+    """Whose artifacts a run's are: its job, in its account and region."""
+    return JobKey(request.account_id, request.region, request.job_name)

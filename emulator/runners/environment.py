@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import PurePosixPath
 from typing import Any
 
 from emulator import contract
+from emulator.aws.credentials import internal_key
 from emulator.contract import JobPaths
 from emulator.runners.base import RunRequest
+from emulator.safepath import container_path
 
 #: Where the NVIDIA driver exposes one device node per GPU.
 _GPU_DEVICES = "/dev"
@@ -191,19 +194,25 @@ def aws_access_environment(endpoint_url: str, region: str, graph_endpoint_url: s
         "S3_ENDPOINT_URL": endpoint_url,
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
-        "AWS_ACCESS_KEY_ID": "mlharbor",
-        "AWS_SECRET_ACCESS_KEY": "mlharbor",
+        # the server's own key: with --auth sigv4 a job's boto3 calls must be signed by a configured key
+        "AWS_ACCESS_KEY_ID": internal_key().access_key_id,
+        "AWS_SECRET_ACCESS_KEY": internal_key().secret_access_key,
         "PYTHONUNBUFFERED": "1",
     }
 
 
 def checkpoint_dir(request: RunRequest, paths: JobPaths) -> str:
-    """``CheckpointConfig.LocalPath`` mapped into the job's tree, else ``<tree>/checkpoints``."""
+    """``CheckpointConfig.LocalPath`` mapped into the job's tree, else ``<tree>/checkpoints``.
+
+    Raises:
+        UnsafePathError: the path is relative or not normalised (refused at CreateTrainingJob already).
+    """
     local = (request.checkpoint_config or {}).get("LocalPath")
     if not local:
         return str(paths.checkpoint_dir)
-    relative = os.path.relpath(os.path.normpath(local), str(contract.DEFAULT_BASE_DIR))
-    if relative.startswith(".."):
+    path = container_path(local, under="/")
+    base = PurePosixPath(str(contract.DEFAULT_BASE_DIR))
+    if not path.is_relative_to(base):
         # outside /opt/ml: kept inside the job's tree all the same, never at a host path a request names
-        return str(paths.base / "local" / os.path.normpath(local).lstrip("/"))
-    return str(paths.base / relative)
+        return str(paths.base.joinpath("local", *path.parts[1:]))
+    return str(paths.base.joinpath(*path.relative_to(base).parts))

@@ -31,7 +31,7 @@ from emulator.runners.base import (
     RunRequest,
     StopSignal,
 )
-from emulator.runners.checkpointing import CheckpointSync
+from emulator.runners.checkpointing import CheckpointSync, artifact_owner
 from emulator.runners.environment import checkpoint_dir
 
 TAIL_LINES = 8
@@ -274,7 +274,7 @@ class TreeRunner(ABC):
                                      exit_message=message)
         try:
             for paths in trees:
-                processing.upload_processing_outputs(s3, request, paths)
+                processing.upload_processing_outputs(s3, request, paths, on_skip=_skip_logger(events))
         except s3io.DataError as error:
             return ProcessingOutcome("Failed", failure_reason=str(error), exit_message=message)
         return ProcessingOutcome("Completed", exit_message=message)
@@ -292,9 +292,14 @@ class TreeRunner(ABC):
             return RunOutcome("Interrupted", exit_code=codes[0])
         events.secondary_status("Uploading", "Uploading generated training model")
         try:
-            model_uri, archive = workspace.upload_outputs(s3, request, hosts[0].paths)
+            model_uri, archive = workspace.upload_outputs(s3, request, hosts[0].paths, on_skip=_skip_logger(events))
         except s3io.DataError as error:
             return RunOutcome("Failed", failure_reason=str(error), exit_code=codes[0])
         if self.artifacts is not None:
-            self.artifacts.put_model(request.job_name, archive)
+            self.artifacts.put_model(artifact_owner(request), archive)
         return RunOutcome(_OUTCOMES[ended], model_artifacts=model_uri, exit_code=codes[0])
+
+
+def _skip_logger(events: JobEvents) -> Callable[[str], None]:
+    """Where an upload says what of the job's tree it left out (a symlink, a FIFO…): the job's log."""
+    return lambda message: events.log(f"mlharbor: upload: {message}")

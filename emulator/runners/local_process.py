@@ -13,8 +13,9 @@ import ctypes
 import os
 import signal
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import IO
+
+import psutil
 
 #: a line longer than this is handed on in pieces of at most this many bytes: CloudWatch Logs'
 #: event limit (256 KiB, counting the message's UTF-8 bytes plus 26), so a piece is one log event
@@ -45,14 +46,9 @@ def signal_group(pgid: int, signum: int) -> None:
 def environ_value(pid: int, name: str) -> str | None:
     """The variable ``name`` in a running process's environment (``None``: no such process or variable)."""
     try:
-        raw = Path(f"/proc/{pid}/environ").read_bytes()
-    except OSError:
+        return psutil.Process(pid).environ().get(name)
+    except psutil.Error:
         return None
-    prefix = name.encode() + b"="
-    for item in raw.split(b"\0"):
-        if item.startswith(prefix):
-            return item[len(prefix):].decode(errors="replace")
-    return None
 
 
 class LineSplitter:

@@ -19,6 +19,7 @@ from emulator.contract import JobPaths
 from emulator.runners import s3io, workspace
 from emulator.runners.base import ProcessingRunRequest
 from emulator.runners.environment import aws_access_environment
+from emulator.safepath import SkipReporter
 
 
 def prepare_processing_tree(s3: Any, request: ProcessingRunRequest, host: str, index: int,
@@ -48,14 +49,16 @@ def prepare_processing_tree(s3: Any, request: ProcessingRunRequest, host: str, i
     return paths
 
 
-def upload_processing_outputs(s3: Any, request: ProcessingRunRequest, paths: JobPaths) -> None:
-    """Upload every file under each output's ``LocalPath`` to its ``S3Uri``, keeping relative paths."""
+def upload_processing_outputs(s3: Any, request: ProcessingRunRequest, paths: JobPaths,
+                              on_skip: SkipReporter | None = None) -> None:
+    """Upload every regular file under each output's ``LocalPath`` to its ``S3Uri``, keeping relative paths.
+
+    The job's symlinks and special files are skipped and reported to ``on_skip`` (see :func:`s3io.upload_tree`).
+    """
     for entry in request.outputs:
         output = entry["S3Output"]
         directory = local_path(paths, output["LocalPath"])
-        destination = s3io.S3Location.parse(output["S3Uri"])
-        for path in s3io.iter_files(directory):
-            s3io.upload_file(s3, path, destination.child(str(path.relative_to(directory))))
+        s3io.upload_tree(s3, directory, s3io.S3Location.parse(output["S3Uri"]), paths.base, on_skip)
 
 
 def processing_environment(request: ProcessingRunRequest, paths: JobPaths, base: dict[str, str]) -> dict[str, str]:

@@ -6,6 +6,12 @@ every network of the machine), the Docker runner opens a relay on the job networ
 address only, for the job's lifetime: containers of that network reach the host there, and
 nothing else is exposed. A relay serves any TCP service the same way, so the edge, the graph
 server and a test's moto server all work unchanged.
+
+Every relayed connection reaches its service from :data:`JOB_SOURCE_ADDRESS`, a loopback
+address of its own (all of 127/8 is loopback on Linux), never from 127.0.0.1: so the edge
+knows a request came from a job's container (``REMOTE_ADDR``) and holds it to what a job may
+do (:mod:`emulator.edge.job_origin`). A target that cannot be reached from that address is
+not relayed at all rather than relayed from an address the edge would take for the user's.
 """
 
 from __future__ import annotations
@@ -20,6 +26,9 @@ from urllib.parse import urlsplit, urlunsplit
 log = logging.getLogger(__name__)
 
 _CHUNK = 256 * 1024
+
+#: the source address of every relayed connection: a request from it came from a job's container
+JOB_SOURCE_ADDRESS = "127.0.77.1"
 
 
 @dataclass
@@ -81,7 +90,7 @@ class Relay:
             except OSError:
                 return
             try:
-                upstream = socket.create_connection(self.target, timeout=10)
+                upstream = socket.create_connection(self.target, timeout=10, source_address=(JOB_SOURCE_ADDRESS, 0))
                 upstream.settimeout(None)
             except OSError as error:
                 log.warning("relay to %s:%d failed: %s", *self.target, error)

@@ -6,14 +6,16 @@ Channels come down as SageMaker's File mode does it
 :func:`prefix_relative`), ``ManifestFile`` reads a JSON list whose first
 entry is ``{"prefix": "s3://…"}`` followed by keys relative to it; ``ShardedByS3Key`` gives host
 *i* of *N* every *N*-th key. An object key never decides where a file lands outside its
-channel directory: keys that would escape it are refused.
+channel directory: keys that would escape it are refused. Going up, only what the job really
+wrote leaves its tree: its symlinks and special files are skipped (:mod:`emulator.safepath`).
 """
 
 from __future__ import annotations
 
 import json
+import stat
 import tarfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,8 @@ from boto3.exceptions import S3UploadFailedError
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from emulator.safepath import UnsafePathError, safe_join
+from emulator.aws.credentials import internal_key
+from emulator.safepath import SkipReporter, UnsafePathError, fresh_target, tree_files, walk_tree
 
 
 class DataError(Exception):
@@ -61,20 +64,20 @@ def s3_client(endpoint_url: str, region: str) -> Any:
         "s3",
         endpoint_url=endpoint_url,
         region_name=region,
-        aws_access_key_id="mlharbor",
-        aws_secret_access_key="mlharbor",
+        aws_access_key_id=internal_key().access_key_id,
+        aws_secret_access_key=internal_key().secret_access_key,
         config=Config(retries={"max_attempts": 3}),
     )
 
 
 def channel_path(root: Path, relative: str) -> Path:
-    """Where an object lands in its channel directory; never outside it.
+    """Where an object lands in its channel directory; never outside it, never through a symlink there.
 
     Raises:
         DataError: the key would escape the channel directory.
     """
     try:
-        return safe_join(root, relative)
+        return fresh_target(root, relative)
     except UnsafePathError:
         raise DataError(
             f"ClientError: S3 key part {relative!r} would be written outside its channel directory"
@@ -167,11 +170,40 @@ def download(s3: Any, objects: list[tuple[S3Location, str]], root: Path,
     return total
 
 
-def tar_directory(directory: Path, archive_path: Path) -> None:
-    """Pack a directory's contents (not the directory itself) as ``.tar.gz``."""
+def tar_directory(directory: Path, archive_path: Path, within: Path | None = None,
+                  on_skip: SkipReporter | None = None) -> None:
+    """Pack a job's directory's contents (not the directory itself) as ``.tar.gz``.
+
+    Only real directories and regular files go in (:func:`~emulator.safepath.walk_tree`): a symlink
+    the job planted is skipped, never packed as the host file it points to.
+    """
     with tarfile.open(archive_path, "w:gz") as archive:
-        for path in sorted(directory.rglob("*")):
-            archive.add(path, arcname=str(path.relative_to(directory)), recursive=False)
+        for entry in walk_tree(directory, within, on_skip):
+            info = tarfile.TarInfo(entry.relative)
+            info.mode, info.mtime = stat.S_IMODE(entry.mode) & 0o777, int(entry.mtime)
+            if entry.is_dir:
+                info.type = tarfile.DIRTYPE
+                archive.addfile(info)
+            else:
+                info.size = entry.size
+                archive.addfile(info, entry.reader)
+
+
+def upload_tree(s3: Any, directory: Path, destination: S3Location, within: Path | None = None,
+                on_skip: SkipReporter | None = None) -> int:
+    """Upload every regular file under a job's ``directory`` to ``destination``, keeping relative paths.
+
+    Returns the number of files uploaded; symlinks and special files are skipped (see :func:`tar_directory`).
+    """
+    count = 0
+    for entry in tree_files(directory, within, on_skip):
+        location = destination.child(entry.relative)
+        try:
+            s3.upload_fileobj(entry.reader, location.bucket, location.key)
+        except (ClientError, S3UploadFailedError) as error:
+            raise DataError(f"ClientError: cannot upload to {location.uri}: {error}") from None
+        count += 1
+    return count
 
 
 def upload_file(s3: Any, path: Path, location: S3Location) -> str:
@@ -180,7 +212,3 @@ def upload_file(s3: Any, path: Path, location: S3Location) -> str:
     except (ClientError, S3UploadFailedError) as error:
         raise DataError(f"ClientError: cannot upload to {location.uri}: {error}") from None
     return location.uri
-
-
-def iter_files(directory: Path) -> Iterator[Path]:
-    return (path for path in sorted(directory.rglob("*")) if path.is_file())

@@ -15,6 +15,7 @@ from emulator.contract import JobPaths
 from emulator.runners import s3io
 from emulator.runners.base import RunRequest
 from emulator.runners.environment import checkpoint_dir, input_data_config, resource_config
+from emulator.safepath import SkipReporter, UnsafePathError, open_job_file
 
 FAILURE_REASON_LIMIT = 1024
 
@@ -27,7 +28,7 @@ def prepare_tree(request: RunRequest, host: str, hosts: list[str]) -> JobPaths:
     """Create one host's tree (fresh each attempt) and write its three config files.
 
     Raises:
-        DataError: a channel name cannot be a directory name.
+        DataError: a channel name cannot be a directory name, or the checkpoint path is unsafe.
     """
     for channel in request.input_data_config:
         _check_channel_name(channel["ChannelName"])
@@ -36,7 +37,10 @@ def prepare_tree(request: RunRequest, host: str, hosts: list[str]) -> JobPaths:
         shutil.rmtree(paths.base)
     for directory in paths.all_dirs():
         directory.mkdir(parents=True, exist_ok=True)
-    Path(checkpoint_dir(request, paths)).mkdir(parents=True, exist_ok=True)
+    try:
+        Path(checkpoint_dir(request, paths)).mkdir(parents=True, exist_ok=True)
+    except UnsafePathError as error:  # refused at CreateTrainingJob; only a record older than that check
+        raise s3io.DataError(f"ClientError: CheckpointConfig.LocalPath {error}") from None
     _write_json(paths.hyperparameters_file, request.hyperparameters)
     _write_json(paths.input_data_config_file, input_data_config(request))
     _write_json(paths.resource_config_file, resource_config(host, hosts, request.instance_type))
@@ -81,14 +85,19 @@ def download_channels(s3: Any, request: RunRequest, paths: JobPaths, host_index:
     return total
 
 
-def upload_outputs(s3: Any, request: RunRequest, paths: JobPaths) -> tuple[str, Path]:
-    """Pack ``model/`` and ``output/data/`` and upload them; returns the model's S3 URI and archive."""
+def upload_outputs(s3: Any, request: RunRequest, paths: JobPaths,
+                   on_skip: SkipReporter | None = None) -> tuple[str, Path]:
+    """Pack ``model/`` and ``output/data/`` and upload them; returns the model's S3 URI and archive.
+
+    The job owns everything under its tree: its symlinks and special files are left out and
+    reported to ``on_skip`` (the job's log), never packed as what they point to.
+    """
     destination = s3io.S3Location.parse(request.output_s3_path).child(request.job_name, "output")
     scratch = request.workdir / "upload"
     scratch.mkdir(parents=True, exist_ok=True)
     model_archive, output_archive = scratch / "model.tar.gz", scratch / "output.tar.gz"
-    s3io.tar_directory(paths.model_dir, model_archive)
-    s3io.tar_directory(paths.output_data_dir, output_archive)
+    s3io.tar_directory(paths.model_dir, model_archive, paths.base, on_skip)
+    s3io.tar_directory(paths.output_data_dir, output_archive, paths.base, on_skip)
     model_uri = s3io.upload_file(s3, model_archive, destination.child("model.tar.gz"))
     s3io.upload_file(s3, output_archive, destination.child("output.tar.gz"))
     return model_uri, model_archive
@@ -96,19 +105,21 @@ def upload_outputs(s3: Any, request: RunRequest, paths: JobPaths) -> tuple[str, 
 
 def failure_text(paths: JobPaths) -> str | None:
     """The first 1024 characters of ``output/failure``, if the job wrote one."""
-    try:
-        text = paths.failure_file.read_text(errors="replace").strip()
-    except (FileNotFoundError, IsADirectoryError):
-        return None
-    return text[:FAILURE_REASON_LIMIT] or None
+    return _job_text(paths, paths.failure_file)
 
 
 def message_text(paths: JobPaths) -> str | None:
     """The first 1024 characters of ``output/message`` (a processing job's ``ExitMessage``)."""
-    try:
-        text = paths.message_file.read_text(errors="replace").strip()
-    except (FileNotFoundError, IsADirectoryError):
+    return _job_text(paths, paths.message_file)
+
+
+def _job_text(paths: JobPaths, path: Path) -> str | None:
+    """A short text file the job wrote for the server; a symlink or FIFO there reads as no file."""
+    reader = open_job_file(path, paths.base)
+    if reader is None:
         return None
+    with reader:
+        text = reader.read(FAILURE_REASON_LIMIT * 4).decode(errors="replace").strip()
     return text[:FAILURE_REASON_LIMIT] or None
 
 

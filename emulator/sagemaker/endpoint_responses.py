@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulator.aws.errors import NotImplementedOperationError
+from emulator.control.caller import USER, Caller
 from emulator.control.endpoints import EndpointBackend
 from emulator.control.records import EndpointConfigRecord, EndpointRecord, ModelRecord
 from emulator.control.tags import TagBackend
@@ -26,6 +27,7 @@ class EndpointResponses:
 
     endpoints: EndpointBackend | None
     tags: TagBackend | None
+    caller: Caller = USER
 
     def _endpoint_backend(self) -> EndpointBackend:
         if self.endpoints is None:
@@ -43,7 +45,7 @@ class EndpointResponses:
 
     # -- models -----------------------------------------------------------------------------
     def create_model(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
-        model = self._endpoint_backend().create_model(region, params)
+        model = self._endpoint_backend().create_model(region, params, caller=self.caller)
         self._tag(model.arn, params)
         return {"ModelArn": model.arn}
 
@@ -80,7 +82,7 @@ class EndpointResponses:
 
     # -- endpoints --------------------------------------------------------------------------
     def create_endpoint(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
-        endpoint = self._endpoint_backend().create_endpoint(region, params)
+        endpoint = self._endpoint_backend().create_endpoint(region, params, caller=self.caller)
         self._tag(endpoint.arn, params)
         return {"EndpointArn": endpoint.arn}
 
@@ -93,7 +95,7 @@ class EndpointResponses:
 
     def update_endpoint(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         endpoint = self._endpoint_backend().update_endpoint(region, params["EndpointName"],
-                                                            params["EndpointConfigName"])
+                                                            params["EndpointConfigName"], caller=self.caller)
         return {"EndpointArn": endpoint.arn}
 
     def delete_endpoint(self, region: str, params: dict[str, Any]) -> dict[str, Any]:

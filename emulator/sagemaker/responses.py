@@ -9,13 +9,15 @@ https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeTrainingJo
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
+from emulator.control.caller import USER, Caller
 from emulator.control.endpoints import EndpointBackend
 from emulator.control.processing import ProcessingJobBackend
 from emulator.control.records import ProcessingJob, TrainingJob
 from emulator.control.tags import TagBackend
-from emulator.control.training import TrainingJobBackend
+from emulator.control.training import DEFAULT_MAX_RUNTIME, TrainingJobBackend
 from emulator.sagemaker.endpoint_responses import EndpointResponses
 from emulator.sagemaker.paging import list_query, page
 
@@ -28,7 +30,6 @@ _ECHOED_MEMBERS = (
     "OutputDataConfig",
     "ResourceConfig",
     "VpcConfig",
-    "StoppingCondition",
     "CheckpointConfig",
     "DebugHookConfig",
     "ExperimentConfig",
@@ -57,10 +58,17 @@ class SageMakerResponses(EndpointResponses):
         self.processing = processing
         self.endpoints = endpoints
         self.tags = tags
+        self.caller = USER
+
+    def for_caller(self, caller: Caller) -> SageMakerResponses:
+        """The same handlers for requests from ``caller`` (what they create obeys its rules)."""
+        scoped = copy.copy(self)
+        scoped.caller = caller
+        return scoped
 
     # -- training jobs ---------------------------------------------------------------
     def create_training_job(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
-        job = self.training.create_training_job(region, params)
+        job = self.training.create_training_job(region, params, caller=self.caller)
         return {"TrainingJobArn": job.arn}
 
     def describe_training_job(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -77,7 +85,8 @@ class SageMakerResponses(EndpointResponses):
 
     # -- processing jobs -------------------------------------------------------------
     def create_processing_job(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
-        return {"ProcessingJobArn": self.processing.create_processing_job(region, params).arn}
+        job = self.processing.create_processing_job(region, params, caller=self.caller)
+        return {"ProcessingJobArn": job.arn}
 
     def describe_processing_job(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         job = self.processing.describe_processing_job(region, params["ProcessingJobName"])
@@ -108,8 +117,10 @@ def describe_training_job_output(job: TrainingJob) -> dict[str, Any]:
             out[member] = request[member]
     for flag in _FLAGS:
         out[flag] = bool(request.get(flag, False))
-    if job.model_artifacts:
-        out["ModelArtifacts"] = {"S3ModelArtifacts": job.model_artifacts}
+    # botocore marks both required: AWS names where the model goes before there is one,
+    # and states the default runtime when the request gave none
+    out["ModelArtifacts"] = {"S3ModelArtifacts": job.model_artifacts or model_artifacts_location(job)}
+    out["StoppingCondition"] = {"MaxRuntimeInSeconds": DEFAULT_MAX_RUNTIME, **request.get("StoppingCondition", {})}
     if job.failure_reason:
         out["FailureReason"] = job.failure_reason
     if job.training_start_time is not None:
@@ -124,6 +135,11 @@ def describe_training_job_output(job: TrainingJob) -> dict[str, Any]:
     if job.final_metrics:
         out["FinalMetricDataList"] = job.final_metrics
     return out
+
+
+def model_artifacts_location(job: TrainingJob) -> str:
+    """Where the job's ``model.tar.gz`` goes: ``<S3OutputPath>/<job>/output/model.tar.gz``."""
+    return f"{job.request['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{job.name}/output/model.tar.gz"
 
 
 def training_job_summary(job: TrainingJob) -> dict[str, Any]:

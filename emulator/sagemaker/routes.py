@@ -4,21 +4,43 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from emulator.aws.json_protocol import JsonDispatcher, region_from_authorization
-from emulator.sagemaker.runtime import RuntimeDispatcher, RuntimeRequest
+from emulator.aws.errors import RequestTooLargeError
+from emulator.aws.json_protocol import MAX_BODY_BYTES, JsonDispatcher, error_response, region_from_authorization
+from emulator.edge.job_origin import is_from_job
+from emulator.sagemaker.runtime import MAX_PAYLOAD_BYTES, RuntimeDispatcher, RuntimeRequest
 
 
-def sagemaker_blueprint(dispatcher: JsonDispatcher) -> Blueprint:
-    """A blueprint answering every awsJson1_1 SageMaker call through ``dispatcher``."""
+def read_body(limit: int) -> bytes | None:
+    """The request body, or ``None`` when it is longer than ``limit`` (then at most ``limit + 1`` bytes are read)."""
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        return None
+    body = request.stream.read(limit + 1)  # Werkzeug's stream ends at Content-Length
+    return None if len(body) > limit else body
+
+
+def sagemaker_blueprint(dispatcher: JsonDispatcher, job_handlers: object | None = None) -> Blueprint:
+    """A blueprint answering every awsJson1_1 SageMaker call through ``dispatcher``.
+
+    Args:
+        job_handlers: the handlers for requests from a job's container (:mod:`emulator.edge.job_origin`);
+            ``None``: the dispatcher's own for every request.
+    """
     blueprint = Blueprint("sagemaker", __name__)
 
     @blueprint.post("/")
     def sagemaker_api() -> Response:
-        wire = dispatcher.dispatch(
-            request.headers.get("X-Amz-Target", ""),
-            request.get_data(cache=False),
-            request.headers.get("Authorization"),
-        )
+        body = read_body(MAX_BODY_BYTES)
+        if body is None:
+            wire = error_response(RequestTooLargeError(
+                f"The request body is larger than {MAX_BODY_BYTES} bytes, the most this API reads."))
+        else:
+            wire = dispatcher.dispatch(
+                request.headers.get("X-Amz-Target", ""),
+                body,
+                request.headers.get("Authorization"),
+                handlers=job_handlers if is_from_job(request.environ) else None,
+            )
         return Response(wire.body, status=wire.status, headers=wire.headers)
 
     return blueprint
@@ -30,11 +52,13 @@ def runtime_blueprint(dispatcher: RuntimeDispatcher) -> Blueprint:
 
     @blueprint.post("/endpoints/<path:name>/invocations")
     def invoke_endpoint(name: str) -> Response:
+        body = read_body(MAX_PAYLOAD_BYTES)
         wire = dispatcher.dispatch(RuntimeRequest(
             path=request.environ.get("RAW_URI", request.path).split("?", 1)[0],
             headers=request.headers,
-            body=request.get_data(cache=False),
+            body=body or b"",
             region=region_from_authorization(request.headers.get("Authorization"), dispatcher.default_region),
+            oversized=body is None,
         ))
         return Response(wire.body, status=wire.status, headers=wire.headers)
 

@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 #: ``POST /endpoints/<name>/invocations`` (the name percent-encoded by botocore)
 INVOCATIONS_PATH = re.compile(r"^/endpoints/([^/]+)/invocations$")
 _SERVICE_IN_AUTH = re.compile(r"Credential=[^/]+/\d{8}/[a-z0-9-]+/([a-z0-9-]+)/")
-_MAX_BODY = 6291456
+#: InvokeEndpoint's payload limit (6 MB); a longer body is refused, and read no further than this.
+MAX_PAYLOAD_BYTES = 6291456
 
 
 def is_runtime_request(method: str, path: str, authorization: str | None) -> bool:
@@ -50,6 +51,8 @@ class RuntimeRequest:
     headers: Mapping[str, str]
     body: bytes
     region: str
+    #: the body was longer than :data:`MAX_PAYLOAD_BYTES` and was not read whole (``body`` is then empty)
+    oversized: bool = False
 
 
 class RuntimeDispatcher:
@@ -101,9 +104,9 @@ class RuntimeDispatcher:
             validate_request(self.operation, params)
         except ValidationError as error:
             raise RuntimeValidationError(error.message) from None
-        if len(request.body) > _MAX_BODY:
+        if request.oversized or len(request.body) > MAX_PAYLOAD_BYTES:
             raise RuntimeValidationError(f"1 validation error detected: Value at 'body' failed to satisfy constraint: "
-                                         f"Member must have length less than or equal to {_MAX_BODY}")
+                                         f"Member must have length less than or equal to {MAX_PAYLOAD_BYTES}")
         del params["Body"]
         return params
 

@@ -220,11 +220,13 @@ def test_artifacts_cli_lists_and_fetches_a_checkpoint_set(ckpt_harbor, clients, 
         return subprocess.run([sys.executable, "-m", "emulator.cli", "artifacts", *args, "--endpoint",
                                ckpt_harbor.endpoint], capture_output=True, text=True, cwd=REPO, timeout=60)
 
-    listed = mlharbor("list", request["TrainingJobName"])
+    listed = mlharbor("list", request["TrainingJobName"], "--region", "us-east-1")
     assert listed.returncode == 0, listed.stderr
     ids = [line.split()[0] for line in listed.stdout.splitlines()[1:]]
     checkpoint = next(item for item in ids if "/checkpoints/" in item)
-    assert f"{request['TrainingJobName']}/model" in ids
+    assert f"123456789012/us-east-1/{request['TrainingJobName']}/model" in ids  # account/region/job: see store.py
+    elsewhere = mlharbor("list", request["TrainingJobName"], "--region", "eu-west-1")
+    assert elsewhere.returncode == 0 and len(elsewhere.stdout.splitlines()) == 1  # the header alone
     fetched = mlharbor("get", checkpoint, "--dest", str(tmp_path / "out"))
     assert fetched.returncode == 0, fetched.stderr
     assert torch.load(tmp_path / "out" / "state.pt")["epoch"] == 2

@@ -7,7 +7,15 @@ import time
 
 import pytest
 
-from tests.conftest import ROLE, process_alive, script_job, start_harbor, wait_for_file, wait_for_status
+from tests.conftest import (
+    ROLE,
+    process_alive,
+    processes_with_env,
+    script_job,
+    start_harbor,
+    wait_for_file,
+    wait_for_status,
+)
 
 SLEEP_AND_RECORD_PID = (
     "import argparse, os, time\n"
@@ -29,11 +37,15 @@ def test_sigkill_and_restart_keeps_records_and_reconciles_jobs(tmp_path):
         assert wait_for_status(sagemaker, done["TrainingJobName"])["TrainingJobStatus"] == "Completed"
 
         pidfile = tmp_path / "sleeper.pid"
-        running = script_job(s3, "restart-bucket", SLEEP_AND_RECORD_PID, HyperParameters={"pidfile": str(pidfile)})
+        mark = f"restart-{pidfile.parent.name}"
+        running = script_job(s3, "restart-bucket", SLEEP_AND_RECORD_PID, HyperParameters={"pidfile": str(pidfile)},
+                             Environment={"TEST_MARK": mark})
         sagemaker.create_training_job(**running)
         queued = script_job(s3, "restart-bucket", "print('queued then ran')\n")
         sagemaker.create_training_job(**queued)
-        job_pid = int(wait_for_file(pidfile))
+        wait_for_file(pidfile)
+        job_pids = processes_with_env("TEST_MARK", mark)  # host pids: in a PID namespace os.getpid() is the job's own
+        assert job_pids
         processing_name = f"proc-{running['TrainingJobName']}"
         sagemaker.create_processing_job(
             ProcessingJobName=processing_name, RoleArn=ROLE,
@@ -57,8 +69,8 @@ def test_sigkill_and_restart_keeps_records_and_reconciles_jobs(tmp_path):
         assert interrupted["TrainingJobStatus"] == "Failed"
         assert "control plane stopped while this job was running" in interrupted["FailureReason"]
         deadline = time.monotonic() + 15
-        while process_alive(job_pid):
-            assert time.monotonic() < deadline, f"job process {job_pid} outlived its control plane"
+        while left := [pid for pid in job_pids if process_alive(pid)]:
+            assert time.monotonic() < deadline, f"job processes {left} outlived their control plane"
             time.sleep(0.2)
         # the processing job was queued behind the sleeper (capacity 1): it is queued again, not lost
         processing = sagemaker.describe_processing_job(ProcessingJobName=processing_name)

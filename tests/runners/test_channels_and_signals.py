@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import pytest
 
 from emulator.runners.s3io import DataError, channel_path
-from tests.conftest import process_alive, read_tar, script_job, wait_for_file, wait_for_status
+from tests.conftest import process_alive, processes_with_env, read_tar, script_job, wait_for_file, wait_for_status
 
 LIST_CHANNEL = (
     "import argparse, json, os\n"
@@ -125,12 +126,15 @@ def test_a_job_ignoring_sigterm_is_killed_after_the_grace_period(sagemaker, s3, 
         f"open({str(pidfile)!r}, 'w').write(str(os.getpid()))\n"
         "time.sleep(300)\n"
     )
-    request = script_job(s3, bucket, source)
+    mark = f"sigterm-{uuid.uuid4().hex}"
+    request = script_job(s3, bucket, source, Environment={"TEST_MARK": mark})
     sagemaker.create_training_job(**request)
-    job_pid = int(wait_for_file(pidfile))
+    wait_for_file(pidfile)
+    job_pids = processes_with_env("TEST_MARK", mark)  # host pids: in a PID namespace os.getpid() is the job's own
+    assert job_pids
     started = time.monotonic()
     sagemaker.stop_training_job(TrainingJobName=request["TrainingJobName"])
     final = wait_for_status(sagemaker, request["TrainingJobName"])
     assert final["TrainingJobStatus"] == "Stopped"
     assert time.monotonic() - started >= 2.5  # the session server's grace is 3 s
-    assert not process_alive(job_pid)
+    assert not any(process_alive(pid) for pid in job_pids)

@@ -24,7 +24,7 @@ def test_member_paths_are_lower_camel_case():
 
 def test_valid_request_passes_unchanged():
     params = {"TrainingJobName": "ok-name"}
-    assert validate_request(MODEL.operation_model("DescribeTrainingJob"), params) is params
+    assert validate_request(MODEL.operation_model("DescribeTrainingJob"), params) == params
 
 
 def test_every_violation_is_counted_once():
@@ -46,3 +46,96 @@ def test_map_entries_are_checked():
 def test_booleans_are_not_numbers():
     with pytest.raises(SerializationError):
         validate_request(MODEL.operation_model("ListTrainingJobs"), {"MaxResults": True})
+
+
+# -- the clean copy handlers read (issue 11, item 5) ------------------------------------------
+CREATE = MODEL.operation_model("CreateTrainingJob")
+
+
+def _create(**members):
+    return {"TrainingJobName": "a", "RoleArn": "arn:aws:iam::123456789012:role/r",
+            "OutputDataConfig": {"S3OutputPath": "s3://b/o"}, **members}
+
+
+def test_null_optional_members_are_absent_and_unknown_members_dropped():
+    clean = validate_request(CREATE, _create(ResourceConfig={"InstanceCount": None, "VolumeSizeInGB": 1},
+                                             StoppingCondition={"MaxRuntimeInSeconds": None}, Unknown={"x": 1}))
+    assert clean["ResourceConfig"] == {"VolumeSizeInGB": 1}
+    assert clean["StoppingCondition"] == {}
+    assert "Unknown" not in clean
+
+
+def test_timestamps_become_epoch_seconds():
+    clean = validate_request(MODEL.operation_model("ListTrainingJobs"), {"CreationTimeAfter": "2024-01-01T00:00:00Z"})
+    assert clean["CreationTimeAfter"] == 1704067200.0
+
+
+@pytest.mark.parametrize("value", ["yesterday", "1e400", "nan", True, [1]])
+def test_unreadable_timestamps_are_serialization_errors(value):
+    with pytest.raises(SerializationError):
+        validate_request(MODEL.operation_model("ListTrainingJobs"), {"CreationTimeBefore": value})
+
+
+@pytest.mark.parametrize("value", ["a\x00", "\ud800", "\udc00b"])
+def test_strings_no_process_can_take_are_refused(value):
+    with pytest.raises(ValidationError) as caught:
+        validate_request(CREATE, _create(HyperParameters={"k": value}))
+    assert "Member must not contain NUL characters or unpaired surrogates" in caught.value.message
+
+
+def test_a_surrogate_pair_is_one_character_and_passes():
+    assert validate_request(CREATE, _create(HyperParameters={"k": "\U0001F600"}))["HyperParameters"] == {"k": "\U0001F600"}
+
+
+@pytest.mark.parametrize(("member", "value"), [("MaxResults", 2**31), ("MaxResults", -(2**31) - 1)])
+def test_integers_beyond_their_shape_are_serialization_errors(member, value):
+    with pytest.raises(SerializationError):
+        validate_request(MODEL.operation_model("ListTrainingJobs"), {member: value})
+
+
+def test_java_patterns_are_read_with_their_java_meaning():
+    from emulator.aws.validation import compile_model_pattern
+
+    posix = compile_model_pattern(r"arn:[\p{Alnum}\-]+:x")
+    assert posix is not None and posix.fullmatch("arn:aws-cn:x") and not posix.fullmatch("arn:é:x")
+    supplementary = compile_model_pattern(r"[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\t]*")
+    assert supplementary is not None and supplementary.fullmatch("a\U0001F600\t") and not supplementary.fullmatch("\x01")
+    unicode_classes = compile_model_pattern(r"([\p{L}\p{Z}\p{N}_.:/=+\-@]*)")
+    assert unicode_classes is not None and unicode_classes.fullmatch("ünï cödé") and not unicode_classes.fullmatch("!")
+
+
+def test_messages_quote_long_values_shortly():
+    with pytest.raises(ValidationError) as caught:
+        validate_request(MODEL.operation_model("DescribeTrainingJob"), {"TrainingJobName": "x" * 100_000})
+    assert len(caught.value.message) < 2000
+
+
+# -- the body decoder ---------------------------------------------------------------------------
+@pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 70 + b"1" + b"}" * 70,
+                                  b'{"a": ' + b"9" * 5000 + b"}", b'{"a": NaN}', b'{"a": -Infinity}', b'{"a": 1e400}',
+                                  b"\xff", b"{"])
+def test_bodies_aws_cannot_read_are_serialization_errors(body):
+    from emulator.aws.json_protocol import decode_body
+
+    with pytest.raises(SerializationError):
+        decode_body(body)
+
+
+def test_a_body_at_the_depth_limit_is_read():
+    from emulator.aws.json_protocol import MAX_NESTING_DEPTH, decode_body, nesting_depth
+
+    body = b"[" * MAX_NESTING_DEPTH + b"]" * MAX_NESTING_DEPTH
+    assert nesting_depth(decode_body(body)) == MAX_NESTING_DEPTH
+    assert decode_body(b"  ") == {}
+
+
+# -- NextToken ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("raw", [b'{"position": 1e400, "query": "q"}', b'{"position": true, "query": "q"}',
+                                 b'{"position": "3", "query": "q"}', b'[1]', b"[" * 5000, b"\xff\xfe", b"null"])
+def test_tokens_we_did_not_write_are_malformed(raw):
+    import base64
+
+    from emulator.control.listing import ListQuery, paginate
+
+    with pytest.raises(ValidationError, match="malformed token"):
+        paginate([], ListQuery(next_token=base64.urlsafe_b64encode(raw).decode()))
