@@ -475,16 +475,12 @@ def check_training_request(request: dict[str, Any]) -> None:
             raise ValidationError(f"Channel name '{name}' is not a valid directory name.")
     check_training_paths(request)
     stopping = request.get("StoppingCondition") or {}
-    for member in ("MaxRuntimeInSeconds", "MaxWaitTimeInSeconds"):
-        if member in stopping and stopping[member] is None:
-            lowered = member[0].lower() + member[1:]
-            raise ValidationError(f"1 validation error detected: Value null at 'stoppingCondition.{lowered}' "
-                                  "failed to satisfy constraint: Member must not be null")
     if request.get("EnableManagedSpotTraining"):
-        wait, runtime = stopping.get("MaxWaitTimeInSeconds"), stopping.get("MaxRuntimeInSeconds")
+        # an absent (or null, which the wire reads as absent) MaxRuntimeInSeconds is AWS's default of one day
+        wait, runtime = stopping.get("MaxWaitTimeInSeconds"), stopping.get("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME)
         if wait is None:
             raise ValidationError("MaxWaitTimeInSeconds must be specified for managed spot training.")
-        if runtime is not None and wait < runtime:
+        if wait < runtime:
             raise ValidationError("MaxWaitTimeInSeconds must be greater than or equal to MaxRuntimeInSeconds.")
     elif stopping.get("MaxWaitTimeInSeconds") is not None:
         raise ValidationError("MaxWaitTimeInSeconds is only valid with EnableManagedSpotTraining.")

@@ -28,7 +28,7 @@ from emulator.control.endpoints import EndpointBackend
 log = logging.getLogger(__name__)
 
 #: ``POST /endpoints/<name>/invocations`` (the name percent-encoded by botocore)
-INVOCATIONS_PATH = re.compile(r"^/endpoints/([^/]+)/invocations$")
+INVOCATIONS_PATH = re.compile(r"^/endpoints/(.*)/invocations$")  # any name: the dispatcher refuses bad ones
 _SERVICE_IN_AUTH = re.compile(r"Credential=[^/]+/\d{8}/[a-z0-9-]+/([a-z0-9-]+)/")
 #: InvokeEndpoint's payload limit (6 MB); a longer body is refused, and read no further than this.
 MAX_PAYLOAD_BYTES = 6291456

@@ -89,3 +89,27 @@ def test_moto_json_errors_pass_through_unchanged(harbor):
     logs = harbor.client("logs")
     with pytest.raises(logs.exceptions.ResourceNotFoundException):
         logs.get_log_events(logGroupName="/no/such/group", logStreamName="s")
+
+
+@pytest.mark.parametrize("path,body,content_type,status,code", [
+    ("/some-bucket", b"--b\r\nContent-Disposition: form-data; name=\"acl\"\r\n\r\nprivate\r\n--b--\r\n",
+     "multipart/form-data; boundary=b", 400, "InvalidArgument"),
+    ("/some-bucket", b"", "text/plain", 400, "InvalidArgument"),
+    ("/some-bucket/a/key", b"", "text/plain", 405, "MethodNotAllowed"),
+    ("/endpoints/x/invocations/", b"", "text/plain", 405, "MethodNotAllowed"),
+])
+def test_s3_posts_moto_cannot_serve_get_s3s_own_errors(harbor, path, body, content_type, status, code):
+    """moto crashed (HTTP 500) on a form upload without ``key`` and on an object POST naming no action."""
+    got_status, headers, got_body = raw(harbor, "POST", path, body, {"Content-Type": content_type})
+    assert got_status == status
+    assert parsed_error("s3", "PutObject", got_status, headers, got_body)["Code"] == code
+
+
+def test_a_form_upload_with_a_key_still_reaches_s3(harbor, s3, bucket):
+    boundary = "mlharborboundary"
+    form = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nfrom-form.txt\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.txt\"\r\n"
+            f"Content-Type: text/plain\r\n\r\nhello\r\n--{boundary}--\r\n").encode()
+    status, _, _ = raw(harbor, "POST", f"/{bucket}", form, {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert status < 300
+    assert s3.get_object(Bucket=bucket, Key="from-form.txt")["Body"].read() == b"hello"

@@ -116,9 +116,6 @@ def test_fuzzed_invocations_get_parseable_answers(fuzz_harbor: RunningHarbor, ca
     check("InvokeEndpoint", post(fuzz_harbor.endpoint, path, body, headers), RUNTIME, "rest-json")
 
 
-@pytest.mark.xfail(reason="edge routing: a path no route takes reaches moto, which answers an HTML 500; the edge's "
-                          "answer for unrouted requests is issue 11 item 5's edge part, not the SageMaker dispatcher's",
-                   strict=False)
 @settings(FUZZ_SETTINGS, max_examples=max(10, EXAMPLES // 2), phases=[Phase.explicit, Phase.generate])
 @given(path=strategies.route_miss(), body=st.binary(max_size=32))
 def test_invocation_paths_that_miss_the_route_get_parseable_answers(fuzz_harbor: RunningHarbor, path: str,

@@ -55,6 +55,7 @@ def test_a_spot_job_with_a_null_max_runtime_is_refused_at_create(raw_sagemaker, 
     with pytest.raises(ClientError) as raised:
         raw_sagemaker.create_training_job(**request)
     assert raised.value.response["Error"]["Code"] == "ValidationException"
-    assert "maxRuntimeInSeconds" in raised.value.response["Error"]["Message"]
+    # null reads as absent, so the day-long default runtime is longer than the wait: refused, never retried
+    assert "MaxRuntimeInSeconds" in raised.value.response["Error"]["Message"]
     with pytest.raises(ClientError, match="Requested resource not found"):
         raw_sagemaker.describe_training_job(TrainingJobName=request["TrainingJobName"])

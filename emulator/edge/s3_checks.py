@@ -1,0 +1,50 @@
+"""S3 requests the embedded moto cannot answer, refused before it sees them, as S3 itself refuses them.
+
+moto's S3 crashes (an HTTP 500) on a few malformed requests that real S3 answers with a 400; each
+rule here is one of those, found by the fuzz suite, and names S3's own error code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs
+
+from emulator.edge.error_shapes import WireError
+
+#: bucket-level POST sub-resources moto answers itself (DeleteObjects); any other bucket POST is a form upload
+_BUCKET_POST_ACTIONS = ("delete",)
+#: the object-level POST sub-resources S3 has (multipart uploads, restore, select)
+_OBJECT_POST_ACTIONS = ("uploads", "uploadId", "restore", "select", "select-type")
+
+
+def refused_object_post(environ: dict[str, Any]) -> WireError | None:
+    """S3's error for ``POST /<bucket>/<key>`` that names none of S3's object POST actions, else ``None``."""
+    if environ.get("REQUEST_METHOD") != "POST":
+        return None
+    segments = [part for part in environ.get("PATH_INFO", "").split("/") if part]
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    if len(segments) < 2 or any(action in query for action in _OBJECT_POST_ACTIONS):
+        return None
+    return WireError(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
+
+
+def is_form_upload(environ: dict[str, Any]) -> bool:
+    """A browser-form upload: ``POST /<bucket>`` with no sub-resource (its body is a small form)."""
+    if environ.get("REQUEST_METHOD") != "POST":
+        return False
+    segments = [part for part in environ.get("PATH_INFO", "").split("/") if part]
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    return len(segments) == 1 and not any(action in query for action in _BUCKET_POST_ACTIONS)
+
+
+def refused_form_upload(content_type: str, body: bytes) -> WireError | None:
+    """S3's error for a form upload moto would crash on (one without a ``key`` field), else ``None``."""
+    if not _form_has_key(content_type, body):
+        return WireError(400, "InvalidArgument", "Bucket POST must contain a field named 'key'.")
+    return None
+
+
+def _form_has_key(content_type: str, body: bytes) -> bool:
+    if content_type.lower().startswith("multipart/form-data"):
+        return b'name="key"' in body  # the form field's header; the field's value may be anything
+    return "key" in parse_qs(body.decode("latin-1"), keep_blank_values=True)
