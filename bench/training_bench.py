@@ -175,7 +175,7 @@ def main() -> None:
 
 
 def _all() -> Any:
-    from emulator.control.listing import ListQuery
+    from emulator.core.paging import ListQuery
 
     return ListQuery(max_results=10_000)
 

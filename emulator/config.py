@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from emulator.aws.credentials import parse_access_keys
+from emulator.core.credentials import parse_access_keys
 
 DEFAULT_CONFIG: dict[str, Any] = {
     # where the edge endpoint listens (loopback by default: nothing is exposed)

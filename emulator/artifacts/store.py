@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from emulator.safepath import SkipReporter, fresh_target, tree_files
+from emulator.core.safepath import SkipReporter, fresh_target, tree_files
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -126,7 +126,7 @@ class ArtifactStore:
         and region).
 
         Only its regular files are copied, read without following any symlink
-        (:func:`~emulator.safepath.tree_files`; ``within`` and ``on_skip`` are passed on).
+        (:func:`~emulator.core.safepath.tree_files`; ``within`` and ``on_skip`` are passed on).
 
         Returns:
             The stored set, or ``None`` when ``source`` holds no files or is unchanged since the

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.aws.errors import ValidationError
+from emulator.core.errors import ValidationError
 from emulator.runners.selecting import RUNNER_ENV
 
 #: the runner everything a job creates runs on

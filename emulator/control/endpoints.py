@@ -22,10 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emulator.aws.errors import ModelError, RuntimeValidationError, ValidationError
 from emulator.control.arns import endpoint_arn, endpoint_config_arn, model_arn
 from emulator.control.caller import USER, Caller, check_deployable, confined_model_request
-from emulator.control.listing import ListQuery, paginate
 from emulator.control.records import (
     CREATING,
     ENDPOINT_FAILED,
@@ -38,6 +36,8 @@ from emulator.control.records import (
 from emulator.control.store import RecordStore
 from emulator.control.table import RecordTable
 from emulator.control.training import BackendSettings
+from emulator.core.errors import ModelError, RuntimeValidationError, ValidationError
+from emulator.core.paging import ListQuery, paginate
 from emulator.observability.logs import CloudWatchLogShipper
 from emulator.runners import serving
 from emulator.runners.serving import ServingError, ServingHandle, ServingRequest

@@ -11,21 +11,21 @@ import logging
 import time
 from typing import Any
 
-from emulator.aws.errors import ValidationError
 from emulator.contract import JobPaths
 from emulator.control.arns import processing_job_arn
 from emulator.control.caller import USER, Caller, confined_request
 from emulator.control.events import BackendEvents
-from emulator.control.listing import ListQuery, paginate
 from emulator.control.records import FAILED, IN_PROGRESS, STOPPED, STOPPING, ProcessingJob
 from emulator.control.running import RunningJobs
 from emulator.control.scheduler import Scheduler
 from emulator.control.store import RecordStore
 from emulator.control.table import RecordTable
 from emulator.control.training import BackendSettings, check_instance_quota
+from emulator.core.errors import ValidationError
+from emulator.core.paging import ListQuery, paginate
+from emulator.core.safepath import UnsafePathError, container_path
 from emulator.observability.logs import PROCESSING_LOG_GROUP, CloudWatchLogShipper, stream_name
 from emulator.runners.base import ProcessingOutcome, ProcessingRunRequest
-from emulator.safepath import UnsafePathError, container_path
 
 log = logging.getLogger(__name__)
 

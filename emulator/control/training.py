@@ -4,7 +4,7 @@ The backend holds every training job record in memory (Describe and List answer 
 there) and writes each change through to the :class:`RecordStore` before returning, so
 the records survive a killed control plane. Jobs wait in the :class:`Scheduler`'s queue
 and are run by a :class:`Runner` on a worker thread. Nothing here knows about HTTP:
-errors are :mod:`emulator.aws.errors` classes that the SageMaker dispatcher serializes.
+errors are :mod:`emulator.core.errors` classes that the SageMaker dispatcher serializes.
 """
 
 from __future__ import annotations
@@ -16,22 +16,22 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from emulator.aws.errors import ResourceLimitExceededError, ValidationError
 from emulator.contract import DEFAULT_BASE_DIR
 from emulator.control import states
 from emulator.control.arns import training_job_arn
 from emulator.control.caller import USER, Caller, confined_request
 from emulator.control.events import BackendEvents
-from emulator.control.listing import ListQuery, paginate
 from emulator.control.records import IN_PROGRESS, STOPPING, TrainingJob
 from emulator.control.running import RunningJobs
 from emulator.control.scheduler import Scheduler
 from emulator.control.store import RecordStore
 from emulator.control.table import RecordTable
+from emulator.core.errors import ResourceLimitExceededError, ValidationError
+from emulator.core.paging import ListQuery, paginate
+from emulator.core.safepath import UnsafePathError, container_path
 from emulator.observability.logs import TRAINING_LOG_GROUP, CloudWatchLogShipper, stream_name
 from emulator.observability.metrics import CloudWatchMetricShipper, MetricDefinition, compile_definitions, extract
 from emulator.runners.base import Runner, RunOutcome, RunRequest
-from emulator.safepath import UnsafePathError, container_path
 
 log = logging.getLogger(__name__)
 

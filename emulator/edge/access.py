@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from emulator.aws.credentials import AUTH_MODES, AUTH_SIGV4, parse_access_keys
-from emulator.aws.origin import HostPolicy, OriginPolicy, is_loopback_bind, parse_origins
-from emulator.aws.sigv4 import SigV4Verifier
+from emulator.core.credentials import AUTH_MODES, AUTH_SIGV4, parse_access_keys
+from emulator.core.origin import HostPolicy, OriginPolicy, is_loopback_bind, parse_origins
+from emulator.core.sigv4 import SigV4Verifier
 
 
 class UnsafeConfiguration(ValueError):

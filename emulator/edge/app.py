@@ -15,9 +15,9 @@ from typing import Any
 from flask import Flask
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from emulator.aws.json_protocol import JsonDispatcher, load_service_model
 from emulator.control.caller import JOB
 from emulator.control.plane import ControlPlane
+from emulator.core.awsjson import JsonDispatcher, load_service_model
 from emulator.edge.gate import raw_target
 from emulator.edge.internal import PREFIX as OUR_PATH_PREFIX
 from emulator.edge.internal import internal_blueprint

@@ -22,7 +22,7 @@ from enum import Enum
 from typing import Any
 from xml.sax.saxutils import escape
 
-from emulator.aws.sigv4 import Reason, scope_service
+from emulator.core.sigv4 import Reason, scope_service
 
 
 class WireProtocol(Enum):

@@ -2,7 +2,7 @@
 
 In order, for each request:
 
-1. a Host this server is not bound as is refused (DNS rebinding, see :mod:`emulator.aws.origin`);
+1. a Host this server is not bound as is refused (DNS rebinding, see :mod:`emulator.core.origin`);
 2. a request from a browser page on an origin that is neither configured nor the server's own is
    refused, so a form POST or a no-cors ``fetch`` from a web page reaches no API;
 3. an ``OPTIONS`` preflight is answered here, never by a service (moto's CORS would approve any
@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from emulator.aws.origin import HostPolicy, OriginPolicy
-from emulator.aws.sigv4 import IncomingRequest, SignatureRejected, SigV4Verifier
+from emulator.core.origin import HostPolicy, OriginPolicy
+from emulator.core.sigv4 import IncomingRequest, SignatureRejected, SigV4Verifier
 from emulator.edge import error_shapes, s3_checks
 from emulator.edge.error_shapes import WireError, WireProtocol
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from emulator.aws.errors import ServiceError, ValidationError
-from emulator.aws.json_protocol import region_from_authorization
 from emulator.control.plane import ControlPlane
+from emulator.core.awsjson import region_from_authorization
+from emulator.core.errors import ServiceError, ValidationError
 
 PREFIX = "/_mlharbor"
 

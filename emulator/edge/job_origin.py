@@ -14,8 +14,8 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from emulator.aws.errors import AccessDeniedError
 from emulator.control.caller import JOB, USER, Caller
+from emulator.core.errors import AccessDeniedError
 from emulator.runners.relay import JOB_SOURCE_ADDRESS
 
 #: paths a job's container may not reach: mlharbor's own API and moto's (reset, seed…)

@@ -19,8 +19,8 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from emulator import config as config_module
-from emulator.aws.credentials import key_for, use_internal_key
 from emulator.control.plane import ControlPlane
+from emulator.core.credentials import key_for, use_internal_key
 from emulator.edge import access
 from emulator.edge.app import EdgeDispatcher, NotReadyApp, SwappableApp, create_app
 from emulator.edge.gate import EdgeGate

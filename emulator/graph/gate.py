@@ -1,6 +1,6 @@
 """The graph server's front door: Host, Origin and Neptune IAM (SigV4) checks for every request.
 
-The same policies as the edge (:mod:`emulator.aws.origin`, :mod:`emulator.aws.sigv4`) as an aiohttp
+The same policies as the edge (:mod:`emulator.core.origin`, :mod:`emulator.core.sigv4`) as an aiohttp
 middleware, so they cover the HTTP API and the ``/gremlin`` websocket handshake alike (the handshake
 is an ordinary GET until it is upgraded). Neptune IAM authentication signs for service
 ``neptune-db``; the websocket client signs its handshake GET the same way (neptune-python-utils
@@ -15,8 +15,8 @@ import uuid
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from emulator.aws.origin import HostPolicy, OriginPolicy
-from emulator.aws.sigv4 import IncomingRequest, Reason, SignatureRejected, SigV4Verifier
+from emulator.core.origin import HostPolicy, OriginPolicy
+from emulator.core.sigv4 import IncomingRequest, Reason, SignatureRejected, SigV4Verifier
 from emulator.graph import errors
 from emulator.graph.http_api import Handler, json_response
 

@@ -21,9 +21,9 @@ import boto3
 from aiohttp import WSMsgType, web
 from botocore.config import Config
 
-from emulator.aws.credentials import internal_key
-from emulator.aws.origin import HostPolicy, OriginPolicy
-from emulator.aws.sigv4 import SigV4Verifier
+from emulator.core.credentials import internal_key
+from emulator.core.origin import HostPolicy, OriginPolicy
+from emulator.core.sigv4 import SigV4Verifier
 from emulator.graph.gate import gate_middleware
 from emulator.graph.http_api import NeptuneHttpApi, neptune_errors
 from emulator.graph.loader import LoaderService

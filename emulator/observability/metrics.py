@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.aws.errors import ValidationError
+from emulator.core.errors import ValidationError
 from emulator.observability.shipper import BatchShipper
 
 NAMESPACE = "/aws/sagemaker/TrainingJobs"

@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from emulator.aws.credentials import internal_key
+from emulator.core.credentials import internal_key
 
 log = logging.getLogger(__name__)
 

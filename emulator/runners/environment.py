@@ -13,10 +13,10 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from emulator import contract
-from emulator.aws.credentials import internal_key
 from emulator.contract import JobPaths
+from emulator.core.credentials import internal_key
+from emulator.core.safepath import container_path
 from emulator.runners.base import RunRequest
-from emulator.safepath import container_path
 
 #: Where the NVIDIA driver exposes one device node per GPU.
 _GPU_DEVICES = "/dev"

@@ -16,10 +16,10 @@ from typing import Any
 
 from emulator import contract
 from emulator.contract import JobPaths
+from emulator.core.safepath import SkipReporter
 from emulator.runners import s3io, workspace
 from emulator.runners.base import ProcessingRunRequest
 from emulator.runners.environment import aws_access_environment
-from emulator.safepath import SkipReporter
 
 
 def prepare_processing_tree(s3: Any, request: ProcessingRunRequest, host: str, index: int,

@@ -7,7 +7,7 @@ Channels come down as SageMaker's File mode does it
 entry is ``{"prefix": "s3://…"}`` followed by keys relative to it; ``ShardedByS3Key`` gives host
 *i* of *N* every *N*-th key. An object key never decides where a file lands outside its
 channel directory: keys that would escape it are refused. Going up, only what the job really
-wrote leaves its tree: its symlinks and special files are skipped (:mod:`emulator.safepath`).
+wrote leaves its tree: its symlinks and special files are skipped (:mod:`emulator.core.safepath`).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from boto3.exceptions import S3UploadFailedError
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from emulator.aws.credentials import internal_key
-from emulator.safepath import SkipReporter, UnsafePathError, fresh_target, tree_files, walk_tree
+from emulator.core.credentials import internal_key
+from emulator.core.safepath import SkipReporter, UnsafePathError, fresh_target, tree_files, walk_tree
 
 
 class DataError(Exception):
@@ -174,7 +174,7 @@ def tar_directory(directory: Path, archive_path: Path, within: Path | None = Non
                   on_skip: SkipReporter | None = None) -> None:
     """Pack a job's directory's contents (not the directory itself) as ``.tar.gz``.
 
-    Only real directories and regular files go in (:func:`~emulator.safepath.walk_tree`): a symlink
+    Only real directories and regular files go in (:func:`~emulator.core.safepath.walk_tree`): a symlink
     the job planted is skipped, never packed as the host file it points to.
     """
     with tarfile.open(archive_path, "w:gz") as archive:

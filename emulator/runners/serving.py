@@ -34,10 +34,10 @@ import urllib3
 
 from containers.registry import UnknownImageError, resolve
 from emulator import contract
+from emulator.core.safepath import UnsafePathError, safe_join
 from emulator.runners import s3io
 from emulator.runners.environment import aws_access_environment
 from emulator.runners.local_process import die_with_parent, environ_value, pump_lines, signal_group, without_private
-from emulator.safepath import UnsafePathError, safe_join
 
 #: Variable naming the serving process's variant, so a restarted control plane reaps only its own.
 SERVING_ID_ENV = "MLHARBOR_SERVING_ID"

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from emulator.contract import JobPaths
+from emulator.core.safepath import SkipReporter, UnsafePathError, open_job_file
 from emulator.runners import s3io
 from emulator.runners.base import RunRequest
 from emulator.runners.environment import checkpoint_dir, input_data_config, resource_config
-from emulator.safepath import SkipReporter, UnsafePathError, open_job_file
 
 FAILURE_REASON_LIMIT = 1024
 

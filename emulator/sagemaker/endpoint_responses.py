@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.aws.errors import NotImplementedOperationError
 from emulator.control.caller import USER, Caller
 from emulator.control.endpoints import EndpointBackend
 from emulator.control.records import EndpointConfigRecord, EndpointRecord, ModelRecord
 from emulator.control.tags import TagBackend
-from emulator.sagemaker.paging import list_query, page
+from emulator.core.errors import NotImplementedOperationError
+from emulator.core.paging import list_query, page
 
 _MODEL_ECHOED = ("PrimaryContainer", "Containers", "InferenceExecutionConfig", "ExecutionRoleArn", "VpcConfig")
 _CONFIG_ECHOED = ("ProductionVariants", "DataCaptureConfig", "KmsKeyId", "AsyncInferenceConfig",

@@ -1,7 +1,7 @@
 """SageMaker operations on the wire: read the request members, call the backend, shape the output.
 
 One method per operation, named after it in snake_case (see
-:class:`emulator.aws.json_protocol.JsonDispatcher`); operations without a method answer
+:class:`emulator.core.awsjson.JsonDispatcher`); operations without a method answer
 ``NotImplementedException``. Requests arrive already validated against botocore's model.
 Output shapes follow the SageMaker API reference, e.g.
 https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeTrainingJob.html
@@ -18,8 +18,8 @@ from emulator.control.processing import ProcessingJobBackend
 from emulator.control.records import ProcessingJob, TrainingJob
 from emulator.control.tags import TagBackend
 from emulator.control.training import DEFAULT_MAX_RUNTIME, TrainingJobBackend
+from emulator.core.paging import list_query, page
 from emulator.sagemaker.endpoint_responses import EndpointResponses
-from emulator.sagemaker.paging import list_query, page
 
 #: Request members echoed unchanged by DescribeTrainingJob.
 _ECHOED_MEMBERS = (

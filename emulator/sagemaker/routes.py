@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from emulator.aws.errors import RequestTooLargeError
-from emulator.aws.json_protocol import MAX_BODY_BYTES, JsonDispatcher, error_response, region_from_authorization
+from emulator.core.awsjson import MAX_BODY_BYTES, JsonDispatcher, error_response, region_from_authorization
+from emulator.core.errors import RequestTooLargeError
 from emulator.edge.job_origin import is_from_job
 from emulator.sagemaker.runtime import MAX_PAYLOAD_BYTES, RuntimeDispatcher, RuntimeRequest
 

@@ -2,14 +2,12 @@
 
 The request's members come from the URI and headers (botocore's model says which), the body
 is the payload as is. Members are validated against botocore's model like every other call;
-errors go back as rest-json does it: status, ``x-amzn-ErrorType`` and a JSON body with
-``message`` and the error shape's members (``ModelError``'s ``OriginalStatusCode``…).
+errors go back as rest-json does it (``emulator/core/restjson.py``).
 https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import uuid
@@ -20,10 +18,11 @@ from urllib.parse import unquote
 
 from botocore.model import OperationModel
 
-from emulator.aws.errors import InternalFailureError, ModelError, RuntimeValidationError, ServiceError, ValidationError
-from emulator.aws.json_protocol import WireResponse, load_service_model
-from emulator.aws.validation import validate_request
 from emulator.control.endpoints import EndpointBackend
+from emulator.core.awsjson import WireResponse, load_service_model
+from emulator.core.errors import InternalFailureError, RuntimeValidationError, ServiceError, ValidationError
+from emulator.core.restjson import error_response
+from emulator.core.validation import validate_request
 
 log = logging.getLogger(__name__)
 
@@ -110,12 +109,3 @@ class RuntimeDispatcher:
         del params["Body"]
         return params
 
-
-def error_response(error: ServiceError, request_id: str) -> WireResponse:
-    """A rest-json error: ``x-amzn-ErrorType`` names it, the body has ``message`` and its members."""
-    payload: dict[str, Any] = {"message": error.message}
-    if isinstance(error, ModelError):
-        payload.update(error.members())
-    body = json.dumps(payload).encode()
-    return WireResponse(error.status, body, {"Content-Type": "application/json", "x-amzn-ErrorType": error.code,
-                                             "x-amzn-RequestId": request_id})

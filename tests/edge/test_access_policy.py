@@ -9,8 +9,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from emulator.aws.origin import HostPolicy, OriginPolicy, is_loopback_bind, local_interface_addresses
-from emulator.aws.sigv4 import IncomingRequest, Reason, SignatureRejected, SigV4Verifier
+from emulator.core.origin import HostPolicy, OriginPolicy, is_loopback_bind, local_interface_addresses
+from emulator.core.sigv4 import IncomingRequest, Reason, SignatureRejected, SigV4Verifier
 
 
 def signed(url: str = "http://127.0.0.1:4600/", body: bytes = b"{}", secret: str = "s") -> IncomingRequest:

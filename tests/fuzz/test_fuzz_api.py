@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from emulator.aws.json_protocol import load_service_model, snake_case
+from emulator.core.awsjson import load_service_model, snake_case
 from emulator.sagemaker.responses import SageMakerResponses
 from tests.conftest import RunningHarbor, start_harbor
 from tests.fuzz import strategies

@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from gremlin_python.driver.driver_remote_connection import DriverRemoteConnection
 from gremlin_python.process.anonymous_traversal import traversal
 
-from emulator.aws.sigv4 import SigV4Verifier
+from emulator.core.sigv4 import SigV4Verifier
 from emulator.graph import GraphServer
 
 

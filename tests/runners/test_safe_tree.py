@@ -1,4 +1,4 @@
-"""The safe tree walk and the container-path rule (emulator/safepath.py), on real files, no job.
+"""The safe tree walk and the container-path rule (emulator/core/safepath.py), on real files, no job.
 
 A job owns everything in its tree; the server reads that tree (checkpoints, model, outputs)
 through :func:`walk_tree`, which must never follow a symlink nor open a FIFO or device.
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from emulator.artifacts import ArtifactStore, JobKey
+from emulator.core.safepath import UnsafePathError, container_path, fresh_target, open_job_file, tree_files, walk_tree
 from emulator.runners import s3io
-from emulator.safepath import UnsafePathError, container_path, fresh_target, open_job_file, tree_files, walk_tree
 
 SECRET = b"host secret: must never leave this file"
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from emulator.aws.json_protocol import MAX_BODY_BYTES, load_service_model
+from emulator.core.awsjson import MAX_BODY_BYTES, load_service_model
 from tests.conftest import ROLE, training_request, unique_name, wait_for_status
 from tests.fuzz.wire import error_code, post, post_sagemaker
 

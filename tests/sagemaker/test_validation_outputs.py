@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from emulator.aws.json_protocol import load_service_model
+from emulator.core.awsjson import load_service_model
 from tests.conftest import script_job, training_request, unique_name, wait_for_status
 from tests.fuzz.wire import missing_required
 from tests.sagemaker.test_endpoints import deploy, put_model, wait_endpoint

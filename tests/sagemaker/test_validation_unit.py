@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.aws.errors import SerializationError, ValidationError
-from emulator.aws.json_protocol import load_service_model, snake_case
-from emulator.aws.validation import aws_member_path, validate_request
+from emulator.core.awsjson import load_service_model, snake_case
+from emulator.core.errors import SerializationError, ValidationError
+from emulator.core.validation import aws_member_path, validate_request
 
 MODEL = load_service_model("sagemaker")
 
@@ -94,7 +94,7 @@ def test_integers_beyond_their_shape_are_serialization_errors(member, value):
 
 
 def test_java_patterns_are_read_with_their_java_meaning():
-    from emulator.aws.validation import compile_model_pattern
+    from emulator.core.validation import compile_model_pattern
 
     posix = compile_model_pattern(r"arn:[\p{Alnum}\-]+:x")
     assert posix is not None and posix.fullmatch("arn:aws-cn:x") and not posix.fullmatch("arn:é:x")
@@ -115,14 +115,14 @@ def test_messages_quote_long_values_shortly():
                                   b'{"a": ' + b"9" * 5000 + b"}", b'{"a": NaN}', b'{"a": -Infinity}', b'{"a": 1e400}',
                                   b"\xff", b"{"])
 def test_bodies_aws_cannot_read_are_serialization_errors(body):
-    from emulator.aws.json_protocol import decode_body
+    from emulator.core.awsjson import decode_body
 
     with pytest.raises(SerializationError):
         decode_body(body)
 
 
 def test_a_body_at_the_depth_limit_is_read():
-    from emulator.aws.json_protocol import MAX_NESTING_DEPTH, decode_body, nesting_depth
+    from emulator.core.awsjson import MAX_NESTING_DEPTH, decode_body, nesting_depth
 
     body = b"[" * MAX_NESTING_DEPTH + b"]" * MAX_NESTING_DEPTH
     assert nesting_depth(decode_body(body)) == MAX_NESTING_DEPTH
@@ -135,7 +135,7 @@ def test_a_body_at_the_depth_limit_is_read():
 def test_tokens_we_did_not_write_are_malformed(raw):
     import base64
 
-    from emulator.control.listing import ListQuery, paginate
+    from emulator.core.paging import ListQuery, paginate
 
     with pytest.raises(ValidationError, match="malformed token"):
         paginate([], ListQuery(next_token=base64.urlsafe_b64encode(raw).decode()))

@@ -1,4 +1,4 @@
-"""Filtering, sorting and paging for the List* operations (pure).
+"""The List* operations: their common request members, filtering, sorting, paging, and the page they answer.
 
 ``NextToken`` is opaque to clients; ours encodes the position and a fingerprint of the
 query, so a token used with other filters is refused instead of silently skipping jobs.
@@ -12,7 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from emulator.aws.errors import ValidationError
+from emulator.core.errors import ValidationError
+from emulator.core.validation import parse_timestamp
 
 
 class Listable(Protocol):
@@ -110,3 +111,32 @@ def _decode_token(query: ListQuery) -> int:
     if fingerprint != query.fingerprint():
         raise ValidationError("Invalid pagination token because the request parameters changed.")
     return position
+
+
+def list_query(params: dict[str, Any]) -> ListQuery:
+    """The common List* members as a :class:`ListQuery`."""
+
+    def when(member: str) -> float | None:
+        value = params.get(member)
+        return None if value is None else parse_timestamp(value)
+
+    return ListQuery(
+        name_contains=params.get("NameContains"),
+        status_equals=params.get("StatusEquals"),
+        creation_time_after=when("CreationTimeAfter"),
+        creation_time_before=when("CreationTimeBefore"),
+        last_modified_time_after=when("LastModifiedTimeAfter"),
+        last_modified_time_before=when("LastModifiedTimeBefore"),
+        sort_by=params.get("SortBy", "CreationTime"),
+        sort_order=params.get("SortOrder", "Descending"),
+        max_results=params.get("MaxResults", 10),
+        next_token=params.get("NextToken") or None,
+    )
+
+
+def page(member: str, items: list[dict[str, Any]], token: str | None) -> dict[str, Any]:
+    """A List* output: the items under ``member``, and ``NextToken`` only when there is more."""
+    out: dict[str, Any] = {member: items}
+    if token:
+        out["NextToken"] = token
+    return out

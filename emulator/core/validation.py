@@ -29,7 +29,7 @@ from typing import Any
 import regex
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
 
-from emulator.aws.errors import SerializationError, ValidationError
+from emulator.core.errors import SerializationError, ValidationError
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),

@@ -22,6 +22,10 @@ class ServiceError(Exception):
         super().__init__(message)
         self.message = message
 
+    def members(self) -> dict[str, object]:
+        """The error shape's members beside ``message`` (none, unless a subclass's shape has more)."""
+        return {}
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r})"
 

@@ -21,14 +21,14 @@ from typing import Any
 import botocore.session
 from botocore.model import ServiceModel
 
-from emulator.aws.errors import (
+from emulator.core.errors import (
     InternalFailureError,
     NotImplementedOperationError,
     SerializationError,
     ServiceError,
     UnknownOperationError,
 )
-from emulator.aws.validation import validate_request
+from emulator.core.validation import validate_request
 
 log = logging.getLogger(__name__)
 
