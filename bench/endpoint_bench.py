@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO))
 from bench.training_bench import client, percentile  # noqa: E402
 from emulator.edge.wsgi_server import SERVER_KINDS  # noqa: E402
 from tests.conftest import ROLE, RunningHarbor, start_harbor  # noqa: E402
-from tests.sagemaker.test_endpoints import model_archive  # noqa: E402
+from tests.services.sagemaker.test_endpoints import model_archive  # noqa: E402
 
 REQUESTS = 500
 WARMUP = 50

@@ -30,11 +30,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from emulator.config import DEFAULT_CONFIG  # noqa: E402
-from emulator.control.records import TrainingJob  # noqa: E402
-from emulator.control.store import RecordStore  # noqa: E402
-from emulator.control.training import KIND  # noqa: E402
 from emulator.edge.server import Harbor, serving_limits  # noqa: E402
 from emulator.edge.wsgi_server import bind  # noqa: E402
+from emulator.services.sagemaker.records import TrainingJob  # noqa: E402
+from emulator.services.sagemaker.store import RecordStore  # noqa: E402
+from emulator.services.sagemaker.training import KIND  # noqa: E402
 from tests.conftest import ROLE, script_job, training_request  # noqa: E402
 
 NOOP = "pass\n"

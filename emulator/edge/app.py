@@ -15,15 +15,16 @@ from typing import Any
 from flask import Flask
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from emulator.control.caller import JOB
-from emulator.control.plane import ControlPlane
 from emulator.core.awsjson import JsonDispatcher, load_service_model
 from emulator.edge.gate import raw_target
 from emulator.edge.internal import PREFIX as OUR_PATH_PREFIX
 from emulator.edge.internal import internal_blueprint
-from emulator.sagemaker.responses import SageMakerResponses
-from emulator.sagemaker.routes import runtime_blueprint, sagemaker_blueprint
-from emulator.sagemaker.runtime import RuntimeDispatcher, is_runtime_request
+from emulator.edge.job_origin import is_from_job
+from emulator.services.sagemaker.caller import JOB
+from emulator.services.sagemaker.plane import ControlPlane
+from emulator.services.sagemaker.responses import SageMakerResponses
+from emulator.services.sagemaker.routes import runtime_blueprint, sagemaker_blueprint
+from emulator.services.sagemaker.runtime import RuntimeDispatcher, is_runtime_request
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -38,7 +39,8 @@ def create_app(control: ControlPlane, extra_health: Callable[[], dict[str, Any]]
     app = Flask("mlharbor")
     responses = SageMakerResponses(control.training, control.processing, control.endpoints, control.tags)
     sagemaker = JsonDispatcher(load_service_model("sagemaker"), responses, control.config["region"])
-    app.register_blueprint(sagemaker_blueprint(sagemaker, job_handlers=responses.for_caller(JOB)))
+    app.register_blueprint(sagemaker_blueprint(sagemaker, job_handlers=responses.for_caller(JOB),
+                                                 is_from_job=is_from_job))
     app.register_blueprint(runtime_blueprint(RuntimeDispatcher(control.endpoints, control.config["region"])))
 
     def health_facts() -> dict[str, Any]:

@@ -12,9 +12,9 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from emulator.control.plane import ControlPlane
 from emulator.core.awsjson import region_from_authorization
 from emulator.core.errors import ServiceError, ValidationError
+from emulator.services.sagemaker.plane import ControlPlane
 
 PREFIX = "/_mlharbor"
 

@@ -4,7 +4,7 @@ A job's container reaches the edge only through its relay (:mod:`emulator.runner
 connections come from :data:`~emulator.runners.relay.JOB_SOURCE_ADDRESS`. Such a request may
 use the AWS APIs (a pipeline step creates jobs, reads S3), but not mlharbor's own paths nor
 moto's: :class:`JobOriginGate` answers those 403 before any app sees them, and the SageMaker
-route hands the handlers the job's :class:`~emulator.control.caller.Caller`, so what it creates
+route hands the handlers the job's :class:`~emulator.services.sagemaker.caller.Caller`, so what it creates
 stays on the Docker runner. ``REMOTE_ADDR`` is the socket's peer: no forwarded header is trusted.
 """
 
@@ -14,9 +14,9 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from emulator.control.caller import JOB, USER, Caller
 from emulator.core.errors import AccessDeniedError
 from emulator.runners.relay import JOB_SOURCE_ADDRESS
+from emulator.services.sagemaker.caller import JOB, USER, Caller
 
 #: paths a job's container may not reach: mlharbor's own API and moto's (reset, seed…)
 REFUSED_PREFIXES = ("/_mlharbor", "/moto-api")

@@ -19,7 +19,6 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from emulator import config as config_module
-from emulator.control.plane import ControlPlane
 from emulator.core.credentials import key_for, use_internal_key
 from emulator.edge import access
 from emulator.edge.app import EdgeDispatcher, NotReadyApp, SwappableApp, create_app
@@ -30,6 +29,7 @@ from emulator.edge.wsgi_server import EdgeServer, ServingLimits, bind
 from emulator.graph import GraphServer
 from emulator.observability import durable_backends
 from emulator.observability.durable_store import ObservabilityStore
+from emulator.services.sagemaker.plane import ControlPlane
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ every change through to this store before the API answers and loads it back at s
 store holds state, not a request log: a deleted log group or stream takes its events with
 it, and on open events older than their group's retention and metric points older than
 CloudWatch's 15 months are dropped, so the file grows with what CloudWatch would still
-hold. WAL mode with ``synchronous=NORMAL`` (as :mod:`emulator.control.store`): a write that
+hold. WAL mode with ``synchronous=NORMAL`` (as :mod:`emulator.services.sagemaker.store`): a write that
 returned survives a killed process.
 
 Rows are keyed by the moto account and region they belong to; the store knows nothing of moto.

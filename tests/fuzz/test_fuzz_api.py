@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from emulator.core.awsjson import load_service_model, snake_case
-from emulator.sagemaker.responses import SageMakerResponses
+from emulator.services.sagemaker.responses import SageMakerResponses
 from tests.conftest import RunningHarbor, start_harbor
 from tests.fuzz import strategies
 from tests.fuzz.wire import RawResponse, botocore_parse, missing_required, post, post_sagemaker

@@ -94,7 +94,7 @@ def test_the_same_request_from_the_user_keeps_its_choice(sagemaker, bucket):
 
 
 def test_a_relayed_processing_job_cannot_choose_the_process_runner(relayed_sagemaker, bucket):
-    from tests.sagemaker.test_processing_jobs import processing_request
+    from tests.services.sagemaker.test_processing_jobs import processing_request
 
     request = processing_request(bucket, "code/script.py", Environment={"MLHARBOR_RUNNER": "Process "})
     assert error_of(relayed_sagemaker.create_processing_job, **request)["Code"] == "ValidationException"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Blueprint, Response, request
 
 from emulator.core.awsjson import MAX_BODY_BYTES, JsonDispatcher, error_response, region_from_authorization
 from emulator.core.errors import RequestTooLargeError
-from emulator.edge.job_origin import is_from_job
-from emulator.sagemaker.runtime import MAX_PAYLOAD_BYTES, RuntimeDispatcher, RuntimeRequest
+from emulator.services.sagemaker.runtime import MAX_PAYLOAD_BYTES, RuntimeDispatcher, RuntimeRequest
 
 
 def read_body(limit: int) -> bytes | None:
@@ -19,12 +21,15 @@ def read_body(limit: int) -> bytes | None:
     return None if len(body) > limit else body
 
 
-def sagemaker_blueprint(dispatcher: JsonDispatcher, job_handlers: object | None = None) -> Blueprint:
+def sagemaker_blueprint(dispatcher: JsonDispatcher, job_handlers: object | None = None,
+                        is_from_job: Callable[[dict[str, Any]], bool] | None = None) -> Blueprint:
     """A blueprint answering every awsJson1_1 SageMaker call through ``dispatcher``.
 
     Args:
-        job_handlers: the handlers for requests from a job's container (:mod:`emulator.edge.job_origin`);
-            ``None``: the dispatcher's own for every request.
+        job_handlers: the handlers for requests from a job's container; ``None``: the dispatcher's own
+            for every request.
+        is_from_job: tells a request from a job's container by its WSGI environ (the edge knows how:
+            :mod:`emulator.edge.job_origin`); by default no request is.
     """
     blueprint = Blueprint("sagemaker", __name__)
 
@@ -39,7 +44,7 @@ def sagemaker_blueprint(dispatcher: JsonDispatcher, job_handlers: object | None 
                 request.headers.get("X-Amz-Target", ""),
                 body,
                 request.headers.get("Authorization"),
-                handlers=job_handlers if is_from_job(request.environ) else None,
+                handlers=job_handlers if is_from_job and is_from_job(request.environ) else None,
             )
         return Response(wire.body, status=wire.status, headers=wire.headers)
 

@@ -12,20 +12,20 @@ import time
 from typing import Any
 
 from emulator.contract import JobPaths
-from emulator.control.arns import processing_job_arn
-from emulator.control.caller import USER, Caller, confined_request
-from emulator.control.events import BackendEvents
-from emulator.control.records import FAILED, IN_PROGRESS, STOPPED, STOPPING, ProcessingJob
-from emulator.control.running import RunningJobs
-from emulator.control.scheduler import Scheduler
-from emulator.control.store import RecordStore
-from emulator.control.table import RecordTable
-from emulator.control.training import BackendSettings, check_instance_quota
 from emulator.core.errors import ValidationError
 from emulator.core.paging import ListQuery, paginate
 from emulator.core.safepath import UnsafePathError, container_path
 from emulator.observability.logs import PROCESSING_LOG_GROUP, CloudWatchLogShipper, stream_name
 from emulator.runners.base import ProcessingOutcome, ProcessingRunRequest
+from emulator.services.sagemaker.arns import processing_job_arn
+from emulator.services.sagemaker.caller import USER, Caller, confined_request
+from emulator.services.sagemaker.events import BackendEvents
+from emulator.services.sagemaker.records import FAILED, IN_PROGRESS, STOPPED, STOPPING, ProcessingJob
+from emulator.services.sagemaker.running import RunningJobs
+from emulator.services.sagemaker.scheduler import Scheduler
+from emulator.services.sagemaker.store import RecordStore
+from emulator.services.sagemaker.table import RecordTable
+from emulator.services.sagemaker.training import BackendSettings, check_instance_quota
 
 log = logging.getLogger(__name__)
 

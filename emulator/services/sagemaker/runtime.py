@@ -18,11 +18,11 @@ from urllib.parse import unquote
 
 from botocore.model import OperationModel
 
-from emulator.control.endpoints import EndpointBackend
 from emulator.core.awsjson import WireResponse, load_service_model
 from emulator.core.errors import InternalFailureError, RuntimeValidationError, ServiceError, ValidationError
 from emulator.core.restjson import error_response
 from emulator.core.validation import validate_request
+from emulator.services.sagemaker.endpoints import EndpointBackend
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from typing import Any
 from emulator.core.awsjson import load_service_model
 from tests.conftest import script_job, training_request, unique_name, wait_for_status
 from tests.fuzz.wire import missing_required
-from tests.sagemaker.test_endpoints import deploy, put_model, wait_endpoint
-from tests.sagemaker.test_processing_jobs import wait_processing
+from tests.services.sagemaker.test_endpoints import deploy, put_model, wait_endpoint
+from tests.services.sagemaker.test_processing_jobs import wait_processing
 
 MODEL = load_service_model("sagemaker")
 SLEEP = "import time\ntime.sleep(120)\n"

@@ -10,15 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from emulator.artifacts import ArtifactStore
-from emulator.control.endpoints import EndpointBackend
-from emulator.control.processing import ProcessingJobBackend
-from emulator.control.scheduler import Scheduler
-from emulator.control.store import RecordStore
-from emulator.control.tags import TagBackend
-from emulator.control.training import BackendSettings, TrainingJobBackend
 from emulator.observability.logs import CloudWatchLogShipper
 from emulator.observability.metrics import CloudWatchMetricShipper
 from emulator.runners.base import Runner
+from emulator.services.sagemaker.endpoints import EndpointBackend
+from emulator.services.sagemaker.processing import ProcessingJobBackend
+from emulator.services.sagemaker.scheduler import Scheduler
+from emulator.services.sagemaker.store import RecordStore
+from emulator.services.sagemaker.tags import TagBackend
+from emulator.services.sagemaker.training import BackendSettings, TrainingJobBackend
 
 
 def make_runner(config: dict[str, Any], artifacts: ArtifactStore) -> Runner:

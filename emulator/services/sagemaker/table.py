@@ -11,8 +11,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
 
-from emulator.control.store import RecordStore
 from emulator.core.errors import ResourceInUseError, ValidationError
+from emulator.services.sagemaker.store import RecordStore
 
 NOT_FOUND = "Requested resource not found."
 

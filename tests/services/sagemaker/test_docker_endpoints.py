@@ -9,7 +9,7 @@ import pytest
 
 from emulator.runners.docker_runner import JOB_LABEL
 from tests.conftest import ROLE, unique_name
-from tests.sagemaker.test_endpoints import new_config, put_model, wait_endpoint
+from tests.services.sagemaker.test_endpoints import new_config, put_model, wait_endpoint
 
 pytestmark = pytest.mark.docker
 

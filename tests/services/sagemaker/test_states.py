@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.control import states
-from emulator.control.records import TrainingJob
+from emulator.services.sagemaker import states
+from emulator.services.sagemaker.records import TrainingJob
 
 
 def new_job() -> TrainingJob:

@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import script_job, training_request, unique_name, wait_for_status
-from tests.sagemaker.test_processing_jobs import processing_request
+from tests.services.sagemaker.test_processing_jobs import processing_request
 
 WRITE_CHECKPOINT = """
 import os

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.control.store import RecordStore
+from emulator.services.sagemaker.store import RecordStore
 
 KIND = "tags"
 

@@ -22,9 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emulator.control.arns import endpoint_arn, endpoint_config_arn, model_arn
-from emulator.control.caller import USER, Caller, check_deployable, confined_model_request
-from emulator.control.records import (
+from emulator.core.errors import ModelError, RuntimeValidationError, ValidationError
+from emulator.core.paging import ListQuery, paginate
+from emulator.observability.logs import CloudWatchLogShipper
+from emulator.runners import serving
+from emulator.runners.serving import ServingError, ServingHandle, ServingRequest
+from emulator.services.sagemaker.arns import endpoint_arn, endpoint_config_arn, model_arn
+from emulator.services.sagemaker.caller import USER, Caller, check_deployable, confined_model_request
+from emulator.services.sagemaker.records import (
     CREATING,
     ENDPOINT_FAILED,
     IN_SERVICE,
@@ -33,14 +38,9 @@ from emulator.control.records import (
     EndpointRecord,
     ModelRecord,
 )
-from emulator.control.store import RecordStore
-from emulator.control.table import RecordTable
-from emulator.control.training import BackendSettings
-from emulator.core.errors import ModelError, RuntimeValidationError, ValidationError
-from emulator.core.paging import ListQuery, paginate
-from emulator.observability.logs import CloudWatchLogShipper
-from emulator.runners import serving
-from emulator.runners.serving import ServingError, ServingHandle, ServingRequest
+from emulator.services.sagemaker.store import RecordStore
+from emulator.services.sagemaker.table import RecordTable
+from emulator.services.sagemaker.training import BackendSettings
 
 log = logging.getLogger(__name__)
 

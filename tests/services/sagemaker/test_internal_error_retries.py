@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from emulator.control.store import RecordStore
-from emulator.control.training import BackendSettings, TrainingJobBackend
 from emulator.runners.base import RunOutcome, RunRequest, StopSignal
+from emulator.services.sagemaker.store import RecordStore
+from emulator.services.sagemaker.training import BackendSettings, TrainingJobBackend
 from tests.conftest import training_request
 
 RETRIES = 3
@@ -41,7 +41,7 @@ class CrashingRunner:
 
 @pytest.fixture
 def backend(tmp_path: Path) -> Any:
-    from emulator.control.scheduler import Scheduler
+    from emulator.services.sagemaker.scheduler import Scheduler
 
     runner = CrashingRunner()
     scheduler = Scheduler(1)

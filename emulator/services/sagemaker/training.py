@@ -17,21 +17,21 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from emulator.contract import DEFAULT_BASE_DIR
-from emulator.control import states
-from emulator.control.arns import training_job_arn
-from emulator.control.caller import USER, Caller, confined_request
-from emulator.control.events import BackendEvents
-from emulator.control.records import IN_PROGRESS, STOPPING, TrainingJob
-from emulator.control.running import RunningJobs
-from emulator.control.scheduler import Scheduler
-from emulator.control.store import RecordStore
-from emulator.control.table import RecordTable
 from emulator.core.errors import ResourceLimitExceededError, ValidationError
 from emulator.core.paging import ListQuery, paginate
 from emulator.core.safepath import UnsafePathError, container_path
 from emulator.observability.logs import TRAINING_LOG_GROUP, CloudWatchLogShipper, stream_name
 from emulator.observability.metrics import CloudWatchMetricShipper, MetricDefinition, compile_definitions, extract
 from emulator.runners.base import Runner, RunOutcome, RunRequest
+from emulator.services.sagemaker import states
+from emulator.services.sagemaker.arns import training_job_arn
+from emulator.services.sagemaker.caller import USER, Caller, confined_request
+from emulator.services.sagemaker.events import BackendEvents
+from emulator.services.sagemaker.records import IN_PROGRESS, STOPPING, TrainingJob
+from emulator.services.sagemaker.running import RunningJobs
+from emulator.services.sagemaker.scheduler import Scheduler
+from emulator.services.sagemaker.store import RecordStore
+from emulator.services.sagemaker.table import RecordTable
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """SageMaker's model, endpoint-config, endpoint and tag operations on the wire.
 
-A mixin of :class:`emulator.sagemaker.responses.SageMakerResponses`: one method per operation,
+A mixin of :class:`emulator.services.sagemaker.responses.SageMakerResponses`: one method per operation,
 named after it in snake_case, reading validated request members and shaping the output as the
 API reference does, e.g.
 https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeEndpoint.html
@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.control.caller import USER, Caller
-from emulator.control.endpoints import EndpointBackend
-from emulator.control.records import EndpointConfigRecord, EndpointRecord, ModelRecord
-from emulator.control.tags import TagBackend
 from emulator.core.errors import NotImplementedOperationError
 from emulator.core.paging import list_query, page
+from emulator.services.sagemaker.caller import USER, Caller
+from emulator.services.sagemaker.endpoints import EndpointBackend
+from emulator.services.sagemaker.records import EndpointConfigRecord, EndpointRecord, ModelRecord
+from emulator.services.sagemaker.tags import TagBackend
 
 _MODEL_ECHOED = ("PrimaryContainer", "Containers", "InferenceExecutionConfig", "ExecutionRoleArn", "VpcConfig")
 _CONFIG_ECHOED = ("ProductionVariants", "DataCaptureConfig", "KmsKeyId", "AsyncInferenceConfig",

@@ -9,7 +9,7 @@ Nothing here does IO; the caller persists the record after each call.
 
 from __future__ import annotations
 
-from emulator.control.records import (
+from emulator.services.sagemaker.records import (
     COMPLETED,
     FAILED,
     IN_PROGRESS,

@@ -12,14 +12,14 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from emulator.control.caller import USER, Caller
-from emulator.control.endpoints import EndpointBackend
-from emulator.control.processing import ProcessingJobBackend
-from emulator.control.records import ProcessingJob, TrainingJob
-from emulator.control.tags import TagBackend
-from emulator.control.training import DEFAULT_MAX_RUNTIME, TrainingJobBackend
 from emulator.core.paging import list_query, page
-from emulator.sagemaker.endpoint_responses import EndpointResponses
+from emulator.services.sagemaker.caller import USER, Caller
+from emulator.services.sagemaker.endpoint_responses import EndpointResponses
+from emulator.services.sagemaker.endpoints import EndpointBackend
+from emulator.services.sagemaker.processing import ProcessingJobBackend
+from emulator.services.sagemaker.records import ProcessingJob, TrainingJob
+from emulator.services.sagemaker.tags import TagBackend
+from emulator.services.sagemaker.training import DEFAULT_MAX_RUNTIME, TrainingJobBackend
 
 #: Request members echoed unchanged by DescribeTrainingJob.
 _ECHOED_MEMBERS = (
