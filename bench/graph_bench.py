@@ -44,18 +44,18 @@ from gremlin_python.structure.graph import Graph  # noqa: E402
 from gremlin_python.structure.io.graphbinaryV1 import GraphBinaryWriter  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
-from emulator.graph.csvformat import convert, parse_header  # noqa: E402
-from emulator.graph.loader import csv_rows  # noqa: E402
-from emulator.graph.serializers import _Reader, encode_graphbinary_response  # noqa: E402
-from emulator.graph.store import GraphStore  # noqa: E402
-from emulator.graph.traversal import execute  # noqa: E402
+from emulator.services.neptune.csvformat import convert, parse_header  # noqa: E402
+from emulator.services.neptune.gremlin.traversal import execute  # noqa: E402
+from emulator.services.neptune.loader import csv_rows  # noqa: E402
+from emulator.services.neptune.serializers import _Reader, encode_graphbinary_response  # noqa: E402
+from emulator.services.neptune.store import GraphStore  # noqa: E402
 
 CORA = REPO / "../shared/datasets/cora"
 ROLE = "arn:aws:iam::123456789012:role/NeptuneLoadFromS3"
 SERVE = """
 import sys, time
 from pathlib import Path
-from emulator.graph import GraphServer
+from emulator.services.neptune import GraphServer
 server = GraphServer(Path(sys.argv[1]), port=0, s3_endpoint_url=sys.argv[2])
 server.start()
 print(server.port, flush=True)

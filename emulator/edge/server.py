@@ -26,9 +26,9 @@ from emulator.edge.gate import EdgeGate
 from emulator.edge.job_origin import JobOriginGate
 from emulator.edge.s3_journal import S3Journal
 from emulator.edge.wsgi_server import EdgeServer, ServingLimits, bind
-from emulator.graph import GraphServer
 from emulator.observability import durable_backends
 from emulator.observability.durable_store import ObservabilityStore
+from emulator.services.neptune import GraphServer
 from emulator.services.sagemaker.plane import ControlPlane
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Read steps: start, navigation, filters and maps (https://tinkerpop.apache.org/docs/3.7.0/reference/#graph-traversal-steps).
 
 Each class handles the bytecode step names given to :func:`register`; a step name not
-registered anywhere is refused by :func:`emulator.graph.engine.compile_bytecode`.
+registered anywhere is refused by :func:`emulator.services.neptune.gremlin.engine.compile_bytecode`.
 Filters are in ``filters.py``, reducing steps (count, fold, group...) in ``reducers.py``, writes in
 ``mutations.py``.
 """
@@ -13,8 +13,9 @@ from typing import Any
 
 from gremlin_python.process.traversal import Direction, T
 
-from emulator.graph.bytecode import Pred, Sym
-from emulator.graph.engine import (
+from emulator.services.neptune.errors import IllegalArgument, MalformedQuery
+from emulator.services.neptune.gremlin.bytecode import Pred, Sym
+from emulator.services.neptune.gremlin.engine import (
     NOVALUE,
     By,
     Context,
@@ -34,8 +35,7 @@ from emulator.graph.engine import (
     select_value,
     token_value,
 )
-from emulator.graph.errors import IllegalArgument, MalformedQuery
-from emulator.graph.store import EdgeRecord, VertexRecord
+from emulator.services.neptune.store import EdgeRecord, VertexRecord
 
 #: the object the root traversal starts from (start steps ignore it, other steps refuse it)
 START: Any = object()

@@ -17,10 +17,10 @@ from typing import Any
 
 from gremlin_python.process.traversal import T
 
-from emulator.graph.bytecode import Bytecode, Lambda, Pred, Sym
-from emulator.graph.errors import IllegalArgument, MalformedQuery, TimeLimitExceeded, UnsupportedOperation
-from emulator.graph.predicates import PredicateError, compile_predicate
-from emulator.graph.store import EdgeRecord, GraphStore, Transaction, VertexRecord
+from emulator.services.neptune.errors import IllegalArgument, MalformedQuery, TimeLimitExceeded, UnsupportedOperation
+from emulator.services.neptune.gremlin.bytecode import Bytecode, Lambda, Pred, Sym
+from emulator.services.neptune.gremlin.predicates import PredicateError, compile_predicate
+from emulator.services.neptune.store import EdgeRecord, GraphStore, Transaction, VertexRecord
 
 MODULATORS = frozenset({"by", "with", "from", "to", "option"})
 
@@ -168,7 +168,7 @@ def compile_bytecode(bytecode: Bytecode) -> list[Step]:
         cls = STEPS.get(name)
         if cls is None:
             raise UnsupportedOperation(f"Unsupported step: {name}(). This server does not implement it; "
-                                       "see emulator/graph/steps.py for the steps it does")
+                                       "see emulator/services/neptune/gremlin/steps/reads.py for the steps it does")
         try:
             steps.append(cls(args))
         except PredicateError as error:

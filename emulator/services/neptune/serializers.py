@@ -2,7 +2,7 @@
 
 Responses reuse gremlinpython's own writers (``GraphBinaryWriter``, ``GraphSONWriter``), so what
 we write is exactly what its readers expect. Requests are decoded here into the format-free
-values of :mod:`emulator.graph.bytecode`: gremlinpython's readers cannot read what only a
+values of :mod:`emulator.services.neptune.gremlin.bytecode`: gremlinpython's readers cannot read what only a
 server receives (``P``, ``TextP``, strategies, lambdas, ``Cardinality.set``...).
 
 Specs: https://tinkerpop.apache.org/docs/3.7.0/dev/io/#graphbinary and
@@ -23,7 +23,8 @@ from gremlin_python.statics import long
 from gremlin_python.structure.graph import Edge, Vertex
 from gremlin_python.structure.io import graphbinaryV1 as gb
 
-from emulator.graph.bytecode import (
+from emulator.services.neptune.encoding import write_binary, write_graphson
+from emulator.services.neptune.gremlin.bytecode import (
     Bytecode,
     CardinalityValue,
     ClassRef,
@@ -33,7 +34,6 @@ from emulator.graph.bytecode import (
     Strategy,
     sym,
 )
-from emulator.graph.encoding import write_binary, write_graphson
 
 GRAPHBINARY_MIME = "application/vnd.graphbinary-v1.0"
 GRAPHSON_V3_MIME = "application/vnd.gremlin-v3.0+json"

@@ -1,6 +1,6 @@
 """Write steps: addV, addE, property, drop, mergeV, mergeE.
 
-All changes go through the request's :class:`emulator.graph.store.Transaction`, so a failing
+All changes go through the request's :class:`emulator.services.neptune.store.Transaction`, so a failing
 request leaves nothing behind. Neptune rules applied: string ids, ``set`` cardinality by default,
 ``list`` cardinality and meta-properties refused
 (https://docs.aws.amazon.com/neptune/latest/userguide/access-graph-gremlin-differences.html).
@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from emulator.graph.bytecode import Bytecode, CardinalityValue, Sym
-from emulator.graph.engine import (
+from emulator.services.neptune.errors import ConstraintViolation, IllegalArgument, MalformedQuery, UnsupportedOperation
+from emulator.services.neptune.gremlin.bytecode import Bytecode, CardinalityValue, Sym
+from emulator.services.neptune.gremlin.engine import (
     NOVALUE,
     Context,
     PropRef,
@@ -27,10 +28,9 @@ from emulator.graph.engine import (
     register,
     select_value,
 )
-from emulator.graph.errors import ConstraintViolation, IllegalArgument, MalformedQuery, UnsupportedOperation
-from emulator.graph.predicates import values_equal
-from emulator.graph.steps import START
-from emulator.graph.store import DEFAULT_EDGE_LABEL, DEFAULT_VERTEX_LABEL, EdgeRecord, VertexRecord
+from emulator.services.neptune.gremlin.predicates import values_equal
+from emulator.services.neptune.gremlin.steps.reads import START
+from emulator.services.neptune.store import DEFAULT_EDGE_LABEL, DEFAULT_VERTEX_LABEL, EdgeRecord, VertexRecord
 
 
 class _Dynamic:

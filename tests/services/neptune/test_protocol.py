@@ -16,8 +16,8 @@ from gremlin_python.process.graph_traversal import GraphTraversalSource
 from gremlin_python.process.strategies import OptionsStrategy
 from gremlin_python.process.traversal import Bytecode, T, Traverser
 
-from emulator.graph import GraphServer
-from tests.graph.conftest import SERIALIZERS, ws_url
+from emulator.services.neptune import GraphServer
+from tests.services.neptune.conftest import SERIALIZERS, ws_url
 
 
 def raw_exchange(server: GraphServer, serializer: Any, message: RequestMessage | bytes) -> list[dict[str, Any]]:

@@ -12,7 +12,8 @@ from typing import Any
 
 from gremlin_python.statics import long
 
-from emulator.graph.engine import (
+from emulator.services.neptune.errors import IllegalArgument, MalformedQuery
+from emulator.services.neptune.gremlin.engine import (
     NOVALUE,
     By,
     Context,
@@ -25,9 +26,8 @@ from emulator.graph.engine import (
     run_steps,
     select_value,
 )
-from emulator.graph.errors import IllegalArgument, MalformedQuery
-from emulator.graph.filters import _scope
-from emulator.graph.predicates import compare, is_number, sort_key
+from emulator.services.neptune.gremlin.predicates import compare, is_number, sort_key
+from emulator.services.neptune.gremlin.steps.filters import _scope
 
 
 @register("count")

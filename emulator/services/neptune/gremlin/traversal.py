@@ -14,10 +14,7 @@ from typing import Any
 
 from gremlin_python.structure.graph import Edge, Property, Vertex, VertexProperty
 
-from emulator.graph import filters, mutations, reducers, steps  # noqa: F401  (registers the steps)
-from emulator.graph.bytecode import Bytecode, Strategy
-from emulator.graph.engine import Context, PropRef, Traverser, compile_bytecode, refuse_lambdas, run_steps
-from emulator.graph.errors import (
+from emulator.services.neptune.errors import (
     ConstraintViolation,
     GraphServiceError,
     IllegalArgument,
@@ -25,10 +22,20 @@ from emulator.graph.errors import (
     MalformedQuery,
     UnsupportedOperation,
 )
-from emulator.graph.filters import fuse_range
-from emulator.graph.predicates import PredicateError
-from emulator.graph.steps import START
-from emulator.graph.store import EdgeRecord, GraphError, GraphStore, VertexRecord
+from emulator.services.neptune.gremlin import steps  # noqa: F401  (importing the package registers every step)
+from emulator.services.neptune.gremlin.bytecode import Bytecode, Strategy
+from emulator.services.neptune.gremlin.engine import (
+    Context,
+    PropRef,
+    Traverser,
+    compile_bytecode,
+    refuse_lambdas,
+    run_steps,
+)
+from emulator.services.neptune.gremlin.predicates import PredicateError
+from emulator.services.neptune.gremlin.steps.filters import fuse_range
+from emulator.services.neptune.gremlin.steps.reads import START
+from emulator.services.neptune.store import EdgeRecord, GraphError, GraphStore, VertexRecord
 
 #: steps a root traversal (``g.…``) may begin with
 START_STEPS = frozenset({"V", "E", "inject", "addV", "addE", "mergeV", "mergeE", "union"})

@@ -23,10 +23,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from emulator.graph import errors
-from emulator.graph.csvformat import CsvFormatError, Header, convert, parse_header, split_labels
-from emulator.graph.predicates import values_equal
-from emulator.graph.store import DEFAULT_VERTEX_LABEL, LABEL_SEPARATOR, GraphError, GraphStore, Transaction
+from emulator.services.neptune import errors
+from emulator.services.neptune.csvformat import CsvFormatError, Header, convert, parse_header, split_labels
+from emulator.services.neptune.gremlin.predicates import values_equal
+from emulator.services.neptune.store import DEFAULT_VERTEX_LABEL, LABEL_SEPARATOR, GraphError, GraphStore, Transaction
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.graph.store import LABEL_SEPARATOR
+from emulator.services.neptune.store import LABEL_SEPARATOR
 
 _INT_RANGES = {"byte": 8, "short": 16, "int": 32, "long": 64}
 _TYPES = {"bool", "boolean", "byte", "short", "int", "long", "float", "double", "string", "date", "datetime"}

@@ -21,11 +21,11 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.graph import errors
-from emulator.graph.loader import LoaderService
-from emulator.graph.script import run_script
-from emulator.graph.serializers import graphson_value
-from emulator.graph.store import GraphStore
+from emulator.services.neptune import errors
+from emulator.services.neptune.gremlin.script import run_script
+from emulator.services.neptune.loader import LoaderService
+from emulator.services.neptune.serializers import graphson_value
+from emulator.services.neptune.store import GraphStore
 
 ENGINE_VERSION = "1.3.2.0"
 GREMLIN_VERSION = "tinkerpop-3.7.2"

@@ -12,7 +12,7 @@ import pytest
 from gremlin_python.process.graph_traversal import GraphTraversalSource, __
 from gremlin_python.process.traversal import T
 
-from tests.graph.conftest import CORA
+from tests.services.neptune.conftest import CORA
 
 Load = Callable[..., dict[str, Any]]
 

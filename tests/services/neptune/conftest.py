@@ -21,7 +21,7 @@ from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.graph_traversal import GraphTraversalSource
 from moto.server import ThreadedMotoServer
 
-from emulator.graph import GraphServer
+from emulator.services.neptune import GraphServer
 
 CORA = Path(__file__).resolve().parents[2] / "../shared/datasets/cora"
 SERIALIZERS = {"graphbinary": GraphBinarySerializersV1, "graphson": GraphSONSerializersV3d0}

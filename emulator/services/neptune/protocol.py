@@ -19,11 +19,12 @@ from typing import Any
 
 from gremlin_python.process.traversal import Traverser
 
-from emulator.graph import errors
-from emulator.graph.bytecode import Bytecode, RequestError
-from emulator.graph.errors import GraphServiceError
-from emulator.graph.script import stream_script
-from emulator.graph.serializers import (
+from emulator.services.neptune import errors
+from emulator.services.neptune.errors import GraphServiceError
+from emulator.services.neptune.gremlin.bytecode import Bytecode, RequestError
+from emulator.services.neptune.gremlin.script import stream_script
+from emulator.services.neptune.gremlin.traversal import execute_stream, request_options
+from emulator.services.neptune.serializers import (
     GRAPHBINARY_MIME,
     GRAPHSON_MIMES,
     RequestMessage,
@@ -33,8 +34,7 @@ from emulator.graph.serializers import (
     encode_graphson_response,
     read_mime,
 )
-from emulator.graph.store import GraphStore
-from emulator.graph.traversal import execute_stream, request_options
+from emulator.services.neptune.store import GraphStore
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from aiohttp.typedefs import Middleware
 
 from emulator.core.origin import HostPolicy, OriginPolicy
 from emulator.core.sigv4 import IncomingRequest, Reason, SignatureRejected, SigV4Verifier
-from emulator.graph import errors
-from emulator.graph.http_api import Handler, json_response
+from emulator.services.neptune import errors
+from emulator.services.neptune.http_api import Handler, json_response
 
 log = logging.getLogger(__name__)
 

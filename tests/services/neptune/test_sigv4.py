@@ -25,7 +25,7 @@ from gremlin_python.driver.driver_remote_connection import DriverRemoteConnectio
 from gremlin_python.process.anonymous_traversal import traversal
 
 from emulator.core.sigv4 import SigV4Verifier
-from emulator.graph import GraphServer
+from emulator.services.neptune import GraphServer
 
 
 @pytest.fixture(scope="module")

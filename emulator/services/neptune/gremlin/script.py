@@ -7,7 +7,7 @@ TinkerPop's ``Gremlin.g4`` grammar (https://tinkerpop.apache.org/docs/3.7.0/dev/
 booleans, ``null``, lists ``[a, b]``, maps ``[k: v]``), enums (``T.id``, ``desc``…), predicates
 (``P.gt(1)``, ``within(…)``, ``TextP.containing(…)``), anonymous traversals (``__.out()`` or bare
 ``out()``), bindings, and a final ``toList()``/``next()``/``iterate()``. Anything else is a
-:class:`~emulator.graph.errors.MalformedQuery`. The result is the same :class:`Bytecode` a
+:class:`~emulator.services.neptune.errors.MalformedQuery`. The result is the same :class:`Bytecode` a
 driver sends, run by the same interpreter.
 """
 
@@ -21,7 +21,8 @@ from typing import Any
 
 from gremlin_python.statics import long
 
-from emulator.graph.bytecode import (
+from emulator.services.neptune.errors import MalformedQuery
+from emulator.services.neptune.gremlin.bytecode import (
     ENUMS,
     P_OPERATORS,
     TEXTP_OPERATORS,
@@ -32,9 +33,8 @@ from emulator.graph.bytecode import (
     Sym,
     sym,
 )
-from emulator.graph.errors import MalformedQuery
-from emulator.graph.store import GraphStore
-from emulator.graph.traversal import execute, execute_stream
+from emulator.services.neptune.gremlin.traversal import execute, execute_stream
+from emulator.services.neptune.store import GraphStore
 
 MAX_SCRIPT_LENGTH = 1_000_000
 MAX_DEPTH = 100

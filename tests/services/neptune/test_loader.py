@@ -124,7 +124,7 @@ def test_queue_and_cancel_a_running_load(neptune: Any, s3: Any, bucket: str,
                                          empty_graph: GraphTraversalSource) -> None:
     import time
 
-    from tests.graph.conftest import wait_for_load
+    from tests.services.neptune.conftest import wait_for_load
 
     # big enough that the load is still running while the queue and cancel are checked (about 2 s
     # of loading on this machine; the checks take a few tens of milliseconds)

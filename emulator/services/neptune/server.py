@@ -24,11 +24,11 @@ from botocore.config import Config
 from emulator.core.credentials import internal_key
 from emulator.core.origin import HostPolicy, OriginPolicy
 from emulator.core.sigv4 import SigV4Verifier
-from emulator.graph.gate import gate_middleware
-from emulator.graph.http_api import NeptuneHttpApi, neptune_errors
-from emulator.graph.loader import LoaderService
-from emulator.graph.protocol import GremlinProtocol
-from emulator.graph.store import GraphStore
+from emulator.services.neptune.gate import gate_middleware
+from emulator.services.neptune.http_api import NeptuneHttpApi, neptune_errors
+from emulator.services.neptune.loader import LoaderService
+from emulator.services.neptune.protocol import GremlinProtocol
+from emulator.services.neptune.store import GraphStore
 
 log = logging.getLogger(__name__)
 

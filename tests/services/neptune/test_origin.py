@@ -17,8 +17,8 @@ import pytest
 from gremlin_python.driver.driver_remote_connection import DriverRemoteConnection
 from gremlin_python.process.anonymous_traversal import traversal
 
-from emulator.graph import GraphServer
-from tests.graph.conftest import ws_url
+from emulator.services.neptune import GraphServer
+from tests.services.neptune.conftest import ws_url
 
 
 def request(server: GraphServer, method: str, path: str, headers: dict[str, str]) -> tuple[int, dict, bytes]:

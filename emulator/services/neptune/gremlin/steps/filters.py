@@ -10,8 +10,9 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from emulator.graph.bytecode import Bytecode, Pred, Sym
-from emulator.graph.engine import (
+from emulator.services.neptune.errors import MalformedQuery
+from emulator.services.neptune.gremlin.bytecode import Bytecode, Pred, Sym
+from emulator.services.neptune.gremlin.engine import (
     NOVALUE,
     By,
     Context,
@@ -33,10 +34,9 @@ from emulator.graph.engine import (
     select_value,
     token_value,
 )
-from emulator.graph.errors import MalformedQuery
-from emulator.graph.predicates import compile_predicate
-from emulator.graph.steps import GraphStep
-from emulator.graph.store import EdgeRecord, VertexRecord
+from emulator.services.neptune.gremlin.predicates import compile_predicate
+from emulator.services.neptune.gremlin.steps.reads import GraphStep
+from emulator.services.neptune.store import EdgeRecord, VertexRecord
 
 # -- filters --------------------------------------------------------------------------------
 

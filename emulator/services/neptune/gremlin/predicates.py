@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from emulator.graph.bytecode import Pred
+from emulator.services.neptune.gremlin.bytecode import Pred
 
 Predicate = Callable[[Any], bool]
 

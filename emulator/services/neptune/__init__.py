@@ -3,6 +3,6 @@
 ``GraphServer`` is the only entry point other pieces need; see ``server.py``.
 """
 
-from emulator.graph.server import GraphServer
+from emulator.services.neptune.server import GraphServer
 
 __all__ = ["GraphServer"]

@@ -16,7 +16,7 @@ from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.traversal import T
 
-from tests.graph.conftest import neptune_client, start_server, wait_for_load
+from tests.services.neptune.conftest import neptune_client, start_server, wait_for_load
 
 REPO = Path(__file__).resolve().parents[2]
 ROLE = "arn:aws:iam::123456789012:role/NeptuneLoadFromS3"
@@ -61,7 +61,7 @@ def test_graph_and_load_records_survive_restart(tmp_path: Path, s3_endpoint: str
 SERVE = """
 import sys, time
 from pathlib import Path
-from emulator.graph import GraphServer
+from emulator.services.neptune import GraphServer
 server = GraphServer(Path(sys.argv[1]), port=0, s3_endpoint_url=sys.argv[2])
 server.start()
 print(server.port, flush=True)
