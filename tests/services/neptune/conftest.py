@@ -23,14 +23,14 @@ from moto.server import ThreadedMotoServer
 
 from emulator.services.neptune import GraphServer
 
-CORA = Path(__file__).resolve().parents[2] / "../shared/datasets/cora"
+CORA = Path(__file__).resolve().parents[3] / "../shared/datasets/cora"
 SERIALIZERS = {"graphbinary": GraphBinarySerializersV1, "graphson": GraphSONSerializersV3d0}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The issue's client code uses ``with_remote()``, which gremlinpython 3.8 marks deprecated."""
     for item in items:
-        if "tests/graph/" in str(item.path):
+        if "tests/services/neptune/" in str(item.path):
             item.add_marker(pytest.mark.filterwarnings(
                 "ignore:gremlin_python.process.AnonymousTraversalSource.with_remote:DeprecationWarning"))
 

@@ -18,7 +18,7 @@ from gremlin_python.process.traversal import T
 
 from tests.services.neptune.conftest import neptune_client, start_server, wait_for_load
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 ROLE = "arn:aws:iam::123456789012:role/NeptuneLoadFromS3"
 
 
