@@ -23,7 +23,7 @@ from typing import Protocol
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from emulator import contract
+from containers import contract
 
 
 class InvocationError(Exception):

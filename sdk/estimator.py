@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlparse
 
-from emulator.contract import HP_PROGRAM, HP_SUBMIT_DIRECTORY
+from containers.contract import HP_PROGRAM, HP_SUBMIT_DIRECTORY
 from sdk.logs import LogTail
 from sdk.session import client as local_client
 

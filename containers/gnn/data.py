@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from emulator import contract
+from containers import contract
 
 #: Reads the graph's edges as (source id, target id) pairs.
 EdgeSource = Callable[[], list[tuple[str, str]]]

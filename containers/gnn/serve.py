@@ -23,10 +23,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from containers import contract
 from containers.gnn import data
 from containers.gnn.train import FEATURES_FILE, load_model
 from containers.serving import InvocationError, serve
-from emulator import contract
 
 #: Unknown ids named in an error message (a typo in a batch of thousands should not echo them all).
 MAX_NAMED_IDS = 10

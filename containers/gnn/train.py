@@ -29,12 +29,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from containers import contract
+from containers.contract import JobPaths
 from containers.gnn import data
 from containers.gnn.config import TrainConfig, from_hyperparameters
 from containers.gnn.data import DataError, GraphData
 from containers.gnn.models import build_model
-from emulator import contract
-from emulator.contract import JobPaths
 
 CHECKPOINT_PREFIX = "checkpoint-"
 #: Checkpoints kept in the directory (older ones are deleted after a newer one is complete).

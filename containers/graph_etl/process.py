@@ -23,10 +23,10 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from containers.contract import JobPaths
 from containers.graph_etl import transform
 from containers.graph_etl.config import EtlConfig, from_arguments
 from containers.graph_etl.transform import BadRow, Row, Tables
-from emulator.contract import JobPaths
 
 #: How many bad rows the ExitMessage lists (all of them are in stderr and the report).
 MESSAGE_ROWS = 20

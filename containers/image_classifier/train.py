@@ -32,11 +32,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from containers import contract
+from containers.contract import JobPaths
 from containers.image_classifier import checkpoints
 from containers.image_classifier.images import ImageError, ImageFolder, read_image_folder
 from containers.image_classifier.model import ImageCNN
-from emulator import contract
-from emulator.contract import JobPaths
 
 #: Channel names read, in order of preference for each role.
 TRAIN_CHANNELS = ("train", "training")

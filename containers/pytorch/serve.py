@@ -22,8 +22,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from containers import contract
 from containers.serving import InvocationError, serve
-from emulator import contract
 
 #: The SDK's variables naming the handler script and where it lives.
 PROGRAM_ENV = "SAGEMAKER_PROGRAM"

@@ -39,8 +39,9 @@ BASE_REPOSITORY = "mlharbor/base"
 #: label on every image we build: which recipe or context digest it was built from
 SOURCE_LABEL = "org.mlharbor.source-digest"
 BUILT_TAG = "latest"
-#: the project's packages copied into every built-in (what its modules may import)
-PROJECT_PACKAGES = ("emulator", "containers", "sdk")
+#: the project's packages copied into every built-in (what its modules may import): the built-ins and the
+#: container contract they share, never the server (an import-linter contract keeps containers/ off it)
+PROJECT_PACKAGES = ("containers",)
 #: requirements of the server that no job container needs
 _SERVER_ONLY = {"moto", "docker"}
 _DEBIAN_PACKAGES = ("python3", "python-is-python3", "ca-certificates", "procps")

@@ -1,7 +1,7 @@
 """What the control plane hands a runner, and what a runner reports back.
 
 A runner launches one job's container (a local process, or a Docker container) following
-the container contract in :mod:`emulator.contract`. It knows nothing of HTTP or of job
+the container contract in :mod:`containers.contract`. It knows nothing of HTTP or of job
 records: it gets a :class:`RunRequest`, reports progress through :class:`JobEvents`, watches
 a stop flag, and returns a :class:`RunOutcome`. The control plane turns the outcome into
 ``TrainingJobStatus`` / ``SecondaryStatus``.

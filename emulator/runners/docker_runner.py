@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from containers import contract
+from containers.contract import DEFAULT_BASE_DIR, JobPaths
 from containers.registry import UnknownImageError, resolve
-from emulator import contract
 from emulator.artifacts import ArtifactStore
-from emulator.contract import DEFAULT_BASE_DIR, JobPaths
 from emulator.images.build import builtin_tag
 from emulator.runners import processing, workspace
 from emulator.runners.base import JobEvents, ProcessingRunRequest, RunRequest, StopSignal

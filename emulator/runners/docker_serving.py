@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator import contract
+from containers import contract
 from emulator.runners.docker_runner import (
     JOB_LABEL,
     OWNER_LABEL,

@@ -1,6 +1,6 @@
 """The environment a job's process gets: the toolkit's ``SM_*`` map and friends (pure but for the GPU count).
 
-Names come from :mod:`emulator.contract`; values point into the job's own tree, so they are
+Names come from :mod:`containers.contract`; values point into the job's own tree, so they are
 right whether or not that tree is also mounted on ``/opt/ml``. See the sagemaker-training
 toolkit's ``environment.py`` / ``mapping.py`` for the variables' meaning.
 """
@@ -12,8 +12,8 @@ import os
 from pathlib import PurePosixPath
 from typing import Any
 
-from emulator import contract
-from emulator.contract import JobPaths
+from containers import contract
+from containers.contract import JobPaths
 from emulator.core.credentials import internal_key
 from emulator.core.safepath import container_path
 from emulator.runners.base import RunRequest

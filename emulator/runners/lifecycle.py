@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from containers.contract import JobPaths
 from emulator.artifacts import ArtifactStore
-from emulator.contract import JobPaths
 from emulator.runners import processing, s3io, workspace
 from emulator.runners.base import (
     JobEvents,

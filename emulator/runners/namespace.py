@@ -26,7 +26,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from emulator.contract import DEFAULT_BASE_DIR
+from containers.contract import DEFAULT_BASE_DIR
 
 #: ``unshare`` flags of a job's own PID namespace (see the module docstring)
 PID_NAMESPACE_FLAGS = ("--pid", "--fork", "--kill-child", "--mount-proc")

@@ -25,9 +25,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from containers.contract import JobPaths
 from containers.registry import BuiltinImage, UnknownImageError, resolve
 from emulator.artifacts import ArtifactStore
-from emulator.contract import JobPaths
 from emulator.runners import cgroup, job_env, job_processes, namespace, processing, serving, workspace
 from emulator.runners.base import JobEvents, ProcessingRunRequest, RunRequest, StopSignal
 from emulator.runners.environment import job_environment, machine_gpu_count

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from emulator import contract
-from emulator.contract import JobPaths
+from containers import contract
+from containers.contract import JobPaths
 from emulator.core.safepath import SkipReporter
 from emulator.runners import s3io, workspace
 from emulator.runners.base import ProcessingRunRequest

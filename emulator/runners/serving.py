@@ -32,8 +32,8 @@ from typing import Any, Protocol
 
 import urllib3
 
+from containers import contract
 from containers.registry import UnknownImageError, resolve
-from emulator import contract
 from emulator.core.safepath import UnsafePathError, safe_join
 from emulator.runners import s3io
 from emulator.runners.environment import aws_access_environment

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from emulator.contract import JobPaths
+from containers.contract import JobPaths
 from emulator.core.safepath import SkipReporter, UnsafePathError, open_job_file
 from emulator.runners import s3io
 from emulator.runners.base import RunRequest

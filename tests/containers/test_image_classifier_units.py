@@ -249,8 +249,8 @@ def write_digits(root, per_label: int, labels=range(10)) -> None:
 
 def test_run_in_process_checkpoints_resumes_and_refuses_a_foreign_checkpoint(tmp_path, capsys):
     """``train.run`` without a harbor: the loop, the checkpoint hand-over and its guard."""
+    from containers.contract import JobPaths
     from containers.image_classifier.train import StopFlag, run
-    from emulator.contract import JobPaths
 
     write_digits(tmp_path / "data", per_label=5)
     paths = JobPaths(tmp_path / "job")

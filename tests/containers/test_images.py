@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from containers.registry import BUILTIN_IMAGES
-from emulator.images.build import SOURCE_LABEL, BaseRecipe, builtin_tag, job_requirements
+from emulator.images.build import SOURCE_LABEL, BaseRecipe, _write_context, builtin_tag, job_requirements
 from tests.conftest import REPO
 
 
@@ -34,12 +34,19 @@ def test_the_base_holds_the_job_libraries_but_not_the_servers():
     assert BaseRecipe().tag.startswith("mlharbor/base:")
 
 
+def test_an_image_carries_the_containers_package_but_not_the_server(tmp_path):
+    _write_context(tmp_path)
+    assert sorted(entry.name for entry in (tmp_path / "mlharbor").iterdir()) == ["containers"]
+    assert (tmp_path / "mlharbor" / "containers" / "contract" / "__init__.py").is_file()
+
+
 @pytest.mark.docker
 @pytest.mark.parametrize("image, command, code, output", [
-    ("mlharbor/pytorch", ["python", "-c", "import torch, sagemaker_training, emulator.contract; "
+    ("mlharbor/pytorch", ["python", "-c", "import torch, sagemaker_training, containers.contract; "
                                           "print(torch.__version__)"], 0, "2.13.0"),
     ("mlharbor/pytorch", ["serve"], 1, "failed to load"),  # serves, but there is no model on /opt/ml/model
     ("mlharbor/graph-etl", ["serve"], 2, "this image does not serve"),
+    ("mlharbor/gnn", ["python", "-c", "import emulator"], 1, "No module named 'emulator'"),
 ])
 def test_the_entry_runs_commands_and_named_programs(docker_images, image, command, code, output):
     container = docker_images.containers.run(f"{image}:latest", command, detach=True,

@@ -25,7 +25,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from emulator.contract import DEFAULT_BASE_DIR
+from containers.contract import DEFAULT_BASE_DIR
 from emulator.runners.base import RunOutcome, RunRequest, StopSignal
 from emulator.runners.docker_runner import DockerRunner
 from emulator.runners.lifecycle import TreeRunner

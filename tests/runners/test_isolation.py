@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.contract import DEFAULT_BASE_DIR
+from containers.contract import DEFAULT_BASE_DIR
 from emulator.runners import namespace
 from emulator.runners.base import StopSignal
 from emulator.runners.process import PID_FILE, ProcessRunner

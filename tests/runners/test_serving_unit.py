@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator import contract
+from containers import contract
 from emulator.runners.serving import ServingError, ServingRequest, extract_model, serving_environment
 
 

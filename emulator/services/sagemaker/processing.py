@@ -11,7 +11,7 @@ import logging
 import time
 from typing import Any
 
-from emulator.contract import JobPaths
+from containers.contract import JobPaths
 from emulator.core.errors import ValidationError
 from emulator.core.paging import ListQuery, paginate
 from emulator.core.safepath import UnsafePathError, container_path

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from emulator.contract import DEFAULT_BASE_DIR
+from containers.contract import DEFAULT_BASE_DIR
 from emulator.core.errors import ResourceLimitExceededError, ValidationError
 from emulator.core.paging import ListQuery, paginate
 from emulator.core.safepath import UnsafePathError, container_path
