@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO))
 from bench.training_bench import NOOP, client, percentile  # noqa: E402
 from emulator.edge.server import Harbor  # noqa: E402
 from emulator.images.build import ImageBuilder  # noqa: E402
-from emulator.runners.docker_runner import DockerUnavailable, docker_client  # noqa: E402
+from emulator.runners.docker.engine import DockerUnavailable, docker_client  # noqa: E402
 from emulator.runners.selecting import RUNNER_ENV  # noqa: E402
 from tests.conftest import script_job  # noqa: E402
 

@@ -2,7 +2,7 @@
 
 An image name resolves with or without a tag (``mlharbor/pytorch``, ``mlharbor/pytorch:2.1``).
 In the process runner a built-in's ``train`` is a Python module run by the image's interpreter:
-the job's own environment (see ``emulator/runners/job_env.py``), which sees the server's packages
+the job's own environment (see ``emulator/runners/local/job_env.py``), which sees the server's packages
 (torch, the toolkit) but installs into itself; the Docker runner runs the image itself.
 """
 

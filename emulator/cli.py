@@ -296,7 +296,7 @@ def _images(args: argparse.Namespace) -> int:
 
 def _build_images(names: list[str] | None, force: bool) -> int:
     from emulator.images.build import BuildError, ImageBuilder
-    from emulator.runners.docker_runner import DockerUnavailable, docker_client
+    from emulator.runners.docker.engine import DockerUnavailable, docker_client
 
     try:
         results = ImageBuilder(docker_client()).build_all(names, force=force)

@@ -248,7 +248,7 @@ def docker_images() -> Iterator[Any]:
     ``org.mlharbor`` label (every job's containers and network are removed when it ends).
     """
     from emulator.images.build import ImageBuilder
-    from emulator.runners.docker_runner import OWNER_LABEL, DockerUnavailable, docker_client
+    from emulator.runners.docker.engine import OWNER_LABEL, DockerUnavailable, docker_client
 
     try:
         client = docker_client()

@@ -1,7 +1,7 @@
 """Requests that come from a Docker job's container, and what the edge refuses them.
 
-A job's container reaches the edge only through its relay (:mod:`emulator.runners.relay`), whose
-connections come from :data:`~emulator.runners.relay.JOB_SOURCE_ADDRESS`. Such a request may
+A job's container reaches the edge only through its relay (:mod:`emulator.runners.docker.relay`), whose
+connections come from :data:`~emulator.runners.docker.relay.JOB_SOURCE_ADDRESS`. Such a request may
 use the AWS APIs (a pipeline step creates jobs, reads S3), but not mlharbor's own paths nor
 moto's: :class:`JobOriginGate` answers those 403 before any app sees them, and the SageMaker
 route hands the handlers the job's :class:`~emulator.services.sagemaker.caller.Caller`, so what it creates
@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from emulator.core.errors import AccessDeniedError
-from emulator.runners.relay import JOB_SOURCE_ADDRESS
+from emulator.runners.docker.relay import JOB_SOURCE_ADDRESS
 from emulator.services.sagemaker.caller import JOB, USER, Caller
 
 #: paths a job's container may not reach: mlharbor's own API and moto's (reset, seed…)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import PurePosixPath
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from containers import contract
@@ -17,6 +18,16 @@ from containers.contract import JobPaths
 from emulator.core.credentials import internal_key
 from emulator.core.safepath import container_path
 from emulator.runners.base import RunRequest
+from emulator.runners.serving import SERVING_ID_ENV, ServingRequest
+
+#: variables of the server's own environment a job or serve process must not inherit
+PRIVATE_ENV = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+
+
+def without_private(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` minus what a child must not inherit (the user's own AWS session)."""
+    return {key: value for key, value in environ.items() if key not in PRIVATE_ENV}
+
 
 #: Where the NVIDIA driver exposes one device node per GPU.
 _GPU_DEVICES = "/dev"
@@ -216,3 +227,20 @@ def checkpoint_dir(request: RunRequest, paths: JobPaths) -> str:
         # outside /opt/ml: kept inside the job's tree all the same, never at a host path a request names
         return str(paths.base.joinpath("local", *path.parts[1:]))
     return str(paths.base.joinpath(*path.relative_to(base).parts))
+
+
+def serving_environment(request: ServingRequest, model_dir: Path | str, port: int, base: dict[str, str],
+                        host: str = "127.0.0.1") -> dict[str, str]:
+    """The serve process's environment: the server's, the contract's, then the model's own ``Environment``.
+
+    ``model_dir``, ``host`` and ``port`` are as the serve program sees them (a container's own
+    ``/opt/ml/model`` and ``0.0.0.0:8080`` in the Docker runner).
+    """
+    env = without_private(base)
+    env.update(aws_access_environment(request.s3_endpoint_url, request.region, request.graph_endpoint_url))
+    env.update({contract.SM_MODEL_DIR: str(model_dir), SERVING_ID_ENV: request.serving_id})
+    env.update(request.environment)
+    # where it listens is ours to say: a model's Environment cannot move the port under the edge
+    env[contract.SERVING_HOST_ENV] = host
+    env[contract.SERVING_PORT_ENV] = str(port)
+    return env

@@ -4,45 +4,29 @@ The serving half of the container contract
 (https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-inference-code.html): the model
 archive (``ModelDataUrl``) is extracted into the model directory, the image's ``serve`` starts,
 and the variant is up once ``GET /ping`` answers 200; requests go to ``POST /invocations``.
-A runner implements :meth:`Runner.serve` and returns a :class:`ServingHandle`; the process
-runner's version is :func:`start_process_server` (the Docker runner maps port 8080 instead).
-Nothing here knows about endpoint records or HTTP clients of the API.
+A runner implements :meth:`Runner.serve` and returns a :class:`ServingHandle`: the process runner's
+is :mod:`emulator.runners.local.serving`, the Docker runner's :mod:`emulator.runners.docker.serving`.
+Here are the types they share, the model archive's fetch and extraction, ``/ping`` and the forwarded
+``/invocations``. Nothing here knows about endpoint records or HTTP clients of the API.
 """
 
 from __future__ import annotations
 
-import collections
-import contextlib
-import json
-import os
-import queue
-import signal
-import socket
-import subprocess
 import tarfile
-import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import urllib3
 
-from containers import contract
-from containers.registry import UnknownImageError, resolve
 from emulator.core.safepath import UnsafePathError, safe_join
 from emulator.runners import s3io
-from emulator.runners.environment import aws_access_environment
-from emulator.runners.local_process import die_with_parent, environ_value, pump_lines, signal_group, without_private
 
 #: Variable naming the serving process's variant, so a restarted control plane reaps only its own.
 SERVING_ID_ENV = "MLHARBOR_SERVING_ID"
-PID_FILE = "serving.json"
-_TAIL_LINES = 12
 _PING_INTERVAL = 0.1
 
 
@@ -194,141 +178,6 @@ def fetch_model(request: ServingRequest, model_dir: Path) -> None:
     archive.unlink(missing_ok=True)
 
 
-# -- the process runner's serving ----------------------------------------------------------
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port nothing listens on now (the serve process binds it a moment later)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
-
-
-def serving_environment(request: ServingRequest, model_dir: Path | str, port: int, base: dict[str, str],
-                        host: str = "127.0.0.1") -> dict[str, str]:
-    """The serve process's environment: the server's, the contract's, then the model's own ``Environment``.
-
-    ``model_dir``, ``host`` and ``port`` are as the serve program sees them (a container's own
-    ``/opt/ml/model`` and ``0.0.0.0:8080`` in the Docker runner).
-    """
-    env = without_private(base)
-    env.update(aws_access_environment(request.s3_endpoint_url, request.region, request.graph_endpoint_url))
-    env.update({contract.SM_MODEL_DIR: str(model_dir), SERVING_ID_ENV: request.serving_id})
-    env.update(request.environment)
-    # where it listens is ours to say: a model's Environment cannot move the port under the edge
-    env[contract.SERVING_HOST_ENV] = host
-    env[contract.SERVING_PORT_ENV] = str(port)
-    return env
-
-
-class _Spawner:
-    """Starts serve processes from one long-lived thread.
-
-    ``PR_SET_PDEATHSIG`` fires when the *thread* that forked the child ends; endpoints are
-    created on short-lived threads, so their processes are forked here instead and still die
-    with the control plane.
-    """
-
-    def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[Callable[[], Any], Future[Any]]] = queue.Queue()
-        self._thread = threading.Thread(target=self._loop, name="serving-spawner", daemon=True)
-        self._thread.start()
-
-    def call(self, function: Callable[[], Any]) -> Any:
-        future: Future[Any] = Future()
-        self._queue.put((function, future))
-        return future.result()
-
-    def _loop(self) -> None:
-        while True:
-            function, future = self._queue.get()
-            try:
-                future.set_result(function())
-            except BaseException as error:  # handed back to the caller
-                future.set_exception(error)
-
-
-_spawner: _Spawner | None = None
-_spawner_lock = threading.Lock()
-
-
-def _spawn(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
-    global _spawner
-    with _spawner_lock:
-        if _spawner is None:
-            _spawner = _Spawner()
-    return _spawner.call(lambda: subprocess.Popen(
-        argv, env=env, cwd=str(cwd), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        start_new_session=True, preexec_fn=die_with_parent,
-    ))
-
-
-@dataclass
-class ProcessServingHandle:
-    """One serve process of the process runner.
-
-    Args:
-        url: ``http://127.0.0.1:<port>``, where ``/ping`` and ``/invocations`` answer.
-        process: the serve process (leader of its own process group).
-        workdir: its directory (holds the pid file).
-    """
-
-    url: str
-    process: subprocess.Popen[bytes]
-    workdir: Path
-    tail: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=_TAIL_LINES))
-    reader: threading.Thread | None = None
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    @property
-    def returncode(self) -> int | None:
-        return self.process.returncode
-
-    def stop(self, grace: float = 5.0) -> None:
-        """SIGTERM to the whole group, SIGKILL after ``grace``; then the pid file goes."""
-        signal_group(self.process.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(grace)
-        signal_group(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-        if self.reader is not None:
-            self.reader.join(2)
-        (self.workdir / PID_FILE).unlink(missing_ok=True)
-
-
-def start_process_server(request: ServingRequest, log: Callable[[str], None]) -> ProcessServingHandle:
-    """Bring up one variant as a local process; returns once ``/ping`` answers 200.
-
-    Raises:
-        ServingError: unknown image, model not fetchable, the process exited, or ``/ping`` never answered.
-    """
-    try:
-        image = resolve(request.image)
-    except UnknownImageError as error:
-        raise ServingError(f"CannotStartContainerError: {error}") from None
-    if image.serve_module is None:
-        raise ServingError(f"CannotStartContainerError: image {request.image!r} has no serve program")
-    reap_server(request.workdir)
-    request.workdir.mkdir(parents=True, exist_ok=True)
-    model_dir = request.workdir / "model"
-    fetch_model(request, model_dir)
-    port = free_port()
-    env = serving_environment(request, model_dir, port, dict(os.environ))
-    process = _spawn(image.serve_command(), env, request.workdir)
-    handle = ProcessServingHandle(f"http://127.0.0.1:{port}", process, request.workdir)
-    (request.workdir / PID_FILE).write_text(json.dumps({"serving_id": request.serving_id, "pgid": process.pid,
-                                                                   "url": handle.url}))
-    handle.reader = threading.Thread(target=_pump, args=(handle, log), daemon=True,
-                                     name=f"serve-log-{request.endpoint_name}")
-    handle.reader.start()
-    try:
-        wait_until_healthy(handle, request.startup_timeout_seconds)
-    except ServingError:
-        handle.stop(grace=1)
-        raise
-    return handle
-
-
 def wait_until_healthy(handle: Any, timeout: float) -> None:
     """Poll ``GET /ping`` until it answers 200 (``handle``: a process or Docker serving handle).
 
@@ -357,24 +206,3 @@ def ping(url: str) -> bool:
             return response.status == 200
     except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
         return False
-
-
-def reap_server(workdir: Path) -> None:
-    """End what a previous control plane left serving from ``workdir`` (checked by serving id)."""
-    path = workdir / PID_FILE
-    try:
-        record = json.loads(path.read_text())
-    except (FileNotFoundError, ValueError):
-        return
-    pgid = int(record.get("pgid", 0))
-    if pgid > 0 and environ_value(pgid, SERVING_ID_ENV) == record.get("serving_id"):
-        signal_group(pgid, signal.SIGKILL)
-    path.unlink(missing_ok=True)
-
-
-def _pump(handle: ProcessServingHandle, log: Callable[[str], None]) -> None:
-    def on_line(line: str) -> None:
-        handle.tail.append(line)
-        log(line)
-
-    pump_lines(handle.process.stdout, on_line)

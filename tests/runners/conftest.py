@@ -27,9 +27,9 @@ from moto.server import ThreadedMotoServer
 
 from containers.contract import DEFAULT_BASE_DIR
 from emulator.runners.base import RunOutcome, RunRequest, StopSignal
-from emulator.runners.docker_runner import DockerRunner
+from emulator.runners.docker.runner import DockerRunner
 from emulator.runners.lifecycle import TreeRunner
-from emulator.runners.process import ProcessRunner
+from emulator.runners.local.process import ProcessRunner
 from tests.conftest import RUNNER_KINDS, TEST_LABEL
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.runners import cgroup
+from emulator.runners.local import cgroup
 
 
 def unified(root: Path, own: str, controllers: str = "cpu memory pids", delegated: str = "memory") -> Path:

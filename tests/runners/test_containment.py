@@ -29,7 +29,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from emulator.runners.relay import Relay
+from emulator.runners.docker.relay import Relay
 from tests.conftest import ROLE, RUNNER_KINDS, read_tar, script_job, training_request, unique_name, wait_for_status
 
 

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from emulator.runners.base import StopSignal
-from emulator.runners.process import ProcessRunner
+from emulator.runners.local.process import ProcessRunner
 from emulator.runners.s3io import S3Location, prefix_relative, shard
 from tests.runners.conftest import make_request, python_entrypoint
 

@@ -13,7 +13,8 @@ import pytest
 
 from emulator.images.build import BaseRecipe
 from emulator.runners.base import StopSignal
-from emulator.runners.docker_runner import CONTAINERS_FILE, JOB_LABEL, OWNER_LABEL, WORKDIR_LABEL, DockerRunner
+from emulator.runners.docker.engine import CONTAINERS_FILE, JOB_LABEL, OWNER_LABEL, WORKDIR_LABEL
+from emulator.runners.docker.runner import DockerRunner
 from emulator.runners.instances import container_limits
 from tests.conftest import TEST_LABEL, wait_for_file
 from tests.runners.conftest import host_file, make_request, python_entrypoint, run_in_background

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from containers.contract import DEFAULT_BASE_DIR
-from emulator.runners import namespace
 from emulator.runners.base import StopSignal
-from emulator.runners.process import PID_FILE, ProcessRunner
+from emulator.runners.local import namespace
+from emulator.runners.local.process import PID_FILE, ProcessRunner
 from tests.runners.conftest import (
     RecordingEvents,
     make_request,

@@ -22,10 +22,10 @@ from typing import Any
 
 import pytest
 
-from emulator.runners import cgroup, job_env
 from emulator.runners.base import StopSignal
 from emulator.runners.instances import container_limits
-from emulator.runners.process import ProcessRunner
+from emulator.runners.local import cgroup, job_env
+from emulator.runners.local.process import ProcessRunner
 from tests.conftest import read_tar, training_request, wait_for_status
 from tests.runners.conftest import RecordingEvents, make_request
 

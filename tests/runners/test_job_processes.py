@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from emulator.runners import namespace
 from emulator.runners.base import StopSignal
-from emulator.runners.process import ProcessRunner
+from emulator.runners.local import namespace
+from emulator.runners.local.process import ProcessRunner
 from tests.conftest import (
     process_alive,
     processes_with_env,

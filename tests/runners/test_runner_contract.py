@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from emulator.runners.base import RunRequest, StopSignal
-from emulator.runners.docker_runner import DockerRunner
+from emulator.runners.docker.runner import DockerRunner
 from emulator.runners.lifecycle import TreeRunner
 from tests.conftest import wait_for_file
 from tests.runners.conftest import (

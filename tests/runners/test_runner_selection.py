@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from emulator.runners.base import StopSignal
-from emulator.runners.docker_runner import DockerRunner
+from emulator.runners.docker.runner import DockerRunner
 from emulator.runners.selecting import RUNNER_ENV, SelectingRunner
 from tests.runners.conftest import make_request
 

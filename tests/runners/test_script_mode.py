@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from emulator.runners.base import StopSignal
-from emulator.runners.process import ProcessRunner
+from emulator.runners.local.process import ProcessRunner
 from tests.runners.conftest import make_request
 
 TRAIN = """

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from containers import contract
-from emulator.runners.serving import ServingError, ServingRequest, extract_model, serving_environment
+from emulator.runners.environment import serving_environment
+from emulator.runners.serving import ServingError, ServingRequest, extract_model
 
 
 def archive(tmp_path: Path, *members: tarfile.TarInfo, data: bytes = b"x") -> Path:

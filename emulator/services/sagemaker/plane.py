@@ -23,8 +23,9 @@ from emulator.services.sagemaker.training import BackendSettings, TrainingJobBac
 
 def make_runner(config: dict[str, Any], artifacts: ArtifactStore) -> Runner:
     """The server's runner (``config["runner"]``), which a job may override (``MLHARBOR_RUNNER``)."""
-    from emulator.runners.docker_runner import CONTAINERS_FILE, DockerRunner
-    from emulator.runners.process import ProcessRunner
+    from emulator.runners.docker.engine import CONTAINERS_FILE
+    from emulator.runners.docker.runner import DockerRunner
+    from emulator.runners.local.process import ProcessRunner
     from emulator.runners.selecting import SelectingRunner
 
     interval = float(config["checkpoint_interval_seconds"])

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from emulator.runners.docker_runner import JOB_LABEL
+from emulator.runners.docker.engine import JOB_LABEL
 from tests.conftest import ROLE, unique_name
 from tests.services.sagemaker.test_endpoints import new_config, put_model, wait_endpoint
 

@@ -12,7 +12,7 @@ import pytest
 from gremlin_python.driver.driver_remote_connection import DriverRemoteConnection
 from gremlin_python.process.anonymous_traversal import traversal
 
-from emulator.runners.docker_runner import JOB_LABEL
+from emulator.runners.docker.engine import JOB_LABEL
 from tests.conftest import read_tar, script_job, start_harbor, training_request, wait_for_status
 
 pytestmark = pytest.mark.docker

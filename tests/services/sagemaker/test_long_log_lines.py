@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from emulator.observability.logs import MAX_MESSAGE_BYTES, batches, split_message
-from emulator.runners.local_process import LineSplitter
+from emulator.runners.lines import LineSplitter
 from tests.conftest import RUNNER_KINDS, training_request, wait_for_status
 
 #: ASCII and 2-, 3- and 4-byte characters, so pieces are cut next to every kind of character. Docker's

@@ -2,7 +2,7 @@
 
 Each job host's process runs in its own session and dies with the control plane, but what it
 starts does not: a user script under the toolkit, its children, a ``setsid`` daemon. Without a
-PID namespace (see :mod:`emulator.runners.namespace`) they are found three ways, each catching
+PID namespace (see :mod:`emulator.runners.local.namespace`) they are found three ways, each catching
 what the others miss: the leader's descendants, scanned while the job runs (a daemon whose
 parent died is no one's descendant any more, so it must be seen before); every process whose
 environment carries the run's marker variable (what a restarted control plane, which never saw

@@ -28,13 +28,15 @@ from pathlib import Path
 from containers.contract import JobPaths
 from containers.registry import BuiltinImage, UnknownImageError, resolve
 from emulator.artifacts import ArtifactStore
-from emulator.runners import cgroup, job_env, job_processes, namespace, processing, serving, workspace
+from emulator.runners import processing, workspace
 from emulator.runners.base import JobEvents, ProcessingRunRequest, RunRequest, StopSignal
-from emulator.runners.environment import job_environment, machine_gpu_count
+from emulator.runners.environment import job_environment, machine_gpu_count, without_private
 from emulator.runners.instances import container_limits
-from emulator.runners.job_processes import RUN_MARKER_ENV, DescendantWatch
 from emulator.runners.lifecycle import POLL_SECONDS, CannotStartError, HostRun, Launch, TreeRunner, supervise
-from emulator.runners.local_process import die_with_parent, environ_value, pump_lines, signal_group, without_private
+from emulator.runners.lines import pump_lines
+from emulator.runners.local import cgroup, job_env, job_processes, namespace, serving
+from emulator.runners.local.children import die_with_parent, environ_value, signal_group
+from emulator.runners.local.job_processes import RUN_MARKER_ENV, DescendantWatch
 from emulator.runners.serving import ServingHandle, ServingRequest
 
 log = logging.getLogger(__name__)

@@ -78,7 +78,7 @@ def wrap(command: list[str], tree: str, hosts_file: str, own_pids: bool = False)
     pid_flags = list(PID_NAMESPACE_FLAGS) if own_pids else []
     return [
         "unshare", "--mount", "--propagation", "private", *pid_flags, "--",
-        sys.executable, "-m", "emulator.runners.namespace", tree, hosts_file, "--", *command,
+        sys.executable, "-m", "emulator.runners.local.namespace", tree, hosts_file, "--", *command,
     ]
 
 
@@ -129,7 +129,7 @@ def _enter(argv: list[str]) -> None:
     """Inside the new namespace: bind the tree and hosts file, then run the job's command."""
     tree, hosts_file, separator, *command = argv
     if separator != "--" or not command:
-        raise SystemExit("usage: python -m emulator.runners.namespace TREE HOSTS_FILE -- COMMAND...")
+        raise SystemExit("usage: python -m emulator.runners.local.namespace TREE HOSTS_FILE -- COMMAND...")
     subprocess.run(["mount", "--bind", tree, str(DEFAULT_BASE_DIR)], check=True)
     subprocess.run(["mount", "--bind", hosts_file, "/etc/hosts"], check=True)
     os.chdir(str(DEFAULT_BASE_DIR))

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import math
 import secrets
@@ -36,57 +35,26 @@ from emulator.artifacts import ArtifactStore
 from emulator.images.build import builtin_tag
 from emulator.runners import processing, workspace
 from emulator.runners.base import JobEvents, ProcessingRunRequest, RunRequest, StopSignal
+from emulator.runners.docker.engine import (
+    CONTAINERS_FILE,
+    JOB_LABEL,
+    OWNER_LABEL,
+    WORKDIR_LABEL,
+    DockerPlan,
+    DockerUnavailable,
+    JobResources,
+    container_lines,
+    docker_client,
+    gateway_address,
+    remove_labelled,
+)
+from emulator.runners.docker.serving import start_docker_server
 from emulator.runners.environment import checkpoint_dir, job_environment
 from emulator.runners.instances import container_limits
 from emulator.runners.lifecycle import POLL_SECONDS, CannotStartError, HostRun, Launch, TreeRunner, supervise
-from emulator.runners.local_process import LineSplitter
-from emulator.runners.relay import Relay, relayed_url, with_port
 from emulator.runners.serving import ServingHandle, ServingRequest
 
 log = logging.getLogger(__name__)
-
-#: every container and network we create carries this label (value "1")
-OWNER_LABEL = "org.mlharbor"
-JOB_LABEL = "org.mlharbor.job"
-WORKDIR_LABEL = "org.mlharbor.workdir"
-#: written in a job's workdir while its containers exist: what a restarted control plane reaps
-CONTAINERS_FILE = "containers.json"
-_SHM_SIZE = "512m"
-_ENGINE_TIMEOUT = 120
-
-
-class DockerUnavailable(RuntimeError):
-    """The Docker engine cannot be reached (not installed, not started, no permission)."""
-
-
-def docker_client() -> Any:
-    """A ``docker.DockerClient`` for the engine of ``DOCKER_HOST`` (else the local socket), checked.
-
-    Raises:
-        DockerUnavailable: the SDK is missing or the engine does not answer.
-    """
-    try:
-        import docker
-    except ImportError as error:  # pragma: no cover - docker is a dependency
-        raise DockerUnavailable(f"the docker SDK is not installed ({error})") from None
-    try:
-        client = docker.from_env(timeout=_ENGINE_TIMEOUT)
-        client.ping()
-    except Exception as error:
-        raise DockerUnavailable(
-            f"the Docker engine is not reachable ({error}); start dockerd (README: Docker runner) "
-            "or run jobs with the process runner"
-        ) from None
-    return client
-
-
-@dataclass(frozen=True)
-class DockerPlan:
-    """What to run: a local image, and the entrypoint/command to give it (``None``: the image's own)."""
-
-    image: str
-    entrypoint: list[str] | None
-    command: list[str] | None
 
 
 @dataclass
@@ -127,7 +95,7 @@ class DockerRunner(TreeRunner):
         self.labels = dict(labels or {})
         self._client = client
         self._client_lock = threading.Lock()
-        self._active: set[_JobResources] = set()
+        self._active: set[JobResources] = set()
 
     # -- the engine -------------------------------------------------------------------
     def engine(self) -> Any:
@@ -145,9 +113,7 @@ class DockerRunner(TreeRunner):
             return self._client
 
     def serve(self, request: ServingRequest, log: Callable[[str], None]) -> ServingHandle:
-        """One endpoint variant as ``IMAGE serve`` (see :mod:`emulator.runners.docker_serving`)."""
-        from emulator.runners.docker_serving import start_docker_server
-
+        """One endpoint variant as ``IMAGE serve`` (see :mod:`emulator.runners.docker.serving`)."""
         return start_docker_server(self, request, log)
 
     # -- plans ------------------------------------------------------------------------
@@ -205,12 +171,12 @@ class DockerRunner(TreeRunner):
         plan: DockerPlan = launch.plan
         names = workspace.host_names(len(trees))
         labels = {OWNER_LABEL: "1", JOB_LABEL: launch.job_name, WORKDIR_LABEL: str(launch.workdir), **self.labels}
-        resources = _JobResources(client, launch.workdir)
+        resources = JobResources(client, launch.workdir)
         with self._client_lock:
             self._active.add(resources)
         try:
             network = resources.network(f"mlharbor-{launch.job_name}-{secrets.token_hex(3)}", labels)
-            gateway = _gateway(network)
+            gateway = gateway_address(network)
             s3_url = resources.relay(request.s3_endpoint_url, gateway)
             # the graph server's Gremlin URL (ws://127.0.0.1:P/gremlin) reached through the gateway, like S3
             graph = request.graph_endpoint_url
@@ -334,90 +300,6 @@ class DockerRunner(TreeRunner):
             time.sleep(POLL_SECONDS)
 
 
-class _JobResources:
-    """The Docker objects and relays of one job; :meth:`release` removes every one of them."""
-
-    def __init__(self, client: Any, workdir: Path) -> None:
-        self.client = client
-        self.workdir = workdir
-        self.networks: list[Any] = []
-        self.containers: list[Any] = []
-        self.relays: list[Relay] = []
-
-    def network(self, name: str, labels: dict[str, str]) -> Any:
-        network = self.client.networks.create(name, driver="bridge", labels=labels, check_duplicate=True)
-        self.networks.append(network)
-        self._record()
-        network.reload()
-        return network
-
-    def relay(self, url: str, gateway: str) -> str:
-        """Open a relay on ``gateway`` to the service at ``url``; returns the URL containers use."""
-        inside, target = relayed_url(url, gateway)
-        relay = Relay(gateway, target, listen_port=target[1])
-        port = relay.start()
-        self.relays.append(relay)
-        return with_port(inside, port)
-
-    def container(self, plan: DockerPlan, *, name: str, host: str, network: str, environment: dict[str, str],
-                  volumes: dict[str, dict[str, str]], labels: dict[str, str], nano_cpus: int, mem_limit: int) -> Any:
-        import docker.errors
-
-        with contextlib.suppress(docker.errors.NotFound):
-            self.client.containers.get(name).remove(force=True)  # left by an earlier attempt of this job
-        endpoint = self.client.api.create_endpoint_config(aliases=[host])
-        container = self.client.containers.create(
-            plan.image, command=plan.command, entrypoint=plan.entrypoint, name=name, hostname=host,
-            environment=environment, volumes=volumes, labels=labels, working_dir=str(DEFAULT_BASE_DIR),
-            nano_cpus=nano_cpus, mem_limit=mem_limit, shm_size=_SHM_SIZE, init=True, detach=True,
-            network=network, networking_config={network: endpoint},
-        )
-        self.containers.append(container)
-        self._record()
-        return container
-
-    def release(self) -> None:
-        """Remove containers (with their anonymous volumes), then networks; stop the relays (idempotent)."""
-        for container in self.containers:
-            with contextlib.suppress(Exception):
-                container.remove(force=True, v=True)
-        for network in self.networks:
-            with contextlib.suppress(Exception):
-                network.remove()
-        for relay in self.relays:
-            relay.stop()
-        (self.workdir / CONTAINERS_FILE).unlink(missing_ok=True)
-
-    def _record(self) -> None:
-        record = {"containers": [c.id for c in self.containers], "networks": [n.id for n in self.networks]}
-        path = self.workdir / CONTAINERS_FILE
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(record))
-        temporary.replace(path)
-
-
-def remove_labelled(client: Any, label: str) -> int:
-    """Remove every container, then network, carrying ``label`` (``key=value``); returns how many."""
-    removed = 0
-    for container in client.containers.list(all=True, filters={"label": label}):
-        with contextlib.suppress(Exception):
-            container.remove(force=True, v=True)
-            removed += 1
-    for network in client.networks.list(filters={"label": label}):
-        with contextlib.suppress(Exception):
-            network.remove()
-            removed += 1
-    return removed
-
-
-def _gateway(network: Any) -> str:
-    """The network's gateway address: where its containers reach this machine."""
-    for entry in network.attrs.get("IPAM", {}).get("Config", []) or []:
-        if entry.get("Gateway"):
-            return str(entry["Gateway"]).split("/", 1)[0]
-    raise CannotStartError(f"the Docker network {network.name} has no gateway address")
-
-
 def _volumes(request: RunRequest | ProcessingRunRequest, paths: JobPaths) -> dict[str, dict[str, str]]:
     """The host's tree on ``/opt/ml``; a ``CheckpointConfig.LocalPath`` outside it mounted where it says."""
     volumes = {str(paths.base): {"bind": str(DEFAULT_BASE_DIR), "mode": "rw"}}
@@ -438,20 +320,6 @@ def _signal_all(container: Any) -> None:
         container.exec_run(["sh", "-c", "kill -TERM -1"], detach=False)
     with contextlib.suppress(Exception):
         container.kill(signal="SIGTERM")
-
-
-def container_lines(container: Any, on_line: Callable[[str], None]) -> None:
-    """Hand each line a container writes (stdout and stderr) to ``on_line`` as it comes, until it ends
-    (a line longer than CloudWatch's event limit in pieces: see :class:`LineSplitter`)."""
-    splitter = LineSplitter()
-    try:
-        for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=True):
-            for line in splitter.feed(chunk):
-                on_line(line)
-    except Exception as error:  # the container went away under the stream: nothing more to read
-        log.debug("log stream of %s ended: %s", getattr(container, "name", container), error)
-    for line in splitter.close():
-        on_line(line)
 
 
 def _thread(target: Callable[..., None], *args: Any, name: str) -> threading.Thread:

@@ -17,26 +17,25 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from containers import contract
-from emulator.runners.docker_runner import (
+from emulator.runners.docker.engine import (
     JOB_LABEL,
     OWNER_LABEL,
     WORKDIR_LABEL,
     DockerPlan,
-    DockerRunner,
-    _gateway,
-    _JobResources,
+    JobResources,
     container_lines,
+    gateway_address,
 )
+from emulator.runners.environment import serving_environment
 from emulator.runners.instances import container_limits
 from emulator.runners.lifecycle import CannotStartError
 from emulator.runners.serving import (
     ServingError,
     ServingRequest,
     fetch_model,
-    serving_environment,
     wait_until_healthy,
 )
 
@@ -44,12 +43,24 @@ MODEL_DIR_INSIDE = str(contract.DEFAULT_BASE_DIR / "model")
 _TAIL_LINES = 20
 
 
+class ContainerHost(Protocol):
+    """What a variant's container needs of the runner that starts it (the :class:`DockerRunner`)."""
+
+    labels: dict[str, str]
+
+    def engine(self) -> Any:
+        """The Docker client (raises ``CannotStartError`` when there is no engine)."""
+
+    def local_image(self, image: str) -> str:
+        """The local image a request's ``Image`` names (raises ``CannotStartError`` when there is none)."""
+
+
 @dataclass
 class DockerServingHandle:
     """One serving container; :meth:`stop` removes it with its network and relays."""
 
     container: Any
-    resources: _JobResources
+    resources: JobResources
     url: str
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=_TAIL_LINES))
     reader: threading.Thread | None = None
@@ -71,7 +82,7 @@ class DockerServingHandle:
         self.resources.release()
 
 
-def start_docker_server(runner: DockerRunner, request: ServingRequest,
+def start_docker_server(runner: ContainerHost, request: ServingRequest,
                         log: Callable[[str], None]) -> DockerServingHandle:
     """Fetch the model, start ``IMAGE serve`` and wait for ``GET /ping``.
 
@@ -87,11 +98,11 @@ def start_docker_server(runner: DockerRunner, request: ServingRequest,
     model_dir = request.workdir / "model"
     fetch_model(request, model_dir)
     labels = {OWNER_LABEL: "1", JOB_LABEL: request.serving_id, WORKDIR_LABEL: str(request.workdir), **runner.labels}
-    resources = _JobResources(client, request.workdir)
+    resources = JobResources(client, request.workdir)
     name = "mlharbor-" + re.sub(r"[^a-zA-Z0-9_.-]", "-", request.serving_id)
     try:
         network = resources.network(f"{name}-{secrets.token_hex(3)}", labels)
-        gateway = _gateway(network)
+        gateway = gateway_address(network)
         graph = request.graph_endpoint_url
         inside = dataclasses.replace(request, s3_endpoint_url=resources.relay(request.s3_endpoint_url, gateway),
                                      graph_endpoint_url=resources.relay(graph, gateway) if graph else None)

@@ -1,54 +1,18 @@
-"""What every local process mlharbor starts shares, jobs and serve processes alike.
+"""A child's output as lines: what the process runner's jobs and the Docker runner's containers print.
 
-Each runs in its own session (so its whole group can be signalled), dies with the control
-plane (``PR_SET_PDEATHSIG``), inherits the server's environment minus the user's own AWS
-session, and is recognised after a restart by a variable in its ``/proc/<pid>/environ``.
-Its output is cut into lines by :class:`LineSplitter` (the Docker runner's containers' too).
+A line too long for one CloudWatch Logs event is handed on in pieces, so what is held never grows
+with the line.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import os
-import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import IO
-
-import psutil
 
 #: a line longer than this is handed on in pieces of at most this many bytes: CloudWatch Logs'
 #: event limit (256 KiB, counting the message's UTF-8 bytes plus 26), so a piece is one log event
 LINE_PIECE_BYTES = 256 * 1024 - 26
 _READ_BYTES = 64 * 1024
-
-#: variables of the server's own environment a job or serve process must not inherit
-PRIVATE_ENV = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
-
-
-def without_private(environ: Mapping[str, str]) -> dict[str, str]:
-    """``environ`` minus what a child must not inherit (the user's own AWS session)."""
-    return {key: value for key, value in environ.items() if key not in PRIVATE_ENV}
-
-
-def die_with_parent() -> None:
-    """In the child before exec: get SIGKILL when the thread that started it goes away."""
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-def signal_group(pgid: int, signum: int) -> None:
-    """Signal a whole process group; one that is gone already is no error."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signum)
-
-
-def environ_value(pid: int, name: str) -> str | None:
-    """The variable ``name`` in a running process's environment (``None``: no such process or variable)."""
-    try:
-        return psutil.Process(pid).environ().get(name)
-    except psutil.Error:
-        return None
 
 
 class LineSplitter:

@@ -1,0 +1,166 @@
+"""The Docker objects of one job or serving variant, and the engine they live on.
+
+Every object mlharbor makes carries the ``org.mlharbor`` labels, and a job's are recorded in its
+workdir (``containers.json``), so a restarted control plane (or a test session) finds what is left;
+:class:`JobResources` makes them and removes every one of them. Shared by the Docker runner's
+jobs (:mod:`emulator.runners.docker.runner`) and variants (:mod:`emulator.runners.docker.serving`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from containers.contract import DEFAULT_BASE_DIR
+from emulator.runners.docker.relay import Relay, relayed_url, with_port
+from emulator.runners.lifecycle import CannotStartError
+from emulator.runners.lines import LineSplitter
+
+log = logging.getLogger(__name__)
+
+#: every container and network we create carries this label (value "1")
+OWNER_LABEL = "org.mlharbor"
+JOB_LABEL = "org.mlharbor.job"
+WORKDIR_LABEL = "org.mlharbor.workdir"
+#: written in a job's workdir while its containers exist: what a restarted control plane reaps
+CONTAINERS_FILE = "containers.json"
+_SHM_SIZE = "512m"
+_ENGINE_TIMEOUT = 120
+
+
+class DockerUnavailable(RuntimeError):
+    """The Docker engine cannot be reached (not installed, not started, no permission)."""
+
+
+def docker_client() -> Any:
+    """A ``docker.DockerClient`` for the engine of ``DOCKER_HOST`` (else the local socket), checked.
+
+    Raises:
+        DockerUnavailable: the SDK is missing or the engine does not answer.
+    """
+    try:
+        import docker
+    except ImportError as error:  # pragma: no cover - docker is a dependency
+        raise DockerUnavailable(f"the docker SDK is not installed ({error})") from None
+    try:
+        client = docker.from_env(timeout=_ENGINE_TIMEOUT)
+        client.ping()
+    except Exception as error:
+        raise DockerUnavailable(
+            f"the Docker engine is not reachable ({error}); start dockerd (README: Docker runner) "
+            "or run jobs with the process runner"
+        ) from None
+    return client
+
+
+@dataclass(frozen=True)
+class DockerPlan:
+    """What to run: a local image, and the entrypoint/command to give it (``None``: the image's own)."""
+
+    image: str
+    entrypoint: list[str] | None
+    command: list[str] | None
+
+
+class JobResources:
+    """The Docker objects and relays of one job; :meth:`release` removes every one of them."""
+
+    def __init__(self, client: Any, workdir: Path) -> None:
+        self.client = client
+        self.workdir = workdir
+        self.networks: list[Any] = []
+        self.containers: list[Any] = []
+        self.relays: list[Relay] = []
+
+    def network(self, name: str, labels: dict[str, str]) -> Any:
+        network = self.client.networks.create(name, driver="bridge", labels=labels, check_duplicate=True)
+        self.networks.append(network)
+        self._record()
+        network.reload()
+        return network
+
+    def relay(self, url: str, gateway: str) -> str:
+        """Open a relay on ``gateway`` to the service at ``url``; returns the URL containers use."""
+        inside, target = relayed_url(url, gateway)
+        relay = Relay(gateway, target, listen_port=target[1])
+        port = relay.start()
+        self.relays.append(relay)
+        return with_port(inside, port)
+
+    def container(self, plan: DockerPlan, *, name: str, host: str, network: str, environment: dict[str, str],
+                  volumes: dict[str, dict[str, str]], labels: dict[str, str], nano_cpus: int, mem_limit: int) -> Any:
+        import docker.errors
+
+        with contextlib.suppress(docker.errors.NotFound):
+            self.client.containers.get(name).remove(force=True)  # left by an earlier attempt of this job
+        endpoint = self.client.api.create_endpoint_config(aliases=[host])
+        container = self.client.containers.create(
+            plan.image, command=plan.command, entrypoint=plan.entrypoint, name=name, hostname=host,
+            environment=environment, volumes=volumes, labels=labels, working_dir=str(DEFAULT_BASE_DIR),
+            nano_cpus=nano_cpus, mem_limit=mem_limit, shm_size=_SHM_SIZE, init=True, detach=True,
+            network=network, networking_config={network: endpoint},
+        )
+        self.containers.append(container)
+        self._record()
+        return container
+
+    def release(self) -> None:
+        """Remove containers (with their anonymous volumes), then networks; stop the relays (idempotent)."""
+        for container in self.containers:
+            with contextlib.suppress(Exception):
+                container.remove(force=True, v=True)
+        for network in self.networks:
+            with contextlib.suppress(Exception):
+                network.remove()
+        for relay in self.relays:
+            relay.stop()
+        (self.workdir / CONTAINERS_FILE).unlink(missing_ok=True)
+
+    def _record(self) -> None:
+        record = {"containers": [c.id for c in self.containers], "networks": [n.id for n in self.networks]}
+        path = self.workdir / CONTAINERS_FILE
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(record))
+        temporary.replace(path)
+
+
+def remove_labelled(client: Any, label: str) -> int:
+    """Remove every container, then network, carrying ``label`` (``key=value``); returns how many."""
+    removed = 0
+    for container in client.containers.list(all=True, filters={"label": label}):
+        with contextlib.suppress(Exception):
+            container.remove(force=True, v=True)
+            removed += 1
+    for network in client.networks.list(filters={"label": label}):
+        with contextlib.suppress(Exception):
+            network.remove()
+            removed += 1
+    return removed
+
+
+def gateway_address(network: Any) -> str:
+    """The network's gateway address: where its containers reach this machine."""
+    for entry in network.attrs.get("IPAM", {}).get("Config", []) or []:
+        if entry.get("Gateway"):
+            return str(entry["Gateway"]).split("/", 1)[0]
+    raise CannotStartError(f"the Docker network {network.name} has no gateway address")
+
+
+def container_lines(container: Any, on_line: Callable[[str], None]) -> None:
+    """Hand each line a container writes (stdout and stderr) to ``on_line`` as it comes, until it ends
+    (a line longer than CloudWatch's event limit in pieces: see :class:`LineSplitter`)."""
+    splitter = LineSplitter()
+    try:
+        for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=True):
+            for line in splitter.feed(chunk):
+                on_line(line)
+    except Exception as error:  # the container went away under the stream: nothing more to read
+        log.debug("log stream of %s ended: %s", getattr(container, "name", container), error)
+    for line in splitter.close():
+        on_line(line)
+
