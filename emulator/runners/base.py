@@ -9,6 +9,7 @@ a stop flag, and returns a :class:`RunOutcome`. The control plane turns the outc
 
 from __future__ import annotations
 
+import enum
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,17 @@ from typing import Any, Literal, Protocol
 from emulator.runners.serving import ServingHandle, ServingRequest
 
 Outcome = Literal["Completed", "Failed", "Stopped", "MaxRuntimeExceeded", "MaxWaitTimeExceeded", "Interrupted"]
+
+
+class FailureKind(enum.Enum):
+    """Whose a failure is: what the control plane decides on (only ``INTERNAL`` is retried), not the text."""
+
+    #: the request or its data: a refused channel, an input that cannot be downloaded, no such image
+    CLIENT = "client"
+    #: the job's own code: it exited non-zero or wrote ``/opt/ml/output/failure``
+    ALGORITHM = "algorithm"
+    #: ours: a runner crashed, or the control plane stopped under the job
+    INTERNAL = "internal"
 
 
 @dataclass(frozen=True)
@@ -86,12 +98,14 @@ class RunOutcome:
             the runner saw (exit code, download error…).
         model_artifacts: S3 URI of ``model.tar.gz`` when one was uploaded.
         exit_code: the container's exit code, when it ran.
+        failure_kind: for ``Failed``: whose failure it is (see :class:`FailureKind`).
     """
 
     outcome: Outcome
     failure_reason: str | None = None
     model_artifacts: str | None = None
     exit_code: int | None = None
+    failure_kind: FailureKind | None = None
 
 
 class JobEvents(Protocol):
@@ -141,6 +155,9 @@ class Runner(Protocol):
     def serve(self, request: ServingRequest, log: Callable[[str], None]) -> ServingHandle:
         """Bring up one endpoint variant (model fetched, ``serve`` started, ``/ping`` 200) and return it;
         raises :class:`~emulator.runners.serving.ServingError` with the ``FailureReason``."""
+
+    def close(self) -> None:
+        """The control plane is going away: end what this runner still runs that would outlive it."""
 
 
 @dataclass(frozen=True)

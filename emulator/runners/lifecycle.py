@@ -23,6 +23,7 @@ from containers.contract import JobPaths
 from emulator.artifacts import ArtifactStore
 from emulator.runners import processing, s3io, workspace
 from emulator.runners.base import (
+    FailureKind,
     JobEvents,
     Outcome,
     ProcessingOutcome,
@@ -201,7 +202,7 @@ class TreeRunner(ABC):
     def run(self, request: RunRequest, events: JobEvents, stop: StopSignal) -> RunOutcome:
         plan, refused = _planned(self.plan_training, request)
         if refused is not None:
-            return RunOutcome("Failed", failure_reason=refused)
+            return RunOutcome("Failed", failure_reason=refused, failure_kind=FailureKind.CLIENT)
         s3 = s3io.s3_client(request.s3_endpoint_url, request.region)
         names = workspace.host_names(request.instance_count)
         events.secondary_status("Downloading", "Downloading input data")
@@ -217,7 +218,7 @@ class TreeRunner(ABC):
                                          self.checkpoint_interval, s3, events)
             checkpoints.restore([Path(checkpoint_dir(request, paths)) for paths in trees])
         except s3io.DataError as error:
-            return RunOutcome("Failed", failure_reason=str(error))
+            return RunOutcome("Failed", failure_reason=str(error), failure_kind=FailureKind.CLIENT)
         except s3io.StopRequested:
             return _stopped_outcome(stop)
         if stop.requested:
@@ -230,7 +231,8 @@ class TreeRunner(ABC):
             hosts, ended = self.execute(launch, request, trees, events, stop, on_started=checkpoints.start)
         except CannotStartError as error:
             checkpoints.finish()
-            return RunOutcome("Failed", failure_reason=f"CannotStartContainerError: {error}")
+            return RunOutcome("Failed", failure_reason=f"CannotStartContainerError: {error}",
+                              failure_kind=FailureKind.CLIENT)
         checkpoints.finish()
         return self._conclude(request, hosts, ended, s3, events)
 
@@ -286,7 +288,7 @@ class TreeRunner(ABC):
         failed = failed_host(hosts)
         if ended == "exited" and failed is not None:
             return RunOutcome("Failed", failure_reason=f"AlgorithmError: {failure_reason(failed)}",
-                              exit_code=failed.returncode)
+                              exit_code=failed.returncode, failure_kind=FailureKind.ALGORITHM)
         if ended == "interrupted":
             # a spot interruption: the job resumes later from its checkpoints; nothing is uploaded yet
             return RunOutcome("Interrupted", exit_code=codes[0])
@@ -294,7 +296,7 @@ class TreeRunner(ABC):
         try:
             model_uri, archive = workspace.upload_outputs(s3, request, hosts[0].paths, on_skip=_skip_logger(events))
         except s3io.DataError as error:
-            return RunOutcome("Failed", failure_reason=str(error), exit_code=codes[0])
+            return RunOutcome("Failed", failure_reason=str(error), exit_code=codes[0], failure_kind=FailureKind.CLIENT)
         if self.artifacts is not None:
             self.artifacts.put_model(artifact_owner(request), archive)
         return RunOutcome(_OUTCOMES[ended], model_artifacts=model_uri, exit_code=codes[0])

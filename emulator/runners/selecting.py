@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from emulator.runners.base import (
+    FailureKind,
     JobEvents,
     ProcessingOutcome,
     ProcessingRunRequest,
@@ -59,7 +60,7 @@ class SelectingRunner:
     def run(self, request: RunRequest, events: JobEvents, stop: StopSignal) -> RunOutcome:
         kind = self.kind_for(request.environment)
         if kind not in self.factories:
-            return RunOutcome("Failed", failure_reason=self._unknown(kind))
+            return RunOutcome("Failed", failure_reason=self._unknown(kind), failure_kind=FailureKind.CLIENT)
         return self.runner(kind).run(request, events, stop)
 
     def run_processing(self, request: ProcessingRunRequest, events: JobEvents, stop: StopSignal) -> ProcessingOutcome:
@@ -79,18 +80,12 @@ class SelectingRunner:
         kind = self.kind_for(request.environment)
         if kind not in self.factories:
             raise ServingError(self._unknown(kind))
-        serve = getattr(self.runner(kind), "serve", None)
-        if serve is None:
-            raise ServingError(f"CannotStartContainerError: the {kind} runner does not serve endpoints yet; "
-                               f"set {RUNNER_ENV}=process in the model's Environment")
-        return serve(request, log)
+        return self.runner(kind).serve(request, log)
 
     def close(self) -> None:
-        """Let each runner made so far end what it still runs (a runner without ``close`` has nothing to)."""
+        """Let each runner made so far end what it still runs."""
         for runner in list(self._runners.values()):
-            close = getattr(runner, "close", None)
-            if close is not None:
-                close()
+            runner.close()
 
     def _unknown(self, kind: str) -> str:
         return (f"CannotStartContainerError: Environment {RUNNER_ENV}={kind!r} names no runner; "

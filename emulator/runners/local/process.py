@@ -95,6 +95,9 @@ class ProcessRunner(TreeRunner):
         self.own_pids = self.use_namespace and namespace.pid_namespace_available()
         self.enforce_memory = enforce_memory
 
+    def close(self) -> None:
+        """Nothing to end: a job's and a variant's processes die with the control plane (``PR_SET_PDEATHSIG``)."""
+
     def reap(self, workdir: Path) -> None:
         """Kill what a previous control plane left running for this job (checked by its run marker)."""
         record_path = workdir / PID_FILE

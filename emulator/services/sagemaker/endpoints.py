@@ -26,6 +26,7 @@ from emulator.core.errors import ModelError, RuntimeValidationError, ValidationE
 from emulator.core.paging import ListQuery, paginate
 from emulator.observability.logs import CloudWatchLogShipper
 from emulator.runners import serving
+from emulator.runners.base import Runner
 from emulator.runners.serving import ServingError, ServingHandle, ServingRequest
 from emulator.services.sagemaker.arns import endpoint_arn, endpoint_config_arn, model_arn
 from emulator.services.sagemaker.caller import USER, Caller, check_deployable, confined_model_request
@@ -82,12 +83,12 @@ class EndpointBackend:
     Args:
         settings: account, data dir, S3 and graph endpoints.
         store: durable record store.
-        runner: a runner with ``serve``.
+        runner: what brings a variant up (its ``serve``).
         logs: ships serving output to CloudWatch Logs; optional.
         startup_timeout_seconds: how long a variant's ``/ping`` may take to answer.
     """
 
-    def __init__(self, settings: BackendSettings, store: RecordStore, runner: Any,
+    def __init__(self, settings: BackendSettings, store: RecordStore, runner: Runner,
                  logs: CloudWatchLogShipper | None = None, startup_timeout_seconds: float = 60.0) -> None:
         self.settings = settings
         self.runner = runner
@@ -323,8 +324,6 @@ class EndpointBackend:
             graph_endpoint_url=self.settings.graph_endpoint_url,
             startup_timeout_seconds=self.startup_timeout_seconds,
         )
-        if getattr(self.runner, "serve", None) is None:
-            raise ServingError(f"CannotStartContainerError: the {type(self.runner).__name__} does not serve endpoints")
         stream = instance_stream(variant["VariantName"], workdir)
         handle = self.runner.serve(request, lambda line: self._log(endpoint, stream, line))
         return _Variant(variant["VariantName"], handle, float(variant.get("InitialVariantWeight", 1.0)))

@@ -105,6 +105,4 @@ class ControlPlane:
         self.store.close()
         self.artifacts.close()
         # after the records are closed: what a runner ends now is resumed or failed by the next control plane
-        close = getattr(self.runner, "close", None)
-        if close is not None:
-            close()
+        self.runner.close()

@@ -16,7 +16,7 @@ from emulator.core.errors import ValidationError
 from emulator.core.paging import ListQuery, paginate
 from emulator.core.safepath import UnsafePathError, container_path
 from emulator.observability.logs import PROCESSING_LOG_GROUP, CloudWatchLogShipper, stream_name
-from emulator.runners.base import ProcessingOutcome, ProcessingRunRequest
+from emulator.runners.base import ProcessingOutcome, ProcessingRunRequest, Runner
 from emulator.services.sagemaker.arns import processing_job_arn
 from emulator.services.sagemaker.caller import USER, Caller, confined_request
 from emulator.services.sagemaker.events import BackendEvents
@@ -47,7 +47,7 @@ class ProcessingJobBackend:
         logs: ships job output to CloudWatch Logs; optional.
     """
 
-    def __init__(self, settings: BackendSettings, store: RecordStore, runner: Any, scheduler: Scheduler,
+    def __init__(self, settings: BackendSettings, store: RecordStore, runner: Runner, scheduler: Scheduler,
                  logs: CloudWatchLogShipper | None = None) -> None:
         self.settings = settings
         self.store = store

@@ -22,7 +22,7 @@ from emulator.core.paging import ListQuery, paginate
 from emulator.core.safepath import UnsafePathError, container_path
 from emulator.observability.logs import TRAINING_LOG_GROUP, CloudWatchLogShipper, stream_name
 from emulator.observability.metrics import CloudWatchMetricShipper, MetricDefinition, compile_definitions, extract
-from emulator.runners.base import Runner, RunOutcome, RunRequest
+from emulator.runners.base import FailureKind, Runner, RunOutcome, RunRequest
 from emulator.services.sagemaker import states
 from emulator.services.sagemaker.arns import training_job_arn
 from emulator.services.sagemaker.caller import USER, Caller, confined_request
@@ -235,12 +235,12 @@ class TrainingJobBackend:
                 refused = None
                 signal = self.running.begin(key)
         if refused is not None:
-            self._finish(job, RunOutcome("Failed", failure_reason=refused))
+            self._finish(job, RunOutcome("Failed", failure_reason=refused, failure_kind=FailureKind.CLIENT))
             return
         outcome = self.running.run(
             key,
             lambda stop: self.runner.run(run_request, BackendEvents(self, job), stop),
-            lambda reason: RunOutcome("Failed", failure_reason=reason),
+            lambda reason: RunOutcome("Failed", failure_reason=reason, failure_kind=FailureKind.INTERNAL),
             signal,
         )
         self._finish(job, outcome)
@@ -331,7 +331,7 @@ class TrainingJobBackend:
                 return
             if outcome.outcome == "Interrupted":  # stopped while being interrupted
                 states.finish(job, "Stopped", now)
-            elif outcome.outcome == "Failed" and _is_internal_error(outcome) and \
+            elif outcome.outcome == "Failed" and outcome.failure_kind is FailureKind.INTERNAL and \
                     job.internal_errors < self._internal_retries(job):
                 job.internal_errors += 1
                 delay = self.settings.internal_error_backoff_seconds * 2 ** (job.internal_errors - 1)
@@ -397,11 +397,6 @@ def _may_resume(job: TrainingJob) -> bool:
         return True
     retries = (job.request.get("RetryStrategy") or {}).get("MaximumRetryAttempts", 0)
     return job.attempts <= retries
-
-
-def _is_internal_error(outcome: RunOutcome) -> bool:
-    """A failure of ours (a runner crash), not the algorithm's nor the request's: the only kind retried."""
-    return (outcome.failure_reason or "").startswith("InternalServerError")
 
 
 def check_instance_quota(resources: dict[str, Any], limit: int, usage: str) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from emulator.runners.base import RunOutcome, RunRequest, StopSignal
+from emulator.runners.base import FailureKind, RunOutcome, RunRequest, StopSignal
 from emulator.services.sagemaker.store import RecordStore
 from emulator.services.sagemaker.training import BackendSettings, TrainingJobBackend
 from tests.conftest import training_request
@@ -119,3 +119,24 @@ def test_retry_strategy_names_the_count_and_a_plain_job_is_not_retried(backend):
     plain = training.create_training_job("us-east-1", training_request("runaways"))
     ended = wait_until_ended(training, plain.name)
     assert ended.status == "Failed" and ended.attempts == 1 and runner.calls == 3
+
+
+class EngineRefusingRunner(CrashingRunner):
+    """A runner whose engine refused the job with a text that merely reads like one of our own failures."""
+
+    def run(self, request: RunRequest, events: Any, stop: StopSignal) -> RunOutcome:
+        with self.lock:
+            self.calls += 1
+        return RunOutcome("Failed", failure_reason="InternalServerError (the engine's words): no such image",
+                          failure_kind=FailureKind.CLIENT)
+
+
+def test_retry_is_decided_by_the_failure_kind_not_by_the_reason_text(backend):
+    training, _, scheduler = backend
+    runner = EngineRefusingRunner()
+    training.runner = runner
+    scheduler.start()
+    job = training.create_training_job("us-east-1", spot_request())
+    ended = wait_until_ended(training, job.name)
+    assert ended.status == "Failed" and ended.attempts == 1 and runner.calls == 1
+    assert ended.failure_reason.startswith("InternalServerError (the engine's words)")
