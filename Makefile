@@ -19,8 +19,10 @@ demo: install
 test: install lint
 	$(VENV)/bin/pytest -q -ra
 
+# ruff, then the import contracts in pyproject.toml ([tool.importlinter]): the layout's rules
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # A long fuzz run (CI runs the same suite with 50 examples per operation); FUZZ_EXAMPLES scales it.
 FUZZ_EXAMPLES ?= 500
