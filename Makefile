@@ -42,4 +42,4 @@ images: install
 	$(VENV)/bin/mlharbor images --build
 
 clean:
-	rm -rf $(VENV) .mlharbor .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mlharbor .pytest_cache .ruff_cache .import_linter_cache

@@ -30,7 +30,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from containers import contract
-from containers.contract import JobPaths
+from containers.contract import JobPaths, checkpoints
+from containers.contract.failure import write_failure
+from containers.contract.hyperparameters import read_file
 from containers.gnn import data
 from containers.gnn.config import TrainConfig, from_hyperparameters
 from containers.gnn.data import DataError, GraphData
@@ -62,45 +64,26 @@ def accuracy(logits: Tensor, y: Tensor, mask: Tensor) -> float:
     return float((logits[mask].argmax(dim=1) == y[mask]).float().mean())
 
 
-# -- checkpoints ---------------------------------------------------------------------------
-
-def checkpoint_path(directory: Path, epoch: int) -> Path:
-    return directory / f"{CHECKPOINT_PREFIX}{epoch:06d}.pt"
-
-
-def newest_checkpoint(directory: Path) -> Path | None:
-    """The complete checkpoint with the highest epoch (temporary files are ignored)."""
-    found = sorted(directory.glob(f"{CHECKPOINT_PREFIX}[0-9]*.pt")) if directory.is_dir() else []
-    return found[-1] if found else None
-
-
-def save_checkpoint(directory: Path, epoch: int, state: dict[str, Any]) -> Path:
-    """Write ``state`` under a temporary name, rename it into place, then prune old ones."""
-    directory.mkdir(parents=True, exist_ok=True)
-    final = checkpoint_path(directory, epoch)
-    temporary = final.with_suffix(".pt.tmp")
-    torch.save(state, temporary)
-    os.replace(temporary, final)
-    for old in sorted(directory.glob(f"{CHECKPOINT_PREFIX}[0-9]*.pt"))[:-KEEP_CHECKPOINTS]:
-        old.unlink(missing_ok=True)
-    return final
-
+# -- checkpoints (the contract's writer and reader: atomic, fsynced, a damaged file skipped) ----------
 
 def resume_key(config: TrainConfig) -> dict[str, Any]:
     return {key: getattr(config, key) for key in RESUME_KEYS}
 
 
-def load_checkpoint(path: Path, config: TrainConfig) -> dict[str, Any]:
-    """A checkpoint's state, if it was written by a run with the same set-up.
+def restore_checkpoint(directory: Path, config: TrainConfig,
+                       log: Callable[[str], None]) -> checkpoints.Restored | None:
+    """The newest checkpoint that loads (a damaged newer one is skipped, and said so), if any.
 
     Raises:
         ValueError: it belongs to another set-up (resuming it would mix two trainings).
     """
-    state = torch.load(path, weights_only=True)  # a checkpoint from S3 must not run pickled code
-    if state.get("resume_key") != resume_key(config):
-        raise ValueError(f"checkpoint {path.name} was written with {state.get('resume_key')}, "
+    restored, skipped = checkpoints.restore_newest(directory, CHECKPOINT_PREFIX)
+    for note in skipped:
+        log(f"skipping checkpoint {note}")
+    if restored is not None and restored.state.get("resume_key") != resume_key(config):
+        raise ValueError(f"checkpoint {restored.path.name} was written with {restored.state.get('resume_key')}, "
                          f"this job has {resume_key(config)}: use a fresh checkpoint location")
-    return state
+    return restored
 
 
 # -- training -------------------------------------------------------------------------------
@@ -114,15 +97,15 @@ def train(config: TrainConfig, graph: GraphData, checkpoint_dir: Path | None,
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     best = {"val_acc": -1.0, "val_loss": float("inf"), "state": copy.deepcopy(model.state_dict())}
     first_epoch = 1
-    newest = newest_checkpoint(checkpoint_dir) if checkpoint_dir is not None else None
-    if newest is not None:
-        state = load_checkpoint(newest, config)
+    restored = restore_checkpoint(checkpoint_dir, config, log) if checkpoint_dir is not None else None
+    if restored is not None:
+        state = restored.state
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         best = state["best"]
         torch.set_rng_state(state["rng"])
         first_epoch = state["epoch"] + 1
-        log(f"resuming from {newest.name} (epoch {state['epoch']})")
+        log(f"resuming from {restored.path.name} (epoch {state['epoch']})")
     train_mask, val_mask = nodes.masks["train"], nodes.masks["val"]
     started = time.perf_counter()
     epoch_seconds: list[float] = []
@@ -144,9 +127,10 @@ def train(config: TrainConfig, graph: GraphData, checkpoint_dir: Path | None,
         log(f"epoch={epoch} train_loss={float(loss.detach()):.4f} val_acc={val_acc:.4f}")
         if checkpoint_dir is not None and config.checkpoint_every and (
                 epoch % config.checkpoint_every == 0 or epoch == config.epochs):
-            save_checkpoint(checkpoint_dir, epoch, {
-                "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "best": best, "rng": torch.get_rng_state(), "resume_key": resume_key(config)})
+            checkpoints.save_checkpoint(checkpoint_dir, epoch, {
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "best": best, "rng": torch.get_rng_state(), "resume_key": resume_key(config)},
+                keep=KEEP_CHECKPOINTS, prefix=CHECKPOINT_PREFIX)
         epoch_seconds.append(time.perf_counter() - epoch_started)
     train_seconds = time.perf_counter() - started
     model.load_state_dict(best["state"])
@@ -217,7 +201,7 @@ def channel_directory(config: TrainConfig) -> Path:
 
 
 def run(paths: JobPaths) -> TrainResult:
-    hyperparameters = json.loads(paths.hyperparameters_file.read_text()) if paths.hyperparameters_file.exists() else {}
+    hyperparameters = read_file(paths)
     config = from_hyperparameters(hyperparameters)
     directory = channel_directory(config)
     meta_edge_label = ""
@@ -247,8 +231,7 @@ def main() -> int:
     except (DataError, ValueError, OSError) as error:
         reason = f"mlharbor/gnn: {type(error).__name__}: {error}"
         print(reason, file=sys.stderr, flush=True)
-        paths.failure_file.parent.mkdir(parents=True, exist_ok=True)
-        paths.failure_file.write_text(reason)
+        write_failure(paths, reason)
         return 1
     return 0
 

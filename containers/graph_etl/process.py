@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from containers.contract import JobPaths
+from containers.contract.failure import write_failure
 from containers.graph_etl import transform
 from containers.graph_etl.config import EtlConfig, from_arguments
 from containers.graph_etl.transform import BadRow, Row, Tables
@@ -141,8 +142,7 @@ def run(config: EtlConfig, paths: JobPaths) -> int:
 def fail(paths: JobPaths, reason: str) -> None:
     """Report a failure the SageMaker way: ``output/failure`` (→ FailureReason) and stderr."""
     print(reason, file=sys.stderr, flush=True)
-    paths.failure_file.parent.mkdir(parents=True, exist_ok=True)
-    paths.failure_file.write_text(reason)
+    write_failure(paths, reason)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,8 +33,9 @@ import torch
 from torch import nn
 
 from containers import contract
-from containers.contract import JobPaths
-from containers.image_classifier import checkpoints
+from containers.contract import JobPaths, checkpoints
+from containers.contract.failure import write_failure
+from containers.contract.hyperparameters import read as read_job_hyperparameters
 from containers.image_classifier.images import ImageError, ImageFolder, read_image_folder
 from containers.image_classifier.model import ImageCNN
 
@@ -121,19 +122,11 @@ class HyperParameters:
 
 
 def read_hyperparameters(environ: dict[str, str], paths: JobPaths) -> dict[str, Any]:
-    """``SM_HPS`` (the toolkit's JSON map) when set, else ``hyperparameters.json``."""
-    if environ.get(contract.SM_HPS):
-        try:
-            decoded = json.loads(environ[contract.SM_HPS])
-        except ValueError as error:
-            raise ClientError(f"{contract.SM_HPS} is not JSON: {error}") from None
-    elif paths.hyperparameters_file.is_file():
-        decoded = json.loads(paths.hyperparameters_file.read_text())
-    else:
-        decoded = {}
-    if not isinstance(decoded, dict):
-        raise ClientError("hyperparameters must be a JSON object")
-    return decoded
+    """``SM_HPS`` (the toolkit's JSON map) when set, else ``hyperparameters.json`` (the contract's one reader)."""
+    try:
+        return read_job_hyperparameters(paths, environ)
+    except ValueError as error:
+        raise ClientError(str(error)) from None
 
 
 def channel_dir(names: tuple[str, ...], environ: dict[str, str], paths: JobPaths) -> Path | None:
@@ -333,13 +326,6 @@ def run(environ: dict[str, str], paths: JobPaths, stop: StopFlag) -> int:
     write_model(Path(environ.get(contract.SM_MODEL_DIR) or paths.model_dir), model,
                 model_config(params, model, data, metrics, done))
     return 0
-
-
-def write_failure(paths: JobPaths, message: str) -> None:
-    """``output/failure``, unless the job already wrote one (the first reason is the real one)."""
-    paths.output_dir.mkdir(parents=True, exist_ok=True)
-    if not paths.failure_file.exists():
-        paths.failure_file.write_text(message)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from containers import contract
 from containers.contract import JobPaths
+from containers.contract.hyperparameters import decode as decode_hyperparameters
 from emulator.core.credentials import internal_key
 from emulator.core.safepath import container_path
 from emulator.runners.base import RunRequest
@@ -48,20 +49,6 @@ def resource_config(host: str, hosts: list[str], instance_type: str = "") -> dic
         ],
         "network_interface_name": "eth0",
     }
-
-
-def decode_hyperparameters(hyperparameters: dict[str, str]) -> dict[str, Any]:
-    """Each value JSON-decoded where it is JSON (the sagemaker SDK sends ``"\\"train.py\\""``), else kept.
-
-    The toolkit's ``read_hyperparameters`` rule, so ``SM_HPS`` means the same with or without it.
-    """
-    decoded: dict[str, Any] = {}
-    for key, value in hyperparameters.items():
-        try:
-            decoded[key] = json.loads(value)
-        except (TypeError, ValueError):
-            decoded[key] = value
-    return decoded
 
 
 def to_cmd_args(hyperparameters: dict[str, Any]) -> list[str]:

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from containers.contract import checkpoints
 from containers.gnn import data
 from containers.gnn.config import TrainConfig, from_hyperparameters
 from containers.gnn.models import GAT, GCN, GraphSAGE, build_model
 from containers.gnn.serve import load
-from containers.gnn.train import newest_checkpoint, save_model, train
+from containers.gnn.train import CHECKPOINT_PREFIX, save_model, train
 from containers.serving import InvocationError
 
 
@@ -86,12 +87,27 @@ def test_the_toy_graph_loads_as_tensors(toy_graph):
     assert (toy_graph.edge_index[0] != toy_graph.edge_index[1]).any()
 
 
+def newest(directory):
+    return checkpoints.checkpoint_epochs(directory, CHECKPOINT_PREFIX)[0][1]
+
+
+def test_a_damaged_newest_checkpoint_is_skipped_and_the_one_before_resumed(tmp_path, toy_graph):
+    train(TrainConfig(epochs=6, checkpoint_every=3), toy_graph, tmp_path, lambda line: None)
+    assert not list(tmp_path.glob("*.tmp"))  # written under a temporary name, renamed into place
+    newest(tmp_path).write_bytes(b"cut off by a copy taken mid-write")
+    lines: list[str] = []
+    resumed = train(TrainConfig(epochs=6, checkpoint_every=3), toy_graph, tmp_path, lines.append)
+    assert lines[0].startswith("skipping checkpoint checkpoint-000006.pt")
+    assert lines[1] == "resuming from checkpoint-000003.pt (epoch 3)"
+    assert resumed.first_epoch == 4
+
+
 def test_a_resumed_run_ends_exactly_where_an_uninterrupted_one_does(tmp_path, toy_graph):
     lines: list[str] = []
     straight = train(TrainConfig(epochs=12, checkpoint_every=3), toy_graph, tmp_path / "a", lines.append)
     assert [line.split()[0] for line in lines] == [f"epoch={n}" for n in range(1, 13)]
     first = train(TrainConfig(epochs=6, checkpoint_every=3), toy_graph, tmp_path / "b", lambda line: None)
-    assert first.first_epoch == 1 and newest_checkpoint(tmp_path / "b").name == "checkpoint-000006.pt"
+    assert first.first_epoch == 1 and newest(tmp_path / "b").name == "checkpoint-000006.pt"
     lines.clear()
     resumed = train(TrainConfig(epochs=12, checkpoint_every=3), toy_graph, tmp_path / "b", lines.append)
     assert lines[0] == "resuming from checkpoint-000006.pt (epoch 6)"

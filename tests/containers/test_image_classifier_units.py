@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from containers.image_classifier import checkpoints
+from containers.contract import checkpoints
 from containers.image_classifier.dataset import DIGIT_MAX_VALUE, digit_images, digit_png, held_out_indices, object_key
 from containers.image_classifier.images import (
     ImageError,

@@ -1,0 +1,22 @@
+"""``/opt/ml/output/failure``: how a job says why it failed (its text becomes ``FailureReason``).
+
+The first reason is the real one: a failure file the job already wrote is never overwritten (the
+sagemaker-training toolkit's ``write_failure_file`` rule), so a handler further out does not replace
+the algorithm's own message with its generic one.
+https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-output.html
+"""
+
+from __future__ import annotations
+
+from containers.contract import JobPaths
+
+
+def write_failure(paths: JobPaths, reason: str) -> bool:
+    """Write ``reason`` to the failure file unless one is there already; returns whether it wrote."""
+    paths.failure_file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(paths.failure_file, "x", encoding="utf-8") as file:  # "x": an existing file is kept
+            file.write(reason)
+    except FileExistsError:
+        return False
+    return True
