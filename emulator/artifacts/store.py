@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import shutil
-import sqlite3
 import threading
 import time
 import uuid
@@ -33,7 +32,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from emulator.core.atomic import fsync_directory
 from emulator.core.safepath import SkipReporter, fresh_target, tree_files
+from emulator.core.sqlite import open_database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -112,9 +113,7 @@ class ArtifactStore:
         self.keep_last = keep_last
         root.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(root / "index.sqlite3"), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = open_database(root / "index.sqlite3", synchronous="FULL")
         self._db.execute(_SCHEMA)
         self._add_scope_columns(legacy_account, legacy_region)
         self._sweep()
@@ -147,9 +146,9 @@ class ArtifactStore:
             if newest is not None and newest.checksum == checksum:
                 shutil.rmtree(temporary)
                 return None
-            _fsync_directory(temporary)
+            fsync_directory(temporary)
             os.rename(temporary, final)
-            _fsync_directory(final.parent)
+            fsync_directory(final.parent)
         except BaseException:
             shutil.rmtree(temporary, ignore_errors=True)
             raise
@@ -189,7 +188,7 @@ class ArtifactStore:
         with open(archive, "rb") as reader:
             entry = _copy_file(reader, temporary, "model.tar.gz")
         os.replace(temporary, final)
-        _fsync_directory(final.parent)
+        fsync_directory(final.parent)
         item = StoredItem(
             item_id=f"{job.directory}/model", kind="model", account=job.account, region=job.region, job=job.name,
             lineage=job.name, created=time.time(), size=entry[1], file_count=1, checksum=entry[2],
@@ -313,11 +312,3 @@ def _sha256(path: Path) -> str:
 
 def _manifest_checksum(manifest: list[tuple[str, int, str]]) -> str:
     return hashlib.sha256(json.dumps(manifest, separators=(",", ":")).encode()).hexdigest()
-
-
-def _fsync_directory(path: Path) -> None:
-    descriptor = os.open(str(path), os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

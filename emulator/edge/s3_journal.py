@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 import shutil
 import threading
@@ -27,6 +26,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+from emulator.core.atomic import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ class S3Journal:
                 shutil.rmtree(directory, ignore_errors=True)
                 return
             if not (directory / "bucket.json").exists():
-                _write_atomic(directory / "bucket.json", json.dumps({"region": bucket.region_name}).encode())
+                write_atomic(directory / "bucket.json", json.dumps({"region": bucket.region_name}).encode())
             if key is not None:
                 self._sync_key(backend, bucket, directory, key)
             else:
@@ -100,10 +101,10 @@ class S3Journal:
             return
         etag = fake.etag.strip('"')
         if not (data_path.exists() and _journaled_etag(meta_path) == etag):
-            _write_atomic(data_path, fake.value)  # a tagging call leaves the bytes alone: no rewrite
+            write_atomic(data_path, fake.value)  # a tagging call leaves the bytes alone: no rewrite
         tags = {tag["Key"]: tag["Value"] for tag in _object_tags(backend, fake)}
         meta = {"key": key, "metadata": dict(fake.metadata), "etag": etag, "tags": tags}
-        _write_atomic(meta_path, json.dumps(meta).encode())
+        write_atomic(meta_path, json.dumps(meta).encode())
 
     def _sync_bucket(self, bucket: Any, directory: Path) -> None:
         present = set(bucket.keys.keys())
@@ -186,11 +187,3 @@ def _object_paths(directory: Path, key: str) -> tuple[Path, Path]:
     return directory / "objects" / f"{name}.data", directory / "objects" / f"{name}.json"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)

@@ -19,6 +19,7 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from emulator import config as config_module
+from emulator.core.atomic import write_atomic
 from emulator.core.credentials import key_for, use_internal_key
 from emulator.edge import access
 from emulator.edge.app import EdgeDispatcher, NotReadyApp, SwappableApp, create_app
@@ -123,10 +124,7 @@ class Harbor:
         return {"graph": self.graph.url if self.graph is not None else None}
 
     def _write_server_info(self) -> None:
-        path = self.data_dir / SERVER_INFO_FILE
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(self.info(), indent=2))
-        temporary.replace(path)
+        write_atomic(self.data_dir / SERVER_INFO_FILE, json.dumps(self.info(), indent=2))
 
 
 def serving_limits(config: dict[str, Any]) -> ServingLimits:

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from emulator.core.sqlite import open_database
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS log_groups (
     account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,
@@ -122,9 +124,7 @@ class ObservabilityStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = open_database(path)
         self._db.executescript(_SCHEMA)
 
     # -- log groups and streams ---------------------------------------------------------

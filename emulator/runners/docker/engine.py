@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from containers.contract import DEFAULT_BASE_DIR
+from emulator.core.atomic import write_atomic
 from emulator.runners.docker.relay import Relay, relayed_url, with_port
 from emulator.runners.lifecycle import CannotStartError
 from emulator.runners.lines import LineSplitter
@@ -123,10 +124,7 @@ class JobResources:
 
     def _record(self) -> None:
         record = {"containers": [c.id for c in self.containers], "networks": [n.id for n in self.networks]}
-        path = self.workdir / CONTAINERS_FILE
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(record))
-        temporary.replace(path)
+        write_atomic(self.workdir / CONTAINERS_FILE, json.dumps(record))
 
 
 def remove_labelled(client: Any, label: str) -> int:

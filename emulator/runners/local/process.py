@@ -28,6 +28,7 @@ from pathlib import Path
 from containers.contract import JobPaths
 from containers.registry import BuiltinImage, UnknownImageError, resolve
 from emulator.artifacts import ArtifactStore
+from emulator.core.atomic import write_atomic
 from emulator.runners import processing, workspace
 from emulator.runners.base import JobEvents, ProcessingRunRequest, RunRequest, StopSignal
 from emulator.runners.environment import job_environment, machine_gpu_count, without_private
@@ -273,10 +274,7 @@ class ProcessRunner(TreeRunner):
             "cgroups": [{"path": str(host.memory.path), "version": host.memory.version}
                         for host in hosts if host.memory is not None],
         }
-        path = launch.workdir / PID_FILE
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(record))
-        temporary.replace(path)
+        write_atomic(launch.workdir / PID_FILE, json.dumps(record))
 
 
 def _prepare_child(memory: cgroup.MemoryCgroup | None) -> Callable[[], None]:

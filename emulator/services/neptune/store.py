@@ -28,6 +28,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from emulator.core.sqlite import open_database
+
 LABEL_SEPARATOR = "::"
 DEFAULT_VERTEX_LABEL = "vertex"
 DEFAULT_EDGE_LABEL = "edge"
@@ -307,9 +309,7 @@ class GraphStore:
         self._db: sqlite3.Connection | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db = open_database(path)
             self._db.executescript(_SCHEMA)
             self._load()
 

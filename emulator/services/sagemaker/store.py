@@ -9,11 +9,12 @@ what listing needs.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from emulator.core.sqlite import open_database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -37,10 +38,7 @@ class RecordStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode survives a process crash (not a power cut), which is the promise here.
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = open_database(path)
         self._db.execute(_SCHEMA)
 
     def put(self, kind: str, region: str, name: str, document: dict[str, Any]) -> None:
