@@ -2,7 +2,10 @@
 
 Every path under the job's base directory and every environment variable that a runner
 hands to a job is defined here, with who writes it. Runners and the built-in containers
-both import this module; importing it has no side effects.
+both import this package; importing it has no side effects, and it imports nothing of ours
+(an import-linter contract says so). Beside it, what a job does with the contract, once:
+``failure.py`` (the failure file), ``hyperparameters.py`` (reading them), ``checkpoints.py``
+(epoch checkpoint files; needs torch, so only a job imports it).
 
 See https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo.html
 and the sagemaker-training toolkit's ``environment.py`` / ``params.py``.
