@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -33,6 +33,73 @@ class FailureKind(enum.Enum):
 
 
 @dataclass(frozen=True)
+class S3Source:
+    """Where a channel's objects are: ``S3DataSource`` parsed.
+
+    Args:
+        uri: ``S3Uri``, a prefix or a manifest file.
+        data_type: ``S3DataType``: ``S3Prefix`` or ``ManifestFile``.
+        distribution: ``S3DataDistributionType``: ``FullyReplicated`` or ``ShardedByS3Key``.
+    """
+
+    uri: str
+    data_type: str = "S3Prefix"
+    distribution: str = "FullyReplicated"
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One ``InputDataConfig`` entry, parsed: what is downloaded to ``input/data/<name>/`` and how.
+
+    Args:
+        name: ``ChannelName``.
+        source: its ``S3DataSource``; ``None`` for a data source mlharbor does not serve (the job fails
+            with a ``ClientError`` when it would be downloaded).
+        input_mode: ``InputMode`` (``File``).
+        content_type: ``ContentType``, when the request gave one.
+        record_wrapper_type: ``RecordWrapperType``.
+    """
+
+    name: str
+    source: S3Source | None
+    input_mode: str = "File"
+    content_type: str | None = None
+    record_wrapper_type: str = "None"
+
+    @classmethod
+    def from_request(cls, entry: Mapping[str, Any]) -> Channel:
+        s3 = (entry.get("DataSource") or {}).get("S3DataSource")
+        source = None if s3 is None else S3Source(
+            s3["S3Uri"], s3.get("S3DataType", "S3Prefix"), s3.get("S3DataDistributionType", "FullyReplicated"))
+        return cls(entry["ChannelName"], source, entry.get("InputMode", "File"), entry.get("ContentType"),
+                   entry.get("RecordWrapperType", "None"))
+
+
+def parse_channels(input_data_config: Iterable[Mapping[str, Any]] | None) -> tuple[Channel, ...]:
+    """A request's ``InputDataConfig`` as :class:`Channel` records, in order."""
+    return tuple(Channel.from_request(entry) for entry in input_data_config or ())
+
+
+@dataclass(frozen=True)
+class CheckpointSpec:
+    """``CheckpointConfig`` parsed.
+
+    Args:
+        s3_uri: ``S3Uri``: where checkpoints are mirrored, and which lineage a job resumes.
+        local_path: ``LocalPath``: where the job writes them (``/opt/ml/checkpoints`` when ``None``).
+    """
+
+    s3_uri: str | None = None
+    local_path: str | None = None
+
+    @classmethod
+    def from_request(cls, config: Mapping[str, Any] | None) -> CheckpointSpec | None:
+        if config is None:
+            return None
+        return cls(config.get("S3Uri") or None, config.get("LocalPath") or None)
+
+
+@dataclass(frozen=True)
 class RunRequest:
     """Everything a runner needs to run one training job; plain data, no HTTP.
 
@@ -41,7 +108,7 @@ class RunRequest:
         job_arn: ``TrainingJobArn``.
         image: ``AlgorithmSpecification.TrainingImage`` (e.g. ``mlharbor/pytorch:latest``).
         hyperparameters: string → string, as sent in the request.
-        input_data_config: the request's ``InputDataConfig`` list, unchanged.
+        channels: the request's ``InputDataConfig``, parsed.
         output_s3_path: ``OutputDataConfig.S3OutputPath``.
         environment: the request's ``Environment``.
         instance_type: ``ResourceConfig.InstanceType``.
@@ -53,7 +120,7 @@ class RunRequest:
         account_id: the job's AWS account.
         graph_endpoint_url: the graph server's Gremlin websocket URL, given to the job as
             ``MLHARBOR_GRAPH_ENDPOINT`` unless its ``Environment`` sets one.
-        checkpoint_config: the request's ``CheckpointConfig`` or ``None``.
+        checkpoint: the request's ``CheckpointConfig`` parsed, or ``None``.
         entrypoint: ``AlgorithmSpecification.ContainerEntrypoint`` or ``None``.
         arguments: ``AlgorithmSpecification.ContainerArguments`` or ``None``.
         max_wait_seconds: managed spot: wall-clock seconds this attempt may still take before
@@ -64,7 +131,7 @@ class RunRequest:
     job_arn: str
     image: str
     hyperparameters: dict[str, str]
-    input_data_config: list[dict[str, Any]]
+    channels: tuple[Channel, ...]
     output_s3_path: str
     environment: dict[str, str]
     instance_type: str
@@ -75,15 +142,20 @@ class RunRequest:
     region: str = "us-east-1"
     account_id: str = "123456789012"
     graph_endpoint_url: str | None = None
-    checkpoint_config: dict[str, Any] | None = None
+    checkpoint: CheckpointSpec | None = None
     entrypoint: list[str] | None = None
     arguments: list[str] | None = None
     max_wait_seconds: float | None = None
 
     @property
+    def checkpoint_local_path(self) -> str | None:
+        """``CheckpointConfig.LocalPath``, when the request named one."""
+        return self.checkpoint.local_path if self.checkpoint else None
+
+    @property
     def checkpoint_lineage(self) -> str:
         """Which checkpoints a job resumes from: its ``CheckpointConfig.S3Uri``, else its own name."""
-        uri = (self.checkpoint_config or {}).get("S3Uri")
+        uri = self.checkpoint.s3_uri if self.checkpoint else None
         return uri.rstrip("/") if uri else self.job_name
 
 

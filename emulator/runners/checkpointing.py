@@ -47,7 +47,7 @@ class CheckpointSync:
         self.interval = interval
         self.s3 = s3
         self.events = events
-        uri = (request.checkpoint_config or {}).get("S3Uri")
+        uri = request.checkpoint.s3_uri if request.checkpoint else None
         self.mirror = s3io.S3Location.parse(uri) if uri else None
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -66,7 +66,7 @@ class CheckpointSync:
         for directory in into:
             directory.mkdir(parents=True, exist_ok=True)
         if self.mirror is not None:
-            objects = s3io.channel_objects(self.s3, {"S3DataType": "S3Prefix", "S3Uri": self.mirror.uri + "/"})
+            objects = s3io.channel_objects(self.s3, self.mirror.uri + "/")
             for directory in into:
                 s3io.download(self.s3, objects, directory)
             count, source = len(objects), self.mirror.uri

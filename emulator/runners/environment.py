@@ -82,17 +82,15 @@ def machine_gpu_count() -> int:
 def input_data_config(request: RunRequest) -> dict[str, Any]:
     """``inputdataconfig.json``: channel name → its description, as SageMaker writes it."""
     config: dict[str, Any] = {}
-    for channel in request.input_data_config:
+    for channel in request.channels:
         entry: dict[str, Any] = {
-            "TrainingInputMode": channel.get("InputMode", "File"),
-            "S3DistributionType": channel["DataSource"]
-            .get("S3DataSource", {})
-            .get("S3DataDistributionType", "FullyReplicated"),
-            "RecordWrapperType": channel.get("RecordWrapperType", "None"),
+            "TrainingInputMode": channel.input_mode,
+            "S3DistributionType": channel.source.distribution if channel.source else "FullyReplicated",
+            "RecordWrapperType": channel.record_wrapper_type,
         }
-        if "ContentType" in channel:
-            entry["ContentType"] = channel["ContentType"]
-        config[channel["ChannelName"]] = entry
+        if channel.content_type is not None:
+            entry["ContentType"] = channel.content_type
+        config[channel.name] = entry
     return config
 
 
@@ -119,8 +117,7 @@ def job_environment(
     # sagemaker_* hyperparameters configure the container; the toolkit keeps them out of SM_HPS
     user_hps = {k: v for k, v in decoded.items() if not k.startswith(contract.HP_RESERVED_PREFIX)}
     framework_params = {k: v for k, v in decoded.items() if k.startswith(contract.HP_RESERVED_PREFIX)}
-    channels = {channel["ChannelName"]: str(paths.channel_dir(channel["ChannelName"]))
-                for channel in request.input_data_config}
+    channels = {channel.name: str(paths.channel_dir(channel.name)) for channel in request.channels}
     data_config = input_data_config(request)
     resources = resource_config(host, hosts, request.instance_type)
     num_cpus = num_cpus or os.cpu_count() or 1
@@ -205,7 +202,7 @@ def checkpoint_dir(request: RunRequest, paths: JobPaths) -> str:
     Raises:
         UnsafePathError: the path is relative or not normalised (refused at CreateTrainingJob already).
     """
-    local = (request.checkpoint_config or {}).get("LocalPath")
+    local = request.checkpoint_local_path
     if not local:
         return str(paths.checkpoint_dir)
     path = container_path(local, under="/")

@@ -38,7 +38,7 @@ def prepare_processing_tree(s3: Any, request: ProcessingRunRequest, host: str, i
             raise s3io.DataError(f"ClientError: input {entry['InputName']}: only S3Input is supported by mlharbor")
         target = local_path(paths, source.get("LocalPath", ""))
         target.mkdir(parents=True, exist_ok=True)
-        objects = s3io.channel_objects(s3, source)
+        objects = s3io.channel_objects(s3, source["S3Uri"], source.get("S3DataType", "S3Prefix"))
         if not objects:
             raise s3io.DataError(f"ClientError: input {entry['InputName']}: no objects found under {source['S3Uri']}")
         if source.get("S3DataDistributionType") == "ShardedByS3Key":

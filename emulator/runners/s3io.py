@@ -95,10 +95,10 @@ def list_keys(s3: Any, location: S3Location) -> list[str]:
     return sorted(keys)
 
 
-def channel_objects(s3: Any, source: dict[str, Any]) -> list[tuple[S3Location, str]]:
-    """The objects of one ``S3DataSource``, each with its path relative to the channel directory."""
-    location = S3Location.parse(source["S3Uri"])
-    data_type = source.get("S3DataType", "S3Prefix")
+def channel_objects(s3: Any, uri: str, data_type: str = "S3Prefix") -> list[tuple[S3Location, str]]:
+    """The objects under ``uri`` (an ``S3Prefix``, or a ``ManifestFile`` listing them), each with its path
+    relative to the channel directory."""
+    location = S3Location.parse(uri)
     if data_type == "S3Prefix":
         keys = list_keys(s3, location)
         return [(S3Location(location.bucket, key), prefix_relative(location.key, key))

@@ -164,7 +164,7 @@ def fetch_model(request: ServingRequest, model_dir: Path) -> None:
     location = s3io.S3Location.parse(request.model_data_url)
     if not location.key.endswith(".tar.gz"):
         try:
-            objects = s3io.channel_objects(s3, {"S3Uri": request.model_data_url, "S3DataType": "S3Prefix"})
+            objects = s3io.channel_objects(s3, request.model_data_url)
             s3io.download(s3, objects, model_dir)
         except s3io.DataError as error:
             raise ServingError(str(error)) from None

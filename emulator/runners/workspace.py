@@ -30,8 +30,8 @@ def prepare_tree(request: RunRequest, host: str, hosts: list[str]) -> JobPaths:
     Raises:
         DataError: a channel name cannot be a directory name, or the checkpoint path is unsafe.
     """
-    for channel in request.input_data_config:
-        _check_channel_name(channel["ChannelName"])
+    for channel in request.channels:
+        _check_channel_name(channel.name)
     paths = JobPaths(request.workdir / host)
     if paths.base.exists():
         shutil.rmtree(paths.base)
@@ -66,18 +66,17 @@ def download_channels(s3: Any, request: RunRequest, paths: JobPaths, host_index:
         StopRequested: ``stopped()`` turned true (asked before each object).
     """
     total = 0
-    for channel in request.input_data_config:
-        name = channel["ChannelName"]
-        source = channel["DataSource"].get("S3DataSource")
+    for channel in request.channels:
+        name, source = channel.name, channel.source
         if source is None:
             raise s3io.DataError(f"ClientError: channel {name}: only S3DataSource is supported by mlharbor")
-        objects = s3io.channel_objects(s3, source)
+        objects = s3io.channel_objects(s3, source.uri, source.data_type)
         if not objects:
             raise s3io.DataError(
-                f"ClientError: channel {name}: no objects found under {source['S3Uri']}; "
+                f"ClientError: channel {name}: no objects found under {source.uri}; "
                 "check that the S3 prefix is correct"
             )
-        if source.get("S3DataDistributionType") == "ShardedByS3Key":
+        if source.distribution == "ShardedByS3Key":
             objects = s3io.shard(objects, host_index, host_count)
         directory = paths.channel_dir(name)
         directory.mkdir(parents=True, exist_ok=True)

@@ -144,7 +144,7 @@ def make_request(s3: S3Fixture, workdir: Path, **overrides: Any) -> RunRequest:
         "job_arn": f"arn:aws:sagemaker:us-east-1:123456789012:training-job/{name}",
         "image": "mlharbor/pytorch",
         "hyperparameters": {},
-        "input_data_config": [],
+        "channels": (),
         "output_s3_path": f"s3://{s3.bucket}/output",
         "environment": {},
         "instance_type": "ml.m5.large",

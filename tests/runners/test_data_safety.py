@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from emulator.runners.base import StopSignal
+from emulator.runners.base import Channel, S3Source, StopSignal
 from emulator.runners.local.process import ProcessRunner
 from emulator.runners.s3io import S3Location, prefix_relative, shard
 from tests.runners.conftest import make_request, python_entrypoint
@@ -22,13 +22,13 @@ def runner() -> ProcessRunner:
     return ProcessRunner(use_namespace=False, checkpoint_interval=0)
 
 
-def channel(uri: str, data_type: str = "S3Prefix", name: str = "training") -> list[dict]:
-    return [{"ChannelName": name, "DataSource": {"S3DataSource": {"S3DataType": data_type, "S3Uri": uri}}}]
+def channel(uri: str, data_type: str = "S3Prefix", name: str = "training") -> tuple[Channel, ...]:
+    return (Channel(name, S3Source(uri, data_type)),)
 
 
 def test_an_s3_key_climbing_out_of_its_channel_fails_the_job(runner, moto_s3, events, tmp_path):
     moto_s3.put("evil/../../../escaped.txt", "boo")
-    request = make_request(moto_s3, tmp_path, entrypoint=NEVER, input_data_config=channel(f"s3://{moto_s3.bucket}/evil/"))
+    request = make_request(moto_s3, tmp_path, entrypoint=NEVER, channels=channel(f"s3://{moto_s3.bucket}/evil/"))
     outcome = runner.run(request, events, StopSignal())
     assert outcome.outcome == "Failed"
     assert outcome.failure_reason.startswith("ClientError: ") and "outside its channel directory" in outcome.failure_reason
@@ -39,7 +39,7 @@ def test_an_s3_key_climbing_out_of_its_channel_fails_the_job(runner, moto_s3, ev
 def test_a_manifest_entry_climbing_out_of_its_channel_fails_the_job(runner, moto_s3, events, tmp_path):
     moto_s3.put("pool/ok.csv", "1")
     manifest = moto_s3.put("m.manifest", json.dumps([{"prefix": f"s3://{moto_s3.bucket}/pool/"}, "ok.csv", "../../../../x"]))
-    request = make_request(moto_s3, tmp_path, entrypoint=NEVER, input_data_config=channel(manifest, "ManifestFile"))
+    request = make_request(moto_s3, tmp_path, entrypoint=NEVER, channels=channel(manifest, "ManifestFile"))
     outcome = runner.run(request, events, StopSignal())
     assert outcome.outcome == "Failed" and "outside its channel directory" in outcome.failure_reason
 
@@ -48,7 +48,7 @@ def test_a_manifest_entry_climbing_out_of_its_channel_fails_the_job(runner, moto
 def test_a_channel_name_that_is_not_a_directory_name_fails_the_job(runner, moto_s3, events, tmp_path, name):
     moto_s3.put("data/a.csv", "1")
     request = make_request(moto_s3, tmp_path, entrypoint=NEVER,
-                           input_data_config=channel(f"s3://{moto_s3.bucket}/data/", name=name))
+                           channels=channel(f"s3://{moto_s3.bucket}/data/", name=name))
     outcome = runner.run(request, events, StopSignal())
     assert outcome.outcome == "Failed" and f"channel name {name!r}" in outcome.failure_reason
     assert not (request.workdir / "algo-1" / "input" / "a.csv").exists()
@@ -62,7 +62,7 @@ def test_a_channel_name_that_is_not_a_directory_name_fails_the_job(runner, moto_
 def test_missing_data_fails_with_a_client_error(runner, moto_s3, events, tmp_path, where, expected):
     uri = where.format(bucket=moto_s3.bucket)
     data_type = "ManifestFile" if uri.endswith(".manifest") else "S3Prefix"
-    outcome = runner.run(make_request(moto_s3, tmp_path, entrypoint=NEVER, input_data_config=channel(uri, data_type)),
+    outcome = runner.run(make_request(moto_s3, tmp_path, entrypoint=NEVER, channels=channel(uri, data_type)),
                          events, StopSignal())
     assert outcome.outcome == "Failed"
     assert outcome.failure_reason.startswith(expected)

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from emulator.images.build import BaseRecipe
-from emulator.runners.base import StopSignal
+from emulator.runners.base import StopSignal, parse_channels
 from emulator.runners.docker.engine import CONTAINERS_FILE, JOB_LABEL, OWNER_LABEL, WORKDIR_LABEL
 from emulator.runners.docker.runner import DockerRunner
 from emulator.runners.instances import container_limits
@@ -56,9 +56,9 @@ def test_two_hosts_train_with_torch_distributed_over_their_private_network(runne
         moto_s3.put(f"shards/part-{index}.csv", f"{index}\n")
     request = make_request(
         moto_s3, tmp_path, instance_count=2, entrypoint=python_entrypoint(DISTRIBUTED),
-        input_data_config=[{"ChannelName": "training", "DataSource": {"S3DataSource": {
+        channels=parse_channels([{"ChannelName": "training", "DataSource": {"S3DataSource": {
             "S3DataType": "S3Prefix", "S3Uri": f"s3://{moto_s3.bucket}/shards/",
-            "S3DataDistributionType": "ShardedByS3Key"}}}],
+            "S3DataDistributionType": "ShardedByS3Key"}}}]),
     )
     outcome = runner.run(request, events, StopSignal())
     assert outcome.outcome == "Completed", outcome.failure_reason

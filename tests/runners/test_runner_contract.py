@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from emulator.runners.base import RunRequest, StopSignal
+from emulator.runners.base import CheckpointSpec, RunRequest, StopSignal, parse_channels
 from emulator.runners.docker.runner import DockerRunner
 from emulator.runners.lifecycle import TreeRunner
 from tests.conftest import wait_for_file
@@ -50,9 +50,9 @@ def test_tree_config_files_environment_and_uploads(contract_runner, moto_s3, eve
         moto_s3, tmp_path,
         entrypoint=python_entrypoint(REPORT_ENV),
         hyperparameters={"epochs": "5", "name": '"gcn"', "sagemaker_program": '"train.py"'},
-        input_data_config=[{"ChannelName": "training", "ContentType": "text/csv", "DataSource": {"S3DataSource": {
+        channels=parse_channels([{"ChannelName": "training", "ContentType": "text/csv", "DataSource": {"S3DataSource": {
             "S3DataType": "S3Prefix", "S3Uri": f"s3://{moto_s3.bucket}/data/train",
-            "S3DataDistributionType": "FullyReplicated"}}}],
+            "S3DataDistributionType": "FullyReplicated"}}}]),
         environment={"MY_SETTING": "42", "MY_BUCKET": moto_s3.bucket},
     )
     outcome = contract_runner.run(request, events, StopSignal())
@@ -112,7 +112,7 @@ def test_tree_config_files_environment_and_uploads(contract_runner, moto_s3, eve
 def test_checkpoint_local_path_is_honoured_inside_the_tree(contract_runner, moto_s3, events, tmp_path):
     source = "import os; open(os.path.join(os.environ['SM_CHECKPOINT_DIR'], 'c.pt'), 'w').write('x')"
     request = make_request(moto_s3, tmp_path, entrypoint=python_entrypoint(source),
-                           checkpoint_config={"LocalPath": "/opt/ml/my-checkpoints"})
+                           checkpoint=CheckpointSpec(local_path="/opt/ml/my-checkpoints"))
     outcome = contract_runner.run(request, events, StopSignal())
     assert outcome.outcome == "Completed", outcome.failure_reason
     assert (request.workdir / "algo-1" / "my-checkpoints" / "c.pt").read_text() == "x"

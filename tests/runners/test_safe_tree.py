@@ -17,6 +17,7 @@ import pytest
 from emulator.artifacts import ArtifactStore, JobKey
 from emulator.core.safepath import UnsafePathError, container_path, fresh_target, open_job_file, tree_files, walk_tree
 from emulator.runners import s3io
+from emulator.runners.base import CheckpointSpec
 
 SECRET = b"host secret: must never leave this file"
 
@@ -183,7 +184,7 @@ def test_a_relative_checkpoint_path_in_an_old_record_fails_the_job_inside_its_tr
 
     target = tmp_path / "escaped"
     request = make_request(moto_s3, tmp_path / "jobs",
-                           checkpoint_config={"LocalPath": "../" * 40 + str(target).lstrip("/")})
+                           checkpoint=CheckpointSpec(local_path="../" * 40 + str(target).lstrip("/")))
     with pytest.raises(s3io.DataError, match="CheckpointConfig.LocalPath"):
         workspace.prepare_tree(request, "algo-1", ["algo-1"])
     assert not target.exists()

@@ -11,7 +11,7 @@ import json
 import pytest
 import torch
 
-from emulator.runners.base import StopSignal
+from emulator.runners.base import StopSignal, parse_channels
 from emulator.runners.local.process import ProcessRunner
 from tests.runners.conftest import make_request
 
@@ -57,8 +57,8 @@ def test_a_torch_script_trains_from_a_sourcedir_with_sdk_encoded_hyperparameters
         "sagemaker_program": "train.py", "sagemaker_submit_directory": sourcedir,
         "epochs": 300, "lr": 0.1, "model-name": "line"}.items()}
     request = make_request(moto_s3, tmp_path, image="mlharbor/pytorch:2.1", hyperparameters=hyperparameters,
-                           input_data_config=[{"ChannelName": "train", "DataSource": {"S3DataSource": {
-                               "S3DataType": "S3Prefix", "S3Uri": f"s3://{moto_s3.bucket}/data/points/"}}}])
+                           channels=parse_channels([{"ChannelName": "train", "DataSource": {"S3DataSource": {
+                               "S3DataType": "S3Prefix", "S3Uri": f"s3://{moto_s3.bucket}/data/points/"}}}]))
     outcome = runner.run(request, events, StopSignal())
     assert outcome.outcome == "Completed", outcome.failure_reason + "\n" + events.text()
     assert "final loss" in events.text()

@@ -245,7 +245,7 @@ class DockerRunner(TreeRunner):
         inside = dataclasses.replace(request, s3_endpoint_url=s3_url, graph_endpoint_url=graph_url)
         if isinstance(inside, RunRequest):
             env = job_environment(inside, paths, host, hosts, {}, num_gpus=0, num_cpus=cpus)
-            local = (inside.checkpoint_config or {}).get("LocalPath")
+            local = inside.checkpoint_local_path
             if local and not _under_base(local):
                 env[contract.SM_CHECKPOINT_DIR] = local
         else:
@@ -304,7 +304,7 @@ def _volumes(request: RunRequest | ProcessingRunRequest, paths: JobPaths) -> dic
     """The host's tree on ``/opt/ml``; a ``CheckpointConfig.LocalPath`` outside it mounted where it says."""
     volumes = {str(paths.base): {"bind": str(DEFAULT_BASE_DIR), "mode": "rw"}}
     if isinstance(request, RunRequest):
-        local = (request.checkpoint_config or {}).get("LocalPath")
+        local = request.checkpoint_local_path
         if local and not _under_base(local):
             volumes[checkpoint_dir(request, paths)] = {"bind": str(PurePosixPath(local)), "mode": "rw"}
     return volumes

@@ -22,7 +22,7 @@ from emulator.core.paging import ListQuery, paginate
 from emulator.core.safepath import UnsafePathError, container_path
 from emulator.observability.logs import TRAINING_LOG_GROUP, CloudWatchLogShipper, stream_name
 from emulator.observability.metrics import CloudWatchMetricShipper, MetricDefinition, compile_definitions, extract
-from emulator.runners.base import FailureKind, Runner, RunOutcome, RunRequest
+from emulator.runners.base import CheckpointSpec, FailureKind, Runner, RunOutcome, RunRequest, parse_channels
 from emulator.services.sagemaker import states
 from emulator.services.sagemaker.arns import training_job_arn
 from emulator.services.sagemaker.caller import USER, Caller, confined_request
@@ -259,7 +259,7 @@ class TrainingJobBackend:
             job_arn=job.arn,
             image=algorithm["TrainingImage"],
             hyperparameters=dict(request.get("HyperParameters") or {}),
-            input_data_config=list(request.get("InputDataConfig") or []),
+            channels=parse_channels(request.get("InputDataConfig")),
             output_s3_path=request["OutputDataConfig"]["S3OutputPath"],
             environment=dict(request.get("Environment") or {}),
             instance_type=resources["InstanceType"],
@@ -272,7 +272,7 @@ class TrainingJobBackend:
             graph_endpoint_url=self.settings.graph_endpoint_url,
             region=job.region,
             account_id=self.settings.account_id,
-            checkpoint_config=request.get("CheckpointConfig"),
+            checkpoint=CheckpointSpec.from_request(request.get("CheckpointConfig")),
             entrypoint=algorithm.get("ContainerEntrypoint"),
             arguments=algorithm.get("ContainerArguments"),
         )
