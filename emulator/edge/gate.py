@@ -27,7 +27,7 @@ from urllib.parse import quote, urlsplit
 
 from emulator.core.origin import HostPolicy, OriginPolicy
 from emulator.core.sigv4 import IncomingRequest, SignatureRejected, SigV4Verifier
-from emulator.edge import error_shapes, s3_checks
+from emulator.edge import error_shapes
 from emulator.edge.error_shapes import WireError, WireProtocol
 
 log = logging.getLogger(__name__)
@@ -122,12 +122,6 @@ class EdgeGate:
             return self._refuse(start_response, protocol, WireError(
                 400, "UnknownOperationException", f"X-Amz-Target {target!r} is not of the form Service.Operation"),
                 origin)
-        if protocol is WireProtocol.S3:
-            refused = s3_checks.refused_object_post(environ)
-            if refused is None and s3_checks.is_form_upload(environ):
-                refused = s3_checks.refused_form_upload(environ.get("CONTENT_TYPE", ""), read_body(environ))
-            if refused is not None:
-                return self._refuse(start_response, protocol, refused, origin)
         return self._forward(environ, start_response, protocol, origin)
 
     # -- responses ---------------------------------------------------------------------------------

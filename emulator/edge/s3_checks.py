@@ -6,10 +6,15 @@ rule here is one of those, found by the fuzz suite, and names S3's own error cod
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from emulator.edge.error_shapes import WireError
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+from emulator.edge import error_shapes
+from emulator.edge.error_shapes import WireError, WireProtocol
+from emulator.edge.gate import read_body
 
 #: bucket-level POST sub-resources moto answers itself (DeleteObjects); any other bucket POST is a form upload
 _BUCKET_POST_ACTIONS = ("delete",)
@@ -48,3 +53,27 @@ def _form_has_key(content_type: str, body: bytes) -> bool:
     if content_type.lower().startswith("multipart/form-data"):
         return b'name="key"' in body  # the form field's header; the field's value may be anything
     return "key" in parse_qs(body.decode("latin-1"), keep_blank_values=True)
+
+
+class S3Guard:
+    """moto's server application, with the requests it would serve as S3 checked first by the rules above.
+
+    Args:
+        app: what serves the request once it passed (moto's dispatcher, or a wrapper of it).
+        dispatcher: moto's dispatcher, which says which of its services a request goes to.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], dispatcher: DomainDispatcherApplication) -> None:
+        self.app = app
+        self.dispatcher = dispatcher
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if getattr(self.dispatcher.get_application(environ), "service", None) == "s3":
+            refused = refused_object_post(environ)
+            if refused is None and is_form_upload(environ):
+                refused = refused_form_upload(environ.get("CONTENT_TYPE", ""), read_body(environ))
+            if refused is not None:
+                headers, body = error_shapes.render(WireProtocol.S3, refused)
+                start_response(f"{refused.status} Refused", headers + [("Content-Length", str(len(body)))])
+                return [body]
+        return self.app(environ, start_response)

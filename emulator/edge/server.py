@@ -25,6 +25,7 @@ from emulator.edge import access
 from emulator.edge.app import EdgeDispatcher, NotReadyApp, SwappableApp, create_app
 from emulator.edge.gate import EdgeGate
 from emulator.edge.job_origin import JobOriginGate
+from emulator.edge.s3_checks import S3Guard
 from emulator.edge.s3_journal import S3Journal
 from emulator.edge.wsgi_server import EdgeServer, ServingLimits, bind
 from emulator.observability import durable_backends
@@ -80,8 +81,9 @@ class Harbor:
         log.info("CloudWatch Logs and metrics restored: %s", durable_backends.restore(observability))
         self.control = ControlPlane(self.config, self.endpoint_url, graph_endpoint_url=self.graph.gremlin_url)
         ours = create_app(self.control, extra_health=self._graph_health)
+        moto = DomainDispatcherApplication(create_backend_app)
         self._app.target = JobOriginGate(
-            EdgeDispatcher(ours, journal.wrap(DomainDispatcherApplication(create_backend_app))))
+            EdgeDispatcher(ours, S3Guard(journal.wrap(moto), moto)))
         self.control.start()
         self._write_server_info()
         log.info("mlharbor ready at %s", self.endpoint_url)
