@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench up images clean fuzz
+.PHONY: install engines demo test lint bench up images clean fuzz
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -13,10 +13,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Debian's docker.io and debootstrap where missing, and a running Docker engine (scripts/engines.sh says
+# what it does; nothing is done twice)
+engines:
+	@scripts/engines.sh
+
 demo: install
 	$(PY) examples/demo.py
 
-test: install lint
+# the whole suite, as CI runs it: every set-up step first (each cached), then ruff, the import
+# contracts and pytest
+test: install lint images
 	$(VENV)/bin/pytest -q -ra
 
 # ruff, then the import contracts in pyproject.toml ([tool.importlinter]): the layout's rules
@@ -38,7 +45,8 @@ bench: install
 up: install
 	$(VENV)/bin/mlharbor up
 
-images: install
+# the built-in images for the Docker runner, built offline (cached by content digest: seconds when unchanged)
+images: install engines
 	$(VENV)/bin/mlharbor images --build
 
 clean:

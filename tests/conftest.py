@@ -253,7 +253,7 @@ def docker_images() -> Iterator[Any]:
     try:
         client = docker_client()
     except DockerUnavailable as error:
-        pytest.fail(f"docker tests need a running Docker engine (.ci/run starts one): {error}")
+        pytest.fail(f"docker tests need a running Docker engine (`make test` starts one: scripts/engines.sh): {error}")
     ImageBuilder(client).build_all()
     yield client
     containers = client.containers.list(all=True, filters={"label": OWNER_LABEL})
