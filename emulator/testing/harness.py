@@ -80,6 +80,7 @@ class InProcessHarbor:
         """A fresh app behind the same port: moto's backends emptied, our records on a new data dir."""
         self._app.target = NotReadyApp()
         if self.control is not None:
+            self.runner.close()  # first: jobs the last test left blocked end now, not at the scheduler's timeout
             self.control.stop()
         moto_api_backend.reset()
         self._generation += 1
