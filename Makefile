@@ -4,6 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: install demo test lint bench up images clean fuzz
+.PHONY: test-fast
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -18,6 +19,10 @@ demo: install
 
 test: install lint
 	$(VENV)/bin/pytest -q -ra
+
+# the in-process tier only (tests/api: no mlharbor up subprocess, no job process); `make test` runs it too
+test-fast: install
+	$(VENV)/bin/pytest -q -ra -m inprocess tests/api
 
 # ruff, then the import contracts in pyproject.toml ([tool.importlinter]): the layout's rules
 lint: install
