@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install engines demo test lint bench up images clean fuzz
+.PHONY: install engines demo test test-fast lint bench up images clean fuzz
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -25,6 +25,10 @@ demo: install
 # contracts and pytest
 test: install lint images
 	$(VENV)/bin/pytest -q -ra
+
+# the in-process tier only (tests/api: no mlharbor up subprocess, no job process); `make test` runs it too
+test-fast: install
+	$(VENV)/bin/pytest -q -ra -m inprocess tests/api
 
 # ruff, then the import contracts in pyproject.toml ([tool.importlinter]): the layout's rules
 lint: install

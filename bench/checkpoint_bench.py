@@ -24,8 +24,8 @@ sys.path.insert(0, str(REPO))
 from bench.training_bench import client  # noqa: E402
 from emulator.artifacts import ArtifactStore, JobKey  # noqa: E402
 from emulator.edge.server import Harbor  # noqa: E402
+from emulator.testing import script_job, wait_for_status  # noqa: E402
 from sdk.logs import LogTail  # noqa: E402
-from tests.conftest import script_job, wait_for_status  # noqa: E402
 
 JOB_SECONDS = 70  # longer than the 60 s interval, so periodic copies happen during the job
 ROUNDS = 2

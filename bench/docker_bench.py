@@ -27,7 +27,7 @@ from emulator.edge.server import Harbor  # noqa: E402
 from emulator.images.build import ImageBuilder  # noqa: E402
 from emulator.runners.docker.engine import DockerUnavailable, docker_client  # noqa: E402
 from emulator.runners.selecting import RUNNER_ENV  # noqa: E402
-from tests.conftest import script_job  # noqa: E402
+from emulator.testing import script_job  # noqa: E402
 
 ROUNDS = 15
 RUNNERS = ("process", "docker")

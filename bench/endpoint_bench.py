@@ -40,8 +40,12 @@ sys.path.insert(0, str(REPO))
 
 from bench.training_bench import client, percentile  # noqa: E402
 from emulator.edge.wsgi_server import SERVER_KINDS  # noqa: E402
-from tests.conftest import ROLE, RunningHarbor, start_harbor  # noqa: E402
-from tests.services.sagemaker.test_endpoints import model_archive  # noqa: E402
+from emulator.testing import (  # noqa: E402
+    ROLE,
+    RunningHarbor,
+    model_archive,  # noqa: E402
+    start_harbor,
+)
 
 REQUESTS = 500
 WARMUP = 50

@@ -29,9 +29,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from emulator.testing import CORA, start_harbor  # noqa: E402
 from sdk.pipeline import GraphPipeline  # noqa: E402
 from sdk.session import session  # noqa: E402
-from tests.conftest import CORA, start_harbor  # noqa: E402
 
 CORA_ARGS = ["--vertex-label", "paper", "--edge-label", "cites"]
 TARGETS = {"gcn": 0.805, "gat": 0.820}

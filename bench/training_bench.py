@@ -35,7 +35,7 @@ from emulator.edge.wsgi_server import bind  # noqa: E402
 from emulator.services.sagemaker.records import TrainingJob  # noqa: E402
 from emulator.services.sagemaker.store import RecordStore  # noqa: E402
 from emulator.services.sagemaker.training import KIND  # noqa: E402
-from tests.conftest import ROLE, script_job, training_request  # noqa: E402
+from emulator.testing import ROLE, script_job, training_request  # noqa: E402
 
 NOOP = "pass\n"
 JOBS = 20

@@ -5,90 +5,29 @@ Every test talks to the running edge endpoint over HTTP with real boto3, as a us
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
-REPO = Path(__file__).resolve().parents[1]
-CORA = REPO.parent / "shared" / "datasets" / "cora"
-ROLE = "arn:aws:iam::123456789012:role/mlharbor-tests"
-
-
-@dataclass
-class RunningHarbor:
-    """A ``mlharbor up`` subprocess and where it listens."""
-
-    process: subprocess.Popen[bytes]
-    data_dir: Path
-    endpoint: str
-    graph: str | None
-    log_path: Path
-
-    def client(self, service: str, validate: bool = True, **config: Any) -> Any:
-        """A boto3 client on the edge; ``validate=False`` lets bad input reach the server."""
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(parameter_validation=validate, retries={"max_attempts": 1}, **config),
-        )
-
-    def internal(self, path: str, method: str = "GET") -> bytes:
-        """Call mlharbor's own ``/_mlharbor`` API."""
-        request = urllib.request.Request(self.endpoint + "/_mlharbor" + path, method=method)
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.read()
-
-    def artifacts(self, job: str) -> list[dict[str, Any]]:
-        return json.loads(self.internal(f"/artifacts?job={job}"))["artifacts"]
-
-    def kill(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
-        self.process.send_signal(sig)
-        return self.process.wait(timeout)
-
-
-def start_harbor(data_dir: Path, *extra: str, timeout: float = 90, env: dict[str, str] | None = None) -> RunningHarbor:
-    """Start ``mlharbor up`` on free ports and wait until ``/_mlharbor/health`` answers 200."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    info_path = data_dir / "server.json"
-    info_path.unlink(missing_ok=True)
-    log_path = data_dir / f"harbor-{uuid.uuid4().hex[:6]}.log"
-    command = [sys.executable, "-m", "emulator.cli", "up", "--port", "0", "--graph-port", "0",
-               "--data-dir", str(data_dir), *extra]
-    with open(log_path, "wb") as log_file:
-        process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, cwd=REPO,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"mlharbor up exited with {process.returncode}:\n{log_path.read_text()[-4000:]}")
-        if info_path.exists():
-            info = json.loads(info_path.read_text())
-            try:
-                with urllib.request.urlopen(info["endpoint"] + "/_mlharbor/health", timeout=2) as response:
-                    if response.status == 200:
-                        return RunningHarbor(process, data_dir, info["endpoint"], info.get("graph"), log_path)
-            except (urllib.error.URLError, ConnectionError):
-                pass
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"mlharbor up did not become healthy:\n{log_path.read_text()[-4000:]}")
+# the harnesses and request builders live in the package (bench/ uses them too); re-exported for the tests
+from emulator.testing import (  # noqa: F401
+    CORA,
+    REPO,
+    ROLE,
+    RunningHarbor,
+    model_archive,
+    script_job,
+    start_harbor,
+    training_request,
+    unique_name,
+    upload_script,
+    wait_for_status,
+)
 
 
 @pytest.fixture(scope="session")
@@ -123,61 +62,6 @@ def bucket(s3: Any) -> str:
     name = f"test-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=name)
     return name
-
-
-def unique_name(prefix: str = "job") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def training_request(bucket: str, **overrides: Any) -> dict[str, Any]:
-    """A valid CreateTrainingJob request for the built-in PyTorch image; override any member."""
-    request: dict[str, Any] = {
-        "TrainingJobName": unique_name(),
-        "AlgorithmSpecification": {"TrainingImage": "mlharbor/pytorch", "TrainingInputMode": "File"},
-        "RoleArn": ROLE,
-        "OutputDataConfig": {"S3OutputPath": f"s3://{bucket}/output"},
-        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
-        "StoppingCondition": {"MaxRuntimeInSeconds": 300},
-    }
-    request.update(overrides)
-    return request
-
-
-def wait_for_status(sagemaker: Any, name: str, timeout: float = 180) -> dict[str, Any]:
-    """Poll until the job ends; returns the final description."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        description = sagemaker.describe_training_job(TrainingJobName=name)
-        if description["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
-            return description
-        time.sleep(0.3)
-    raise TimeoutError(f"{name} still {description['TrainingJobStatus']} after {timeout}s")
-
-
-def upload_script(s3: Any, bucket: str, source: str, name: str = "train.py") -> str:
-    """Pack ``source`` as ``sourcedir.tar.gz`` in S3 (script mode); returns its URI."""
-    import io
-    import tarfile
-
-    buffer = io.BytesIO()
-    data = source.encode()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        info = tarfile.TarInfo(name)
-        info.size = len(data)
-        archive.addfile(info, io.BytesIO(data))
-    key = f"code/{uuid.uuid4().hex[:8]}/sourcedir.tar.gz"
-    s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
-    return f"s3://{bucket}/{key}"
-
-
-def script_job(s3: Any, bucket: str, source: str, **overrides: Any) -> dict[str, Any]:
-    """A CreateTrainingJob request running ``source`` in ``mlharbor/pytorch`` script mode."""
-    hyperparameters = {
-        "sagemaker_program": "train.py",
-        "sagemaker_submit_directory": upload_script(s3, bucket, source),
-        **overrides.pop("HyperParameters", {}),
-    }
-    return training_request(bucket, HyperParameters=hyperparameters, **overrides)
 
 
 def process_alive(pid: int) -> bool:

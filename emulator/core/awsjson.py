@@ -9,6 +9,7 @@ See https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -64,6 +65,7 @@ def region_from_authorization(header: str | None, default: str) -> str:
     return match.group(1) if match else default
 
 
+@functools.cache  # read-only once loaded, and a tenth of a second to load: each app (and test) shares one
 def load_service_model(name: str) -> ServiceModel:
     return botocore.session.get_session().get_service_model(name)
 

@@ -22,7 +22,7 @@ from emulator import config as config_module
 from emulator.core.atomic import write_atomic
 from emulator.core.credentials import key_for, use_internal_key
 from emulator.edge import access
-from emulator.edge.app import EdgeDispatcher, NotReadyApp, SwappableApp, create_app
+from emulator.edge.app import EdgeDispatcher, NotReadyApp, SwappableApp, WSGIApp, create_app
 from emulator.edge.gate import EdgeGate
 from emulator.edge.job_origin import JobOriginGate
 from emulator.edge.s3_checks import S3Guard
@@ -80,10 +80,7 @@ class Harbor:
         durable_backends.install(observability)
         log.info("CloudWatch Logs and metrics restored: %s", durable_backends.restore(observability))
         self.control = ControlPlane(self.config, self.endpoint_url, graph_endpoint_url=self.graph.gremlin_url)
-        ours = create_app(self.control, extra_health=self._graph_health)
-        moto = DomainDispatcherApplication(create_backend_app)
-        self._app.target = JobOriginGate(
-            EdgeDispatcher(ours, S3Guard(journal.wrap(moto), moto)))
+        self._app.target = edge_app(create_app(self.control, extra_health=self._graph_health), journal)
         self.control.start()
         self._write_server_info()
         log.info("mlharbor ready at %s", self.endpoint_url)
@@ -127,6 +124,12 @@ class Harbor:
 
     def _write_server_info(self) -> None:
         write_atomic(self.data_dir / SERVER_INFO_FILE, json.dumps(self.info(), indent=2))
+
+
+def edge_app(ours: WSGIApp, journal: S3Journal) -> WSGIApp:
+    """What the edge serves behind its gate: our Flask app beside embedded moto, S3 journaled and guarded."""
+    moto = DomainDispatcherApplication(create_backend_app)
+    return JobOriginGate(EdgeDispatcher(ours, S3Guard(journal.wrap(moto), moto)))
 
 
 def serving_limits(config: dict[str, Any]) -> ServingLimits:

@@ -1,7 +1,8 @@
 """Cross-origin and DNS-rebinding requests never reach an API: the edge's Host and Origin gate.
 
 Each test speaks raw HTTP as a browser would (a preflight, a cross-origin POST, a rebinding
-``Host``), then checks that the answer is refused in a shape botocore parses and that nothing ran.
+``Host``), then checks that the answer is refused in a shape botocore parses and that nothing ran;
+against the edge in process (its gate is the one ``mlharbor up`` serves behind).
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import ROLE, RunningHarbor, start_harbor, unique_name
+from emulator.testing import ROLE, FakeRunner, InProcessHarbor, create_app, unique_name
 
 EVIL = "http://evil.example"
 OK = "http://ok.example"
 
 
-def raw(harbor: RunningHarbor, method: str, path: str = "/", body: bytes = b"",
+def raw(harbor: InProcessHarbor, method: str, path: str = "/", body: bytes = b"",
         headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     """One request with exactly these headers (``Host`` too, when given)."""
     parts = urllib.parse.urlsplit(harbor.endpoint)
@@ -78,7 +79,8 @@ def test_preflight_without_origin_is_answered_by_the_edge_not_a_service(harbor):
     assert not [name for name in headers if name.startswith("access-control-")]
 
 
-def test_cross_origin_create_training_job_is_refused_and_runs_nothing(harbor, sagemaker, tmp_path):
+def test_cross_origin_create_training_job_is_refused_and_runs_nothing(harbor, sagemaker, tmp_path,
+                                                                      fake_runner: FakeRunner):
     marker = tmp_path / "pwned"
     body = create_job_body(marker)
     name = json.loads(body)["TrainingJobName"]
@@ -91,6 +93,7 @@ def test_cross_origin_create_training_job_is_refused_and_runs_nothing(harbor, sa
     with pytest.raises(ClientError) as caught:
         sagemaker.describe_training_job(TrainingJobName=name)
     assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert name not in [request.job_name for request in fake_runner.requests]  # no runner was handed it
     assert not marker.exists()
 
 
@@ -151,9 +154,10 @@ def test_boto3_keeps_working(sagemaker, s3, bucket):
 
 @pytest.fixture(scope="module")
 def cors_harbor(tmp_path_factory: pytest.TempPathFactory):
-    running = start_harbor(tmp_path_factory.mktemp("cors"), "--cors-origin", f"{OK}, http://also.example:8080")
+    running = create_app({"data_dir": str(tmp_path_factory.mktemp("cors")),
+                          "cors_origin": f"{OK}, http://also.example:8080"})
     yield running
-    running.kill()
+    running.stop()
 
 
 def test_a_configured_origin_gets_cors_grants(cors_harbor):

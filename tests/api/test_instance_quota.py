@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import ROLE, training_request, unique_name
+from emulator.testing import ROLE, training_request, unique_name
 
 QUOTA = 8  # max_instance_count's default
 

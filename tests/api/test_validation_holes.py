@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from emulator.core.awsjson import MAX_BODY_BYTES, load_service_model
-from tests.conftest import ROLE, training_request, unique_name, wait_for_status
+from emulator.testing import ROLE, training_request, unique_name, wait_for_status
 from tests.fuzz.wire import error_code, post, post_sagemaker
 
 MODEL = load_service_model("sagemaker")
@@ -97,7 +97,9 @@ def test_null_members_name_the_member_path(harbor):
 
 
 @pytest.mark.parametrize("nulled", ["InstanceCount", "MaxRuntimeInSeconds"])
-def test_a_null_optional_number_is_absent_and_the_job_does_not_fail_with_a_python_error(harbor, sagemaker, nulled):
+def test_a_null_optional_number_is_absent_and_the_job_does_not_fail_with_a_python_error(harbor, sagemaker, nulled,
+                                                                                       fake_runner):
+    fake_runner.default_outcome = "Completed"
     request = _job(TrainingJobName=unique_name("null"))
     if nulled == "InstanceCount":
         request["ResourceConfig"]["InstanceCount"] = None
@@ -106,9 +108,11 @@ def test_a_null_optional_number_is_absent_and_the_job_does_not_fail_with_a_pytho
     response = post_sagemaker(harbor.endpoint, "CreateTrainingJob", json.dumps(request))
     assert response.status == 200, response.body
     final = wait_for_status(sagemaker, request["TrainingJobName"])
-    # the image has no program to run: it fails as the algorithm, not inside mlharbor
-    assert final["TrainingJobStatus"] == "Failed"
-    assert final["FailureReason"].startswith("AlgorithmError"), final["FailureReason"]
+    # the runner was handed whole numbers (the defaults), and the job ran to its end inside mlharbor
+    assert final["TrainingJobStatus"] == "Completed", final.get("FailureReason")
+    run = next(r for r in fake_runner.requests if r.job_name == request["TrainingJobName"])
+    assert isinstance(run.instance_count, int) and run.instance_count >= 1
+    assert isinstance(run.max_runtime_seconds, int) and run.max_runtime_seconds >= 1
     assert "InstanceCount" not in final["ResourceConfig"] or final["ResourceConfig"]["InstanceCount"] is not None
 
 
