@@ -181,15 +181,12 @@ def script_job(s3: Any, bucket: str, source: str, **overrides: Any) -> dict[str,
 
 
 def process_alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie is dead for our purpose)."""
+    import psutil
+
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie is dead for our purpose
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
 
 
