@@ -21,6 +21,7 @@ import urllib.request
 from typing import Any
 
 import sdk
+from emulator.config import SETTINGS
 from sdk.logs import LogTail, follow
 
 
@@ -43,25 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     up = commands.add_parser("up", help="serve the edge endpoint, control plane and graph server")
-    up.add_argument("--host", help="address to bind (default 127.0.0.1)")
-    up.add_argument("--port", type=int, help="edge endpoint port (default 4600; 0 picks a free one)")
-    up.add_argument("--graph-port", type=int, help="graph server port (default 8182; 0 picks a free one)")
-    up.add_argument("--data-dir", help="job records, job trees, graph and artifacts (default ./.mlharbor)")
-    up.add_argument("--runner", choices=["process", "docker"], help="how jobs run (default process)")
-    up.add_argument("--max-concurrent-jobs", type=int, help="jobs running at once (default 2)")
-    up.add_argument("--stop-grace-seconds", type=int, help="SIGTERM→SIGKILL grace on stop (default 120)")
-    up.add_argument("--checkpoint-interval-seconds", type=int,
-                    help="how often running jobs' checkpoints are copied out (default 300)")
-    up.add_argument("--checkpoint-keep-last", type=int, help="checkpoint sets kept per lineage (default 5)")
-    up.add_argument("--edge-threads", type=int, help="edge requests handled at once (default 16)")
-    up.add_argument("--request-timeout-seconds", type=int,
-                    help="close an edge connection that sends nothing for this long (default 60)")
-    up.add_argument("--auth", choices=["none", "sigv4"],
-                    help="request authentication (default none; sigv4 is required to bind a non-loopback host)")
-    up.add_argument("--access-keys", metavar="ID:SECRET[,ID:SECRET]",
-                    help="the access keys --auth sigv4 accepts (or MLHARBOR_ACCESS_KEYS)")
-    up.add_argument("--cors-origin", metavar="ORIGIN[,ORIGIN]",
-                    help="browser origins allowed to call (e.g. http://localhost:3000); default none")
+    _add_setting_flags(up)
     up.set_defaults(handler=_up)
 
     def client_command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -118,30 +101,25 @@ def _parser() -> argparse.ArgumentParser:
 
 
 # -- up ----------------------------------------------------------------------------
+def _add_setting_flags(up: argparse.ArgumentParser) -> None:
+    """One flag per config key, from the config table; unset flags stay ``None`` so the environment
+    and the table's default apply."""
+    for setting in SETTINGS:
+        help_text = f"{setting.help} (default: {setting.shown_default})"
+        if isinstance(setting.default, bool):
+            up.add_argument(setting.flag, dest=setting.key, action=argparse.BooleanOptionalAction, help=help_text)
+            continue
+        value_type = type(setting.default) if isinstance(setting.default, int | float) else str
+        up.add_argument(setting.flag, dest=setting.key, type=value_type, choices=setting.choices,
+                        metavar=setting.metavar, help=help_text)
+
+
 def _up(args: argparse.Namespace) -> int:
     from emulator.edge.server import Harbor
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    overrides = {
-        key: value
-        for key, value in {
-            "host": args.host,
-            "port": args.port,
-            "graph_port": args.graph_port,
-            "data_dir": args.data_dir,
-            "runner": args.runner,
-            "max_concurrent_jobs": args.max_concurrent_jobs,
-            "stop_grace_seconds": args.stop_grace_seconds,
-            "checkpoint_interval_seconds": args.checkpoint_interval_seconds,
-            "checkpoint_keep_last": args.checkpoint_keep_last,
-            "edge_threads": args.edge_threads,
-            "request_timeout_seconds": args.request_timeout_seconds,
-            "auth": args.auth,
-            "access_keys": args.access_keys,
-            "cors_origin": args.cors_origin,
-        }.items()
-        if value is not None
-    }
+    overrides = {setting.key: getattr(args, setting.key) for setting in SETTINGS
+                 if getattr(args, setting.key) is not None}
     harbor = Harbor(overrides)
     done = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
