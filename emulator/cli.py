@@ -14,11 +14,12 @@ import logging
 import signal
 import sys
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Any
+
+from botocore.exceptions import WaiterError
 
 import sdk
 from emulator.config import SETTINGS
@@ -145,16 +146,10 @@ def _health(args: argparse.Namespace) -> int:
 
 def _jobs(args: argparse.Namespace) -> int:
     sagemaker = sdk.client("sagemaker", args.endpoint)
-    request: dict[str, Any] = {"MaxResults": min(args.max, 100)}
-    if args.status:
-        request["StatusEquals"] = args.status
-    rows: list[dict[str, Any]] = []
-    while len(rows) < args.max:
-        page = sagemaker.list_training_jobs(**request)
-        rows.extend(page["TrainingJobSummaries"])
-        if not page.get("NextToken"):
-            break
-        request["NextToken"] = page["NextToken"]
+    filters = {"StatusEquals": args.status} if args.status else {}
+    pages = sagemaker.get_paginator("list_training_jobs").paginate(
+        **filters, PaginationConfig={"MaxItems": args.max, "PageSize": min(args.max, 100)})
+    rows: list[dict[str, Any]] = [row for page in pages for row in page["TrainingJobSummaries"]]
     print(f"{'NAME':40} {'STATUS':11} {'SECONDARY':20} CREATED")
     for row in rows[: args.max]:
         created = row["CreationTime"].astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
@@ -189,15 +184,19 @@ def _logs(args: argparse.Namespace) -> int:
 
 
 def _stop(args: argparse.Namespace) -> int:
+    """StopTrainingJob, then wait for the job to end; the line shows Stopping, then the final status
+    (a waiter, as the status only ever changes once more)."""
     sagemaker = sdk.client("sagemaker", args.endpoint)
     sagemaker.stop_training_job(TrainingJobName=args.job)
-    for _ in range(600):
-        status = sagemaker.describe_training_job(TrainingJobName=args.job)["TrainingJobStatus"]
-        print(f"\r{args.job}: {status}   ", end="", flush=True)
-        if status != "Stopping":
-            break
-        time.sleep(0.5)
-    print()
+    print(f"\r{args.job}: Stopping   ", end="", flush=True)
+    try:
+        sagemaker.get_waiter("training_job_completed_or_stopped").wait(
+            TrainingJobName=args.job, WaiterConfig={"Delay": 0.5, "MaxAttempts": 600})
+    except WaiterError as error:  # Failed is an end too, and a job still Stopping after 5 minutes is shown as such
+        if "TrainingJobStatus" not in (error.last_response or {}):
+            raise  # not a job's status: the describe call itself failed
+    status = sagemaker.describe_training_job(TrainingJobName=args.job)["TrainingJobStatus"]
+    print(f"\r{args.job}: {status}   ")
     return 0
 
 

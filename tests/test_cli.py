@@ -83,3 +83,21 @@ def test_up_flags_become_config_overrides_and_unset_ones_stay_out():
     given = {setting.key: getattr(args, setting.key) for setting in SETTINGS if getattr(args, setting.key) is not None}
     assert given == {"runner": "docker", "max_concurrent_jobs": 4, "use_mount_namespace": False,
                      "access_keys": "a:b", "edge_server": "cheroot"}
+
+
+def test_stop_waits_for_the_job_to_end_and_shows_its_final_status(harbor, sagemaker, s3, bucket):
+    request = script_job(s3, bucket, "import time\ntime.sleep(300)\n")
+    sagemaker.create_training_job(**request)
+    name = request["TrainingJobName"]
+    stopped = mlharbor("stop", name, endpoint=harbor.endpoint)
+    assert stopped.returncode == 0, stopped.stderr
+    assert stopped.stdout.rstrip().endswith(f"{name}: Stopped")
+    assert sagemaker.describe_training_job(TrainingJobName=name)["TrainingJobStatus"] == "Stopped"
+
+
+def test_jobs_lists_at_most_max_rows(harbor, sagemaker, s3, bucket):
+    for _ in range(3):
+        sagemaker.create_training_job(**script_job(s3, bucket, "print('x')\n"))
+    listed = mlharbor("jobs", "--max", "2", endpoint=harbor.endpoint)
+    assert listed.returncode == 0, listed.stderr
+    assert len(listed.stdout.splitlines()) == 1 + 2  # the header and two rows
