@@ -11,6 +11,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -135,7 +136,13 @@ def _up(args: argparse.Namespace) -> int:
         pass
     print("mlharbor: shutting down", flush=True)
     harbor.stop()
-    return 0
+    # Jobs still running die with this process (PR_SET_PDEATHSIG) and the next control plane fails or
+    # requeues their records; the scheduler's worker threads that watch them must not hold the exit, as
+    # Python joins a ThreadPoolExecutor's threads before it exits.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 # -- client commands ----------------------------------------------------------------
