@@ -76,13 +76,18 @@ def new_config(sagemaker: Any, model: str) -> str:
 
 
 def wait_endpoint(sagemaker: Any, name: str, timeout: float = 90) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        described = sagemaker.describe_endpoint(EndpointName=name)
-        if described["EndpointStatus"] not in ("Creating", "Updating"):
-            return described
-        time.sleep(0.3)
-    raise TimeoutError(name)
+    """Wait (botocore's ``endpoint_in_service`` waiter) until the endpoint is no longer Creating/Updating."""
+    delay = 0.3
+    try:
+        sagemaker.get_waiter("endpoint_in_service").wait(
+            EndpointName=name, WaiterConfig={"Delay": delay, "MaxAttempts": int(timeout / delay) + 1})
+    except WaiterError as error:  # Failed ends the wait too: the test looks at why
+        if "EndpointStatus" not in (error.last_response or {}):
+            raise
+    described = sagemaker.describe_endpoint(EndpointName=name)
+    if described["EndpointStatus"] in ("Creating", "Updating"):
+        raise TimeoutError(name)
+    return described
 
 
 def invoke(runtime: Any, name: str, payload: Any) -> dict[str, Any]:
