@@ -98,7 +98,8 @@ def test_sigterm_with_a_running_and_a_queued_job_exits_and_ends_the_job(tmp_path
         running = script_job(s3, "sigterm-jobs", SLEEP_AND_RECORD_PID, Environment={"TEST_MARK": mark},
                              HyperParameters={"pidfile": str(pidfile)})
         sagemaker.create_training_job(**running)
-        sagemaker.create_training_job(**script_job(s3, "sigterm-jobs", "print('queued')\n"))
+        queued = script_job(s3, "sigterm-jobs", "print('queued')\n")
+        sagemaker.create_training_job(**queued)
         wait_for_file(pidfile)
         job_pids = processes_with_env("TEST_MARK", mark)
         assert job_pids, "no job process found to outlive the control plane"
@@ -114,5 +115,8 @@ def test_sigterm_with_a_running_and_a_queued_job_exits_and_ends_the_job(tmp_path
     try:
         interrupted = again.client("sagemaker").describe_training_job(TrainingJobName=running["TrainingJobName"])
         assert interrupted["TrainingJobStatus"] == "Failed"
+        # the queued job never started: the stop dropped it from the queue, the next control plane runs it
+        requeued = wait_for_status(again.client("sagemaker"), queued["TrainingJobName"])
+        assert requeued["TrainingJobStatus"] == "Completed", requeued.get("FailureReason")
     finally:
         again.kill()
