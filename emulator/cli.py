@@ -11,16 +11,19 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import signal
 import sys
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Any
 
+from botocore.exceptions import WaiterError
+
 import sdk
+from emulator.config import SETTINGS
 from sdk.logs import LogTail, follow
 
 
@@ -43,25 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     up = commands.add_parser("up", help="serve the edge endpoint, control plane and graph server")
-    up.add_argument("--host", help="address to bind (default 127.0.0.1)")
-    up.add_argument("--port", type=int, help="edge endpoint port (default 4600; 0 picks a free one)")
-    up.add_argument("--graph-port", type=int, help="graph server port (default 8182; 0 picks a free one)")
-    up.add_argument("--data-dir", help="job records, job trees, graph and artifacts (default ./.mlharbor)")
-    up.add_argument("--runner", choices=["process", "docker"], help="how jobs run (default process)")
-    up.add_argument("--max-concurrent-jobs", type=int, help="jobs running at once (default 2)")
-    up.add_argument("--stop-grace-seconds", type=int, help="SIGTERM→SIGKILL grace on stop (default 120)")
-    up.add_argument("--checkpoint-interval-seconds", type=int,
-                    help="how often running jobs' checkpoints are copied out (default 300)")
-    up.add_argument("--checkpoint-keep-last", type=int, help="checkpoint sets kept per lineage (default 5)")
-    up.add_argument("--edge-threads", type=int, help="edge requests handled at once (default 16)")
-    up.add_argument("--request-timeout-seconds", type=int,
-                    help="close an edge connection that sends nothing for this long (default 60)")
-    up.add_argument("--auth", choices=["none", "sigv4"],
-                    help="request authentication (default none; sigv4 is required to bind a non-loopback host)")
-    up.add_argument("--access-keys", metavar="ID:SECRET[,ID:SECRET]",
-                    help="the access keys --auth sigv4 accepts (or MLHARBOR_ACCESS_KEYS)")
-    up.add_argument("--cors-origin", metavar="ORIGIN[,ORIGIN]",
-                    help="browser origins allowed to call (e.g. http://localhost:3000); default none")
+    _add_setting_flags(up)
     up.set_defaults(handler=_up)
 
     def client_command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -118,30 +103,25 @@ def _parser() -> argparse.ArgumentParser:
 
 
 # -- up ----------------------------------------------------------------------------
+def _add_setting_flags(up: argparse.ArgumentParser) -> None:
+    """One flag per config key, from the config table; unset flags stay ``None`` so the environment
+    and the table's default apply."""
+    for setting in SETTINGS:
+        help_text = f"{setting.help} (default: {setting.shown_default})"
+        if isinstance(setting.default, bool):
+            up.add_argument(setting.flag, dest=setting.key, action=argparse.BooleanOptionalAction, help=help_text)
+            continue
+        value_type = type(setting.default) if isinstance(setting.default, int | float) else str
+        up.add_argument(setting.flag, dest=setting.key, type=value_type, choices=setting.choices,
+                        metavar=setting.metavar, help=help_text)
+
+
 def _up(args: argparse.Namespace) -> int:
     from emulator.edge.server import Harbor
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    overrides = {
-        key: value
-        for key, value in {
-            "host": args.host,
-            "port": args.port,
-            "graph_port": args.graph_port,
-            "data_dir": args.data_dir,
-            "runner": args.runner,
-            "max_concurrent_jobs": args.max_concurrent_jobs,
-            "stop_grace_seconds": args.stop_grace_seconds,
-            "checkpoint_interval_seconds": args.checkpoint_interval_seconds,
-            "checkpoint_keep_last": args.checkpoint_keep_last,
-            "edge_threads": args.edge_threads,
-            "request_timeout_seconds": args.request_timeout_seconds,
-            "auth": args.auth,
-            "access_keys": args.access_keys,
-            "cors_origin": args.cors_origin,
-        }.items()
-        if value is not None
-    }
+    overrides = {setting.key: getattr(args, setting.key) for setting in SETTINGS
+                 if getattr(args, setting.key) is not None}
     harbor = Harbor(overrides)
     done = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -156,7 +136,13 @@ def _up(args: argparse.Namespace) -> int:
         pass
     print("mlharbor: shutting down", flush=True)
     harbor.stop()
-    return 0
+    # Jobs still running die with this process (PR_SET_PDEATHSIG) and the next control plane fails or
+    # requeues their records; the scheduler's worker threads that watch them must not hold the exit, as
+    # Python joins a ThreadPoolExecutor's threads before it exits.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 # -- client commands ----------------------------------------------------------------
@@ -167,16 +153,10 @@ def _health(args: argparse.Namespace) -> int:
 
 def _jobs(args: argparse.Namespace) -> int:
     sagemaker = sdk.client("sagemaker", args.endpoint)
-    request: dict[str, Any] = {"MaxResults": min(args.max, 100)}
-    if args.status:
-        request["StatusEquals"] = args.status
-    rows: list[dict[str, Any]] = []
-    while len(rows) < args.max:
-        page = sagemaker.list_training_jobs(**request)
-        rows.extend(page["TrainingJobSummaries"])
-        if not page.get("NextToken"):
-            break
-        request["NextToken"] = page["NextToken"]
+    filters = {"StatusEquals": args.status} if args.status else {}
+    pages = sagemaker.get_paginator("list_training_jobs").paginate(
+        **filters, PaginationConfig={"MaxItems": args.max, "PageSize": min(args.max, 100)})
+    rows: list[dict[str, Any]] = [row for page in pages for row in page["TrainingJobSummaries"]]
     print(f"{'NAME':40} {'STATUS':11} {'SECONDARY':20} CREATED")
     for row in rows[: args.max]:
         created = row["CreationTime"].astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
@@ -211,15 +191,19 @@ def _logs(args: argparse.Namespace) -> int:
 
 
 def _stop(args: argparse.Namespace) -> int:
+    """StopTrainingJob, then wait for the job to end; the line shows Stopping, then the final status
+    (a waiter, as the status only ever changes once more)."""
     sagemaker = sdk.client("sagemaker", args.endpoint)
     sagemaker.stop_training_job(TrainingJobName=args.job)
-    for _ in range(600):
-        status = sagemaker.describe_training_job(TrainingJobName=args.job)["TrainingJobStatus"]
-        print(f"\r{args.job}: {status}   ", end="", flush=True)
-        if status != "Stopping":
-            break
-        time.sleep(0.5)
-    print()
+    print(f"\r{args.job}: Stopping   ", end="", flush=True)
+    try:
+        sagemaker.get_waiter("training_job_completed_or_stopped").wait(
+            TrainingJobName=args.job, WaiterConfig={"Delay": 0.5, "MaxAttempts": 600})
+    except WaiterError as error:  # Failed is an end too, and a job still Stopping after 5 minutes is shown as such
+        if "TrainingJobStatus" not in (error.last_response or {}):
+            raise  # not a job's status: the describe call itself failed
+    status = sagemaker.describe_training_job(TrainingJobName=args.job)["TrainingJobStatus"]
+    print(f"\r{args.job}: {status}   ")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Every configuration key of mlharbor and its default, in one table.
+"""Every configuration key of mlharbor, its default and its help, in one table.
 
 ``mlharbor up`` flags and ``MLHARBOR_<KEY>`` environment variables override these;
 tests pass a dict of overrides to the app factory.
@@ -7,60 +7,83 @@ tests pass a dict of overrides to the app factory.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from emulator.core.credentials import parse_access_keys
 
-DEFAULT_CONFIG: dict[str, Any] = {
-    # where the edge endpoint listens (loopback by default: nothing is exposed)
-    "host": "127.0.0.1",
-    "port": 4600,
-    # the Neptune-style graph server's own port
-    "graph_port": 8182,
-    # job records, job trees, graph store, artifact store
-    "data_dir": ".mlharbor",
-    # AWS identity the emulator answers as (moto's default account)
-    "region": "us-east-1",
-    "account_id": "123456789012",
-    # which runner launches a job's container: "process" or "docker"
-    "runner": "process",
-    # jobs running at once; the rest wait in the queue (status InProgress / Starting)
-    "max_concurrent_jobs": 2,
-    # StopTrainingJob: SIGTERM, then SIGKILL after this many seconds (120 on AWS)
-    "stop_grace_seconds": 120,
-    # how often a running job's checkpoint directory is copied out (SageMaker: a few minutes)
-    "checkpoint_interval_seconds": 300,
-    # checkpoint sets kept per lineage (CheckpointConfig.S3Uri, else job name) in the artifact store
-    "checkpoint_keep_last": 5,
-    # managed spot: how long "finding a new instance" takes after an interruption
-    "spot_restart_delay_seconds": 2,
-    # how long an endpoint variant's GET /ping may take to answer 200 before the endpoint is Failed
-    "endpoint_startup_timeout_seconds": 60,
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration key: its default, what it means, and how ``mlharbor up`` takes it.
+
+    Attributes:
+        key: the config key (``--key-with-dashes`` on the command line, ``MLHARBOR_KEY`` in the environment).
+        default: the value when nothing overrides it; its type is the flag's type.
+        help: what the key does, shown by ``mlharbor up --help`` with the default.
+        choices: the values allowed, if only some are.
+        metavar: how the flag's value is written in the help.
+    """
+
+    key: str
+    default: Any
+    help: str
+    choices: tuple[str, ...] | None = None
+    metavar: str | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.key.replace("_", "-")
+
+    @property
+    def shown_default(self) -> str:
+        """The default as ``--help`` prints it (an empty value is "none")."""
+        if self.default in ("", {}):
+            return "none"
+        return str(self.default)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", "127.0.0.1", "address the edge endpoint binds (loopback by default: nothing is exposed)"),
+    Setting("port", 4600, "edge endpoint port; 0 picks a free one"),
+    Setting("graph_port", 8182, "the Neptune-style graph server's own port; 0 picks a free one"),
+    Setting("data_dir", ".mlharbor", "job records, job trees, graph store and artifact store"),
+    Setting("region", "us-east-1", "the AWS region the emulator answers as"),
+    Setting("account_id", "123456789012", "the AWS account the emulator answers as (moto's default)"),
+    Setting("runner", "process", "how jobs' containers run", choices=("process", "docker")),
+    Setting("max_concurrent_jobs", 2, "jobs running at once; the rest wait in the queue (InProgress / Starting)"),
+    Setting("stop_grace_seconds", 120, "StopTrainingJob: SIGTERM, then SIGKILL after this many seconds (AWS: 120)"),
+    Setting("checkpoint_interval_seconds", 300, "how often running jobs' checkpoint directories are copied out"),
+    Setting("checkpoint_keep_last", 5,
+            "checkpoint sets kept per lineage (CheckpointConfig.S3Uri, else job name) in the artifact store"),
+    Setting("spot_restart_delay_seconds", 2, "managed spot: how long finding a new instance takes after an "
+            "interruption"),
+    Setting("endpoint_startup_timeout_seconds", 60,
+            "how long an endpoint variant's GET /ping may take to answer 200 before the endpoint is Failed"),
     # an internal error (ours, not the algorithm's) of a spot job is retried this often, the first after
     # internal_error_backoff_seconds and each next one after twice the wait (RetryStrategy names its own count)
-    "internal_error_retries": 3,
-    "internal_error_backoff_seconds": 1,
-    # InstanceCount quota per training or processing job (AWS: a per-instance-type service quota);
-    # more is ResourceLimitExceeded
-    "max_instance_count": 8,
-    # the edge's HTTP server: "waitress" (default), "cheroot" or "werkzeug" (the development server; bench only)
-    "edge_server": "waitress",
-    # edge requests handled at once (the server's bounded worker pool)
-    "edge_threads": 16,
-    # a connection that sends nothing for this long (a half-sent request, an idle keep-alive) is closed
-    "request_timeout_seconds": 60,
-    # connections the edge holds open at once; more wait in the listen backlog
-    "edge_max_connections": 500,
-    # give process-runner jobs a private /opt/ml through a mount namespace when possible
-    "use_mount_namespace": True,
-    # request authentication: "none", or "sigv4" (every request signed by one of access_keys)
-    "auth": "none",
-    # access key id → secret ("id:secret,id2:secret2" in MLHARBOR_ACCESS_KEYS and --access-keys)
-    "access_keys": {},
-    # browser origins (comma list) allowed to call and sent CORS headers; none by default
-    "cors_origin": "",
-}
+    Setting("internal_error_retries", 3, "retries of a spot job's internal (not the algorithm's) error"),
+    Setting("internal_error_backoff_seconds", 1, "wait before the first internal-error retry; doubled each time"),
+    Setting("max_instance_count", 8,
+            "InstanceCount quota per training or processing job; more is ResourceLimitExceeded"),
+    Setting("edge_server", "waitress", "the edge's HTTP server (werkzeug: the development server, bench only)",
+            choices=("waitress", "cheroot", "werkzeug")),
+    Setting("edge_threads", 16, "edge requests handled at once (the server's bounded worker pool)"),
+    Setting("request_timeout_seconds", 60,
+            "close an edge connection that sends nothing for this long (a half-sent request, an idle keep-alive)"),
+    Setting("edge_max_connections", 500, "connections the edge holds open at once; more wait in the listen backlog"),
+    Setting("use_mount_namespace", True, "give process-runner jobs a private /opt/ml through a mount namespace "
+            "when possible"),
+    Setting("auth", "none", "request authentication; sigv4 (every request signed by one of the access keys) is "
+            "required to bind a non-loopback host", choices=("none", "sigv4")),
+    Setting("access_keys", {}, "the access keys --auth sigv4 accepts (or MLHARBOR_ACCESS_KEYS)",
+            metavar="ID:SECRET[,ID:SECRET]"),
+    Setting("cors_origin", "", "browser origins allowed to call and sent CORS headers (e.g. http://localhost:3000)",
+            metavar="ORIGIN[,ORIGIN]"),
+)
+
+DEFAULT_CONFIG: dict[str, Any] = {setting.key: setting.default for setting in SETTINGS}
 
 
 def env_overrides(environ: dict[str, str] | None = None) -> dict[str, Any]:

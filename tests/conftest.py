@@ -5,7 +5,6 @@ Every test talks to the running edge endpoint over HTTP with real boto3, as a us
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -65,15 +64,12 @@ def bucket(s3: Any) -> str:
 
 
 def process_alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie is dead for our purpose)."""
+    import psutil
+
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie is dead for our purpose
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
 
 

@@ -22,7 +22,6 @@ from typing import Any, Protocol
 
 import urllib3
 
-from emulator.core.safepath import UnsafePathError, safe_join
 from emulator.runners import s3io
 
 #: Variable naming the serving process's variant, so a restarted control plane reaps only its own.
@@ -115,9 +114,9 @@ def invoke(url: str, body: bytes, content_type: str | None, accept: str | None,
 def extract_model(archive: Path, target: Path) -> None:
     """Extract ``model.tar.gz`` into ``target``, refusing anything that could land outside it.
 
-    Members with absolute names or ``..``, links pointing outside, devices and FIFOs are refused
-    (the whole archive is, as a model cannot be trusted half-extracted); tarfile's ``data``
-    filter checks the same again and drops set-uid bits.
+    tarfile's ``data`` filter judges each member (``..``, links pointing outside, devices, FIFOs);
+    a member it would refuse or rename (an absolute name loses its ``/``) refuses the whole archive
+    before anything is written, as a model cannot be trusted half-extracted.
 
     Raises:
         ServingError: the archive is unreadable or unsafe.
@@ -134,25 +133,14 @@ def extract_model(archive: Path, target: Path) -> None:
 
 
 def _check_member(target: Path, member: tarfile.TarInfo) -> None:
-    name = member.name.removeprefix("./")
-    if name in ("", "."):
-        return
+    """Refuse a member the ``data`` filter refuses, or would extract under another name."""
     try:
-        destination = safe_join(target, name)
-        if member.issym():
-            link = member.linkname
-            if link.startswith("/"):
-                raise UnsafePathError(link)
-            resolved = (destination.parent / link).resolve()
-            if not resolved.is_relative_to(target.resolve()):
-                raise UnsafePathError(link)
-        elif member.islnk():
-            safe_join(target, member.linkname.removeprefix("./"))
-        elif not (member.isfile() or member.isdir()):
-            raise UnsafePathError(name)
-    except UnsafePathError:
+        kept = tarfile.data_filter(member, str(target))
+        if kept.name != member.name or kept.linkname != member.linkname:
+            raise tarfile.AbsolutePathError(member)
+    except tarfile.FilterError as error:
         raise ServingError(f"ClientError: model archive member {member.name!r} would be extracted outside the "
-                           "model directory or is not a regular file") from None
+                           f"model directory or is not a regular file ({error})") from None
 
 
 def fetch_model(request: ServingRequest, model_dir: Path) -> None:

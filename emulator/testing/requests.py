@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 import tarfile
-import time
 import uuid
 from typing import Any
+
+from botocore.exceptions import WaiterError
 
 ROLE = "arn:aws:iam::123456789012:role/mlharbor-tests"
 
@@ -30,14 +31,18 @@ def training_request(bucket: str, **overrides: Any) -> dict[str, Any]:
 
 
 def wait_for_status(sagemaker: Any, name: str, timeout: float = 180) -> dict[str, Any]:
-    """Poll until the job ends; returns the final description."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        description = sagemaker.describe_training_job(TrainingJobName=name)
-        if description["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
-            return description
-        time.sleep(0.3)
-    raise TimeoutError(f"{name} still {description['TrainingJobStatus']} after {timeout}s")
+    """Wait (botocore's waiter) until the job ends; returns the final description."""
+    delay = 0.3
+    try:
+        sagemaker.get_waiter("training_job_completed_or_stopped").wait(
+            TrainingJobName=name, WaiterConfig={"Delay": delay, "MaxAttempts": int(timeout / delay) + 1})
+    except WaiterError as error:  # the waiter calls Failed a failure; for a test it is an end like the others
+        if "TrainingJobStatus" not in (error.last_response or {}):
+            raise
+    description = sagemaker.describe_training_job(TrainingJobName=name)
+    if description["TrainingJobStatus"] not in ("Completed", "Failed", "Stopped"):
+        raise TimeoutError(f"{name} still {description['TrainingJobStatus']} after {timeout}s")
+    return description
 
 
 def model_archive(files: dict[str, bytes]) -> bytes:

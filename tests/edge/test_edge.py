@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 import urllib.error
 import urllib.request
+from urllib.parse import urlsplit
 
+import psutil
 import pytest
 from botocore.exceptions import ClientError
 
@@ -19,8 +22,25 @@ def test_health_lists_what_is_served(harbor):
     assert "CreateTrainingJob" in facts["sagemaker_operations"]
 
 
+def non_loopback_ipv4() -> str | None:
+    """An IPv4 address of this machine that is not 127.x, if it has one."""
+    for addresses in psutil.net_if_addrs().values():
+        for address in addresses:
+            if address.family == socket.AF_INET and not address.address.startswith("127."):
+                return address.address
+    return None
+
+
 def test_server_listens_on_loopback_only(harbor):
-    assert harbor.endpoint.startswith("http://127.0.0.1:")
+    """The edge and graph ports answer on loopback and refuse a connection through any other address."""
+    address = non_loopback_ipv4()
+    if address is None:
+        pytest.skip("this machine has no non-loopback IPv4 address to connect through")
+    assert harbor.graph is not None
+    for port in (urlsplit(harbor.endpoint).port, urlsplit(harbor.graph).port):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()  # it is listening at all
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((address, port), timeout=5).close()
 
 
 def test_s3_round_trip_through_the_edge(s3, bucket):

@@ -30,7 +30,7 @@ from emulator.runners.base import RunOutcome, RunRequest, StopSignal
 from emulator.runners.docker.runner import DockerRunner
 from emulator.runners.lifecycle import TreeRunner
 from emulator.runners.local.process import ProcessRunner
-from tests.conftest import RUNNER_KINDS, TEST_LABEL
+from tests.conftest import RUNNER_KINDS, TEST_LABEL, processes_with_env
 
 
 @dataclass
@@ -188,16 +188,4 @@ def run_in_background(runner: TreeRunner, request: RunRequest, events: Recording
 
 def job_processes(job_name: str) -> list[int]:
     """Live (non-zombie) processes whose environment says they belong to ``job_name``."""
-    found = []
-    marker = f"TRAINING_JOB_NAME={job_name}".encode()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if marker in environ.split(b"\0") and state != "Z":
-            found.append(int(entry.name))
-    return found
+    return processes_with_env("TRAINING_JOB_NAME", job_name)

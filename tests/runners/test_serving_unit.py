@@ -48,6 +48,8 @@ def test_regular_files_and_inner_links_are_extracted(tmp_path: Path):
     member("up", tarfile.SYMTYPE, "../../outside"),
     member("hard", tarfile.LNKTYPE, "../outside"),
     member("fifo", tarfile.FIFOTYPE),
+    member("device", tarfile.CHRTYPE),
+    member("inner/../../escape.txt", tarfile.LNKTYPE, "ok.txt"),
 ])
 def test_members_that_escape_or_are_not_files_refuse_the_whole_archive(tmp_path: Path, bad: tarfile.TarInfo):
     target = tmp_path / "deep" / "model"

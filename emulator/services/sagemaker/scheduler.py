@@ -1,23 +1,24 @@
 """Runs queued jobs on a fixed number of worker threads: the machine's job capacity.
 
-Jobs beyond capacity wait in FIFO order, still ``InProgress``/``Starting`` as on AWS while
-instances are being found.
+Jobs beyond capacity wait in FIFO order (a ``ThreadPoolExecutor``'s queue), still
+``InProgress``/``Starting`` as on AWS while instances are being found.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
-import queue
 import threading
 from collections.abc import Callable, Hashable
 
 log = logging.getLogger(__name__)
 
-_SHUTDOWN = object()
-
 
 class Scheduler:
     """A FIFO queue drained by ``capacity`` worker threads.
+
+    Jobs submitted before :meth:`start` wait until it is called, so a control plane can queue
+    recovered jobs and register handlers in any order.
 
     Args:
         capacity: how many jobs run at once.
@@ -29,37 +30,53 @@ class Scheduler:
             raise ValueError(f"Scheduler capacity must be at least 1, got {capacity}")
         self.capacity = capacity
         self.name = name
-        self._queue: queue.Queue[object] = queue.Queue()
-        self._threads: list[threading.Thread] = []
         self._handlers: dict[str, Callable[[Hashable], None]] = {}
+        self._lock = threading.RLock()  # a done callback may run inside _submit
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._waiting: list[tuple[str, Hashable]] = []
+        self._futures: set[concurrent.futures.Future[None]] = set()
 
     def register(self, kind: str, handler: Callable[[Hashable], None]) -> None:
         """Name the function that runs jobs of one kind (training, processing…)."""
         self._handlers[kind] = handler
 
     def start(self) -> None:
-        for index in range(self.capacity):
-            thread = threading.Thread(target=self._work, name=f"{self.name}-{index}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        with self._lock:
+            self._executor = concurrent.futures.ThreadPoolExecutor(self.capacity, thread_name_prefix=self.name)
+            waiting, self._waiting = self._waiting, []
+            for kind, key in waiting:
+                self._submit(kind, key)
 
     def submit(self, key: Hashable, kind: str = "training") -> None:
-        self._queue.put((kind, key))
+        with self._lock:
+            if self._executor is None:
+                self._waiting.append((kind, key))
+            else:
+                self._submit(kind, key)
 
     def stop(self, timeout: float = 5.0) -> None:
-        for _ in self._threads:
-            self._queue.put(_SHUTDOWN)
-        for thread in self._threads:
-            thread.join(timeout)
-        self._threads.clear()
+        """Drop the jobs not yet started (their records stay queued for the next start) and give the
+        running ones ``timeout`` seconds to end."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+            running = set(self._futures)
+        if executor is None:
+            return
+        executor.shutdown(wait=False, cancel_futures=True)
+        concurrent.futures.wait(running, timeout)
 
-    def _work(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is _SHUTDOWN:
-                return
-            kind, key = item  # type: ignore[misc]
-            try:
-                self._handlers[kind](key)
-            except Exception:  # a handler bug must not kill the worker
-                log.exception("job handler %s failed for %r", kind, key)
+    def _submit(self, kind: str, key: Hashable) -> None:
+        assert self._executor is not None
+        future = self._executor.submit(self._run, kind, key)
+        self._futures.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: concurrent.futures.Future[None]) -> None:
+        with self._lock:
+            self._futures.discard(future)
+
+    def _run(self, kind: str, key: Hashable) -> None:
+        try:
+            self._handlers[kind](key)
+        except Exception:  # a handler bug must not kill the worker
+            log.exception("job handler %s failed for %r", kind, key)

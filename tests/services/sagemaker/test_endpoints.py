@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from botocore.exceptions import ClientError, WaiterError
 
@@ -75,13 +76,18 @@ def new_config(sagemaker: Any, model: str) -> str:
 
 
 def wait_endpoint(sagemaker: Any, name: str, timeout: float = 90) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        described = sagemaker.describe_endpoint(EndpointName=name)
-        if described["EndpointStatus"] not in ("Creating", "Updating"):
-            return described
-        time.sleep(0.3)
-    raise TimeoutError(name)
+    """Wait (botocore's ``endpoint_in_service`` waiter) until the endpoint is no longer Creating/Updating."""
+    delay = 0.3
+    try:
+        sagemaker.get_waiter("endpoint_in_service").wait(
+            EndpointName=name, WaiterConfig={"Delay": delay, "MaxAttempts": int(timeout / delay) + 1})
+    except WaiterError as error:  # Failed ends the wait too: the test looks at why
+        if "EndpointStatus" not in (error.last_response or {}):
+            raise
+    described = sagemaker.describe_endpoint(EndpointName=name)
+    if described["EndpointStatus"] in ("Creating", "Updating"):
+        raise TimeoutError(name)
+    return described
 
 
 def invoke(runtime: Any, name: str, payload: Any) -> dict[str, Any]:
@@ -174,6 +180,7 @@ def test_a_missing_model_archive_fails_the_endpoint(sagemaker, bucket):
 def test_update_brings_up_the_new_config_then_retires_the_old(sagemaker, runtime, s3, bucket, harbor):
     name = deploy(sagemaker, put_model(s3, bucket, factor=2))
     old_pids = serving_pids(harbor, name)
+    assert len(old_pids) == 1 and process_alive(old_pids[0]), "no serve process found to retire"
     model = unique_name("model")
     sagemaker.create_model(ModelName=model, ExecutionRoleArn=ROLE, PrimaryContainer={
         "Image": "mlharbor/pytorch", "ModelDataUrl": put_model(s3, bucket, factor=3)})
@@ -205,6 +212,7 @@ def test_in_service_endpoints_come_back_after_a_killed_control_plane(tmp_path: P
         s3.create_bucket(Bucket="restart-models")
         name = deploy(sagemaker, put_model(s3, "restart-models", factor=4))
         pids = serving_pids(harbor, name)
+        assert len(pids) == 1 and process_alive(pids[0]), "no serve process found to outlive the control plane"
         harbor.kill(signal.SIGKILL)
         deadline = time.monotonic() + 10
         while any(process_alive(pid) for pid in pids) and time.monotonic() < deadline:
@@ -270,12 +278,12 @@ def test_an_endpoint_whose_ping_never_answers_fails_after_the_startup_timeout(tm
 
 def processes_working_in(directory: Path) -> list[int]:
     """Processes whose working directory is under ``directory`` (a serve process runs in its variant's)."""
+    root = directory.resolve()
     found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if Path(entry / "cwd").resolve().is_relative_to(directory.resolve()):
-                    found.append(int(entry.name))
-            except OSError:
-                continue
+    for process in psutil.process_iter():
+        try:
+            if Path(process.cwd()).is_relative_to(root):
+                found.append(process.pid)
+        except psutil.Error:
+            continue
     return found

@@ -82,3 +82,41 @@ def test_sigkill_and_restart_keeps_records_and_reconciles_jobs(tmp_path):
         sagemaker.stop_processing_job(ProcessingJobName=processing_name)
     finally:
         second.kill()
+
+
+@pytest.mark.slow
+def test_sigterm_with_a_running_and_a_queued_job_exits_and_ends_the_job(tmp_path):
+    """A graceful stop does not wait on the worker thread watching a running job: the job dies with the
+    control plane, and the next one fails it as interrupted."""
+    data_dir = tmp_path / "data"
+    harbor = start_harbor(data_dir, "--max-concurrent-jobs", "1")
+    mark = "sigterm-running"
+    try:
+        s3, sagemaker = harbor.client("s3"), harbor.client("sagemaker")
+        s3.create_bucket(Bucket="sigterm-jobs")
+        pidfile = tmp_path / "job.pid"
+        running = script_job(s3, "sigterm-jobs", SLEEP_AND_RECORD_PID, Environment={"TEST_MARK": mark},
+                             HyperParameters={"pidfile": str(pidfile)})
+        sagemaker.create_training_job(**running)
+        queued = script_job(s3, "sigterm-jobs", "print('queued')\n")
+        sagemaker.create_training_job(**queued)
+        wait_for_file(pidfile)
+        job_pids = processes_with_env("TEST_MARK", mark)
+        assert job_pids, "no job process found to outlive the control plane"
+        assert harbor.kill(signal.SIGTERM, timeout=60) == 0  # a hang here is the defect
+        deadline = time.monotonic() + 15
+        while left := [pid for pid in job_pids if process_alive(pid)]:
+            assert time.monotonic() < deadline, f"job processes {left} outlived their control plane"
+            time.sleep(0.2)
+    finally:
+        if harbor.process.poll() is None:
+            harbor.kill(signal.SIGKILL)
+    again = start_harbor(data_dir, "--max-concurrent-jobs", "1")
+    try:
+        interrupted = again.client("sagemaker").describe_training_job(TrainingJobName=running["TrainingJobName"])
+        assert interrupted["TrainingJobStatus"] == "Failed"
+        # the queued job never started: the stop dropped it from the queue, the next control plane runs it
+        requeued = wait_for_status(again.client("sagemaker"), queued["TrainingJobName"])
+        assert requeued["TrainingJobStatus"] == "Completed", requeued.get("FailureReason")
+    finally:
+        again.kill()

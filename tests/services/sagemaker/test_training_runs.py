@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime
 import io
+import json
+from collections.abc import Iterator
 
 import pytest
 import torch
 from botocore.exceptions import ClientError
 
-from tests.conftest import read_tar, script_job, wait_for_status
+from tests.conftest import RunningHarbor, read_tar, script_job, start_harbor, wait_for_file, wait_for_status
 
 TRAIN_LINEAR = r'''
 import argparse, json, os
@@ -124,22 +126,67 @@ def test_hard_coded_opt_ml_paths_work_without_docker(sagemaker, s3, bucket):
     assert b'"current_host": "algo-1"' in written
 
 
+#: a job that marks its start, notes how many jobs had started and ended by then, and holds its slot
+#: until the test writes its ``.go`` file; the markers are files, so nothing depends on clocks
+HELD_JOB = """
+import json, os, pathlib, time
+probe, me = pathlib.Path(os.environ["PROBE_DIR"]), os.environ["PROBE_NAME"]
+(probe / f"{me}.started").touch()
+seen = {"started": len(list(probe.glob("*.started"))), "ended": len(list(probe.glob("*.ended")))}
+(probe / f"{me}.tmp").write_text(json.dumps(seen))
+(probe / f"{me}.tmp").rename(probe / f"{me}.seen")
+while not (probe / f"{me}.go").exists():
+    time.sleep(0.05)
+(probe / f"{me}.ended").touch()
+"""
+
+
 @pytest.mark.slow
-def test_jobs_beyond_capacity_wait_in_the_queue(sagemaker, s3, bucket):
-    # the session server runs 3 jobs at once; 5 jobs of 3 s each cannot all overlap
+def test_exactly_capacity_jobs_run_at_once_and_the_rest_wait_in_order(capacity_harbor, tmp_path):
+    """Capacity 2, four held jobs: the first two run together, the others wait ``InProgress``/``Starting``
+    and each starts only after a slot's job ended, in submission order."""
+    harbor, bucket, capacity = capacity_harbor, "capacity", 2
+    sagemaker, s3 = harbor.client("sagemaker"), harbor.client("s3")
     names = []
-    for _ in range(5):
-        request = script_job(s3, bucket, "import time\ntime.sleep(3)\n")
+    for index in range(capacity + 2):
+        request = script_job(s3, bucket, HELD_JOB, Environment={"PROBE_DIR": str(tmp_path), "PROBE_NAME": f"j{index}"})
         sagemaker.create_training_job(**request)
         names.append(request["TrainingJobName"])
-    spans = []
-    for name in names:
-        final = wait_for_status(sagemaker, name)
-        assert final["TrainingJobStatus"] == "Completed", final.get("FailureReason")
-        training = [t for t in final["SecondaryStatusTransitions"] if t["Status"] == "Training"][0]
-        spans.append((training["StartTime"], training["EndTime"]))
-    most_at_once = max(sum(start <= moment < end for start, end in spans) for moment, _ in spans)
-    assert 1 <= most_at_once <= 3
+    marks = [f"j{index}" for index in range(len(names))]
+
+    try:
+        for mark in marks[:capacity]:
+            wait_for_file(tmp_path / f"{mark}.seen", timeout=120)
+        for name, mark in zip(names[capacity:], marks[capacity:], strict=True):
+            described = sagemaker.describe_training_job(TrainingJobName=name)
+            assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("InProgress", "Starting")
+            assert not (tmp_path / f"{mark}.started").exists(), f"{mark} started beyond capacity"
+
+        for released, mark in enumerate(marks):
+            wait_for_file(tmp_path / f"{mark}.seen", timeout=120)
+            seen = json.loads((tmp_path / f"{mark}.seen").read_text())
+            # job k starts once k - capacity + 1 jobs ended (FIFO: the earlier ones, released in order)
+            assert seen["ended"] >= max(0, released - capacity + 1), (mark, seen)
+            (tmp_path / f"{mark}.go").touch()
+        for name in names:
+            assert wait_for_status(sagemaker, name)["TrainingJobStatus"] == "Completed"
+        seen = [json.loads((tmp_path / f"{mark}.seen").read_text()) for mark in marks]
+        assert max(entry["started"] - entry["ended"] for entry in seen) == capacity
+    finally:  # a failing check must not leave held jobs for the harbor's shutdown
+        for mark in marks:
+            (tmp_path / f"{mark}.go").touch()
+
+
+@pytest.fixture
+def capacity_harbor(tmp_path_factory) -> Iterator[RunningHarbor]:
+    """A harbor of its own that runs two jobs at once, with a bucket ``capacity``."""
+    harbor = start_harbor(tmp_path_factory.mktemp("capacity"), "--max-concurrent-jobs", "2")
+    try:
+        harbor.client("s3").create_bucket(Bucket="capacity")
+        yield harbor
+    finally:
+        if harbor.process.poll() is None:
+            harbor.kill()
 
 
 def test_metric_definitions_give_final_metrics_and_cloudwatch_data(sagemaker, s3, bucket, harbor):
