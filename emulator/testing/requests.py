@@ -30,15 +30,24 @@ def training_request(bucket: str, **overrides: Any) -> dict[str, Any]:
     return request
 
 
-def wait_for_status(sagemaker: Any, name: str, timeout: float = 180) -> dict[str, Any]:
-    """Wait (botocore's waiter) until the job ends; returns the final description."""
+def wait_until_settled(client: Any, waiter: str, status_member: str, timeout: float, **params: Any) -> None:
+    """Run botocore's ``waiter`` until it stops; a failure state ends the wait too (a test looks at why).
+
+    Raises:
+        WaiterError: the waiter gave up without reading ``status_member`` (the call itself failed).
+    """
     delay = 0.3
     try:
-        sagemaker.get_waiter("training_job_completed_or_stopped").wait(
-            TrainingJobName=name, WaiterConfig={"Delay": delay, "MaxAttempts": int(timeout / delay) + 1})
-    except WaiterError as error:  # the waiter calls Failed a failure; for a test it is an end like the others
-        if "TrainingJobStatus" not in (error.last_response or {}):
+        client.get_waiter(waiter).wait(**params, WaiterConfig={"Delay": delay, "MaxAttempts": int(timeout / delay) + 1})
+    except WaiterError as error:
+        if status_member not in (error.last_response or {}):
             raise
+
+
+def wait_for_status(sagemaker: Any, name: str, timeout: float = 180) -> dict[str, Any]:
+    """Wait (botocore's waiter) until the job ends; returns the final description."""
+    wait_until_settled(sagemaker, "training_job_completed_or_stopped", "TrainingJobStatus", timeout,
+                       TrainingJobName=name)
     description = sagemaker.describe_training_job(TrainingJobName=name)
     if description["TrainingJobStatus"] not in ("Completed", "Failed", "Stopped"):
         raise TimeoutError(f"{name} still {description['TrainingJobStatus']} after {timeout}s")

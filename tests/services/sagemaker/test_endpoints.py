@@ -14,6 +14,7 @@ import psutil
 import pytest
 from botocore.exceptions import ClientError, WaiterError
 
+from emulator.testing.requests import wait_until_settled
 from tests.conftest import ROLE, RunningHarbor, process_alive, start_harbor, unique_name
 
 HANDLER = """
@@ -77,13 +78,7 @@ def new_config(sagemaker: Any, model: str) -> str:
 
 def wait_endpoint(sagemaker: Any, name: str, timeout: float = 90) -> dict[str, Any]:
     """Wait (botocore's ``endpoint_in_service`` waiter) until the endpoint is no longer Creating/Updating."""
-    delay = 0.3
-    try:
-        sagemaker.get_waiter("endpoint_in_service").wait(
-            EndpointName=name, WaiterConfig={"Delay": delay, "MaxAttempts": int(timeout / delay) + 1})
-    except WaiterError as error:  # Failed ends the wait too: the test looks at why
-        if "EndpointStatus" not in (error.last_response or {}):
-            raise
+    wait_until_settled(sagemaker, "endpoint_in_service", "EndpointStatus", timeout, EndpointName=name)
     described = sagemaker.describe_endpoint(EndpointName=name)
     if described["EndpointStatus"] in ("Creating", "Updating"):
         raise TimeoutError(name)
