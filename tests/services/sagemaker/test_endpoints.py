@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import signal
-import tarfile
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import psutil
 import pytest
 from botocore.exceptions import ClientError, WaiterError
 
-from emulator.testing.requests import wait_until_settled
+from emulator.testing.requests import model_archive, wait_until_settled
 from tests.conftest import ROLE, RunningHarbor, process_alive, start_harbor, unique_name
 
 HANDLER = """
@@ -35,16 +34,6 @@ def output_fn(prediction, accept):
     return json.dumps({"doubled": prediction, "env": os.environ.get("GREETING"),
                        "graph": bool(os.environ.get("MLHARBOR_GRAPH_ENDPOINT"))}), "application/json"
 """
-
-
-def model_archive(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def put_model(s3: Any, bucket: str, factor: int = 2, broken: bool = False) -> str:
