@@ -10,15 +10,11 @@ durability (their tests run a real ``mlharbor up``).
 
 from __future__ import annotations
 
-import json
 import tempfile
 import threading
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from moto.moto_api._internal.models import moto_api_backend
 
 from emulator import config as config_module
@@ -32,10 +28,11 @@ from emulator.edge.server import edge_app, serving_limits
 from emulator.edge.wsgi_server import EdgeServer, bind
 from emulator.runners.base import Runner
 from emulator.services.sagemaker.plane import ControlPlane
+from emulator.testing.clients import EdgeClients
 from emulator.testing.fake_runner import FakeRunner
 
 
-class InProcessHarbor:
+class InProcessHarbor(EdgeClients):
     """One in-process edge; the ``client``/``internal``/``endpoint`` of a ``RunningHarbor``.
 
     Args:
@@ -45,6 +42,7 @@ class InProcessHarbor:
 
     def __init__(self, config: dict[str, Any], runner: Runner) -> None:
         self.config = config
+        self.region = config["region"]
         self.runner = runner
         self.control: ControlPlane | None = None
         self._root = Path(config["data_dir"])
@@ -95,22 +93,6 @@ class InProcessHarbor:
         if self._thread is not None:
             self._thread.join(10)
         moto_api_backend.reset()
-
-    def client(self, service: str, validate: bool = True, **config: Any) -> Any:
-        """A boto3 client on the edge; ``validate=False`` lets bad input reach the server."""
-        return boto3.client(
-            service, endpoint_url=self.endpoint, region_name=self.config["region"],
-            aws_access_key_id="testing", aws_secret_access_key="testing",
-            config=Config(parameter_validation=validate, retries={"max_attempts": 1}, **config))
-
-    def internal(self, path: str, method: str = "GET") -> bytes:
-        """Call mlharbor's own ``/_mlharbor`` API."""
-        request = urllib.request.Request(self.endpoint + "/_mlharbor" + path, method=method)
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.read()
-
-    def artifacts(self, job: str) -> list[dict[str, Any]]:
-        return json.loads(self.internal(f"/artifacts?job={job}"))["artifacts"]
 
     def _build(self) -> None:
         config = {**self.config, "data_dir": str(self.data_dir)}

@@ -13,10 +13,8 @@ import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import boto3
-from botocore.config import Config
+from emulator.testing.clients import EdgeClients
 
 REPO = Path(__file__).resolve().parents[2]
 #: the Cora citation graph the GNN tests and benchmarks load (shared beside the checkout)
@@ -24,7 +22,7 @@ CORA = REPO.parent / "shared" / "datasets" / "cora"
 
 
 @dataclass
-class RunningHarbor:
+class RunningHarbor(EdgeClients):
     """A ``mlharbor up`` subprocess and where it listens."""
 
     process: subprocess.Popen[bytes]
@@ -32,26 +30,6 @@ class RunningHarbor:
     endpoint: str
     graph: str | None
     log_path: Path
-
-    def client(self, service: str, validate: bool = True, **config: Any) -> Any:
-        """A boto3 client on the edge; ``validate=False`` lets bad input reach the server."""
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(parameter_validation=validate, retries={"max_attempts": 1}, **config),
-        )
-
-    def internal(self, path: str, method: str = "GET") -> bytes:
-        """Call mlharbor's own ``/_mlharbor`` API."""
-        request = urllib.request.Request(self.endpoint + "/_mlharbor" + path, method=method)
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.read()
-
-    def artifacts(self, job: str) -> list[dict[str, Any]]:
-        return json.loads(self.internal(f"/artifacts?job={job}"))["artifacts"]
 
     def kill(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         self.process.send_signal(sig)
