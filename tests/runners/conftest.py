@@ -30,6 +30,7 @@ from emulator.runners.base import RunOutcome, RunRequest, StopSignal
 from emulator.runners.docker.runner import DockerRunner
 from emulator.runners.lifecycle import TreeRunner
 from emulator.runners.local.process import ProcessRunner
+from emulator.testing.requests import model_archive
 from tests.conftest import RUNNER_KINDS, TEST_LABEL, processes_with_env
 
 
@@ -68,14 +69,8 @@ class S3Fixture:
 
     def put_sourcedir(self, files: dict[str, str]) -> str:
         """Pack ``files`` as a ``sourcedir.tar.gz`` (what the sagemaker SDK uploads); returns its URI."""
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-            for name, text in files.items():
-                data = text.encode()
-                info = tarfile.TarInfo(name)
-                info.size = len(data)
-                archive.addfile(info, io.BytesIO(data))
-        return self.put(f"code/{uuid.uuid4().hex[:8]}/sourcedir.tar.gz", buffer.getvalue())
+        archive = model_archive({name: text.encode() for name, text in files.items()})
+        return self.put(f"code/{uuid.uuid4().hex[:8]}/sourcedir.tar.gz", archive)
 
     def read_tar(self, uri: str) -> dict[str, bytes]:
         """The files of a ``.tar.gz`` in S3, by name."""

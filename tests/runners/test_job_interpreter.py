@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import subprocess
 import sys
-import tarfile
 import time
 import uuid
 import zipfile
@@ -26,6 +24,7 @@ from emulator.runners.base import StopSignal
 from emulator.runners.instances import container_limits
 from emulator.runners.local import cgroup, job_env
 from emulator.runners.local.process import ProcessRunner
+from emulator.testing.requests import model_archive
 from tests.conftest import read_tar, training_request, wait_for_status
 from tests.runners.conftest import RecordingEvents, make_request
 
@@ -54,15 +53,8 @@ def build_wheel(directory: Path, name: str, version: str) -> Path:
 
 
 def upload_sourcedir(s3: Any, bucket: str, files: dict[str, str]) -> str:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
     key = f"code/{uuid.uuid4().hex[:8]}/sourcedir.tar.gz"
-    s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+    s3.put_object(Bucket=bucket, Key=key, Body=model_archive({name: text.encode() for name, text in files.items()}))
     return f"s3://{bucket}/{key}"
 
 
