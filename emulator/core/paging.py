@@ -78,28 +78,44 @@ def paginate(items: list[T], query: ListQuery) -> tuple[list[T], str | None]:
     Raises:
         ValidationError: the token is malformed or belongs to a different query.
     """
-    start = _decode_token(query) if query.next_token else 0
     chosen = sorted(
         (item for item in items if matches(item, query)),
         key=_SORT_KEYS[query.sort_by],
         reverse=query.sort_order == "Descending",
     )
-    page = chosen[start : start + query.max_results]
+    return cut(chosen, query.max_results, query.next_token, query.fingerprint())
+
+
+def cut(items: list[Any], max_results: int, next_token: str | None, scope: str) -> tuple[list[Any], str | None]:
+    """One page of an already ordered list, and the ``NextToken`` of the next (``None`` on the last).
+
+    Args:
+        scope: what the list is of (a query's fingerprint, a resource's ARN): a token is only taken back
+            for the same scope.
+
+    Raises:
+        ValidationError: the token is malformed or was given for another scope.
+    """
+    start = _decode_token(next_token, scope) if next_token else 0
+    page = items[start : start + max_results]
     end = start + len(page)
-    token = _encode_token(end, query) if end < len(chosen) else None
-    return page, token
+    return page, (_encode_token(end, scope) if end < len(items) else None)
 
 
-def _encode_token(position: int, query: ListQuery) -> str:
-    raw = json.dumps({"position": position, "query": query.fingerprint()}).encode()
+def _encode_token(position: int, scope: str) -> str:
+    raw = json.dumps({"position": position, "query": _scope_digest(scope)}).encode()
     return base64.urlsafe_b64encode(raw).decode()
 
 
-def _decode_token(query: ListQuery) -> int:
+def _scope_digest(scope: str) -> str:
+    return hashlib.sha256(scope.encode()).hexdigest()[:16]
+
+
+def _decode_token(next_token: str, scope: str) -> int:
     """The position a token of ours names; anything else a client sends is a malformed token."""
     malformed = ValidationError("Invalid pagination token because of a malformed token.")
     try:
-        data = json.loads(base64.urlsafe_b64decode((query.next_token or "").encode()))
+        data = json.loads(base64.urlsafe_b64decode(next_token.encode()))
     except (ValueError, RecursionError):  # not base64, not UTF-8, not JSON, or nested past the decoder
         raise malformed from None
     if not isinstance(data, dict):
@@ -108,7 +124,7 @@ def _decode_token(query: ListQuery) -> int:
     # we only ever write a non-negative int: 1e400, true or "3" is someone else's token
     if type(position) is not int or position < 0 or not isinstance(fingerprint, str):
         raise malformed
-    if fingerprint != query.fingerprint():
+    if fingerprint != _scope_digest(scope):
         raise ValidationError("Invalid pagination token because the request parameters changed.")
     return position
 

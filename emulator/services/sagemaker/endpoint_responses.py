@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulator.core.errors import NotImplementedOperationError
-from emulator.core.paging import list_query, page
+from emulator.core.paging import cut, list_query, page
 from emulator.services.sagemaker.caller import USER, Caller
 from emulator.services.sagemaker.endpoints import EndpointBackend
 from emulator.services.sagemaker.records import EndpointConfigRecord, EndpointRecord, ModelRecord
@@ -20,6 +20,10 @@ from emulator.services.sagemaker.tags import TagBackend
 _MODEL_ECHOED = ("PrimaryContainer", "Containers", "InferenceExecutionConfig", "ExecutionRoleArn", "VpcConfig")
 _CONFIG_ECHOED = ("ProductionVariants", "DataCaptureConfig", "KmsKeyId", "AsyncInferenceConfig",
                   "ExplainerConfig", "ShadowProductionVariants", "ExecutionRoleArn", "VpcConfig")
+
+
+#: ListTags' page when the request names no MaxResults
+LIST_TAGS_PAGE = 50
 
 
 class EndpointResponses:
@@ -107,7 +111,10 @@ class EndpointResponses:
         return {"Tags": self._tag_backend().add(params["ResourceArn"], params["Tags"])}
 
     def list_tags(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
-        return {"Tags": self._tag_backend().list(params["ResourceArn"])}
+        arn = params["ResourceArn"]
+        tags, token = cut(self._tag_backend().list(arn), params.get("MaxResults", LIST_TAGS_PAGE),
+                          params.get("NextToken"), scope=arn)
+        return page("Tags", tags, token)
 
     def delete_tags(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         self._tag_backend().remove(params["ResourceArn"], params["TagKeys"])

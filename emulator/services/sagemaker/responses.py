@@ -69,6 +69,7 @@ class SageMakerResponses(EndpointResponses):
     # -- training jobs ---------------------------------------------------------------
     def create_training_job(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         job = self.training.create_training_job(region, params, caller=self.caller)
+        self._tag(job.arn, params)
         return {"TrainingJobArn": job.arn}
 
     def describe_training_job(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -86,6 +87,7 @@ class SageMakerResponses(EndpointResponses):
     # -- processing jobs -------------------------------------------------------------
     def create_processing_job(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         job = self.processing.create_processing_job(region, params, caller=self.caller)
+        self._tag(job.arn, params)
         return {"ProcessingJobArn": job.arn}
 
     def describe_processing_job(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
