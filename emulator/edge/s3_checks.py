@@ -22,24 +22,26 @@ _BUCKET_POST_ACTIONS = ("delete",)
 _OBJECT_POST_ACTIONS = ("uploads", "uploadId", "restore", "select", "select-type")
 
 
-def refused_object_post(environ: dict[str, Any]) -> WireError | None:
-    """S3's error for ``POST /<bucket>/<key>`` that names none of S3's object POST actions, else ``None``."""
+def _post_target(environ: dict[str, Any]) -> tuple[int, dict[str, list[str]]] | None:
+    """For a POST: how many path segments it names (1: a bucket, 2+: an object) and its query; else ``None``."""
     if environ.get("REQUEST_METHOD") != "POST":
         return None
     segments = [part for part in environ.get("PATH_INFO", "").split("/") if part]
-    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-    if len(segments) < 2 or any(action in query for action in _OBJECT_POST_ACTIONS):
+    return len(segments), parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+
+
+def refused_object_post(environ: dict[str, Any]) -> WireError | None:
+    """S3's error for ``POST /<bucket>/<key>`` that names none of S3's object POST actions, else ``None``."""
+    target = _post_target(environ)
+    if target is None or target[0] < 2 or any(action in target[1] for action in _OBJECT_POST_ACTIONS):
         return None
     return WireError(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
 
 
 def is_form_upload(environ: dict[str, Any]) -> bool:
     """A browser-form upload: ``POST /<bucket>`` with no sub-resource (its body is a small form)."""
-    if environ.get("REQUEST_METHOD") != "POST":
-        return False
-    segments = [part for part in environ.get("PATH_INFO", "").split("/") if part]
-    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-    return len(segments) == 1 and not any(action in query for action in _BUCKET_POST_ACTIONS)
+    target = _post_target(environ)
+    return target is not None and target[0] == 1 and not any(action in target[1] for action in _BUCKET_POST_ACTIONS)
 
 
 def refused_form_upload(content_type: str, body: bytes) -> WireError | None:
