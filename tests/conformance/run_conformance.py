@@ -17,6 +17,7 @@ import argparse
 import concurrent.futures
 import contextlib
 import json
+import logging
 import re
 import sys
 import tempfile
@@ -40,6 +41,7 @@ from gremlin_python.process.graph_traversal import GraphTraversalSource
 from emulator.testing.subprocess_harbor import RunningHarbor, start_harbor
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
+logging.getLogger("gremlinpython").setLevel(logging.CRITICAL)  # it logs every error reply; the report has them
 
 SERIALIZERS: dict[str, Callable[[], Any]] = {"graphbinary": GraphBinarySerializersV1,
                                              "graphson": GraphSONSerializersV3d0}
@@ -284,6 +286,27 @@ def _percent(counts: Counter[str]) -> float:
     return round(100.0 * counts["passed"] / run, 1) if run else 0.0
 
 
+_IDS = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def failure_cause(detail: str) -> str:
+    """A failure's cause, general enough to count: the server's message without ids, or the kind of mismatch."""
+    match = re.search(r'"detailedMessage": "(.*?)"}', detail)
+    if match:
+        message = match.group(1)
+        step = re.match(r"(Unsupported step: \w+\(\))", message)
+        return step.group(1) if step else _IDS.sub("<id>", message)[:120]
+    if detail.startswith("error: "):
+        return _IDS.sub("<id>", detail[len("error: "):])[:120]
+    if detail.startswith(("expected an error", "error message should be")):
+        return "no error, or another error message, where the scenario expects one"
+    if detail.startswith("timeout"):
+        return "timeout"
+    if detail.startswith("harness"):
+        return detail[:120]
+    return "wrong result (count, value or order)"
+
+
 def summarise(outcomes: list[Outcome], serializers: list[str]) -> dict[str, Any]:
     """The report: per feature file, per family (folder), totals, per serializer, and serializer differences.
 
@@ -303,9 +326,15 @@ def summarise(outcomes: list[Outcome], serializers: list[str]) -> dict[str, Any]
     per_scenario: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
     for outcome in outcomes:
         per_scenario[(outcome.feature, outcome.scenario)][outcome.serializer] = outcome.status
+    # a scenario one serializer cannot send (a listed skip) is not a difference between the serializers
     differences = [f"{feature}::{name} {statuses}" for (feature, name), statuses in per_scenario.items()
-                   if len(set(statuses.values())) > 1]
+                   if "skipped" not in statuses.values() and len(set(statuses.values())) > 1]
     skipped = Counter(outcome.detail for outcome in outcomes if outcome.status == "skipped")
+    causes: dict[str, set[str]] = defaultdict(set)
+    for outcome in outcomes:
+        if outcome.status == "failed":
+            causes[failure_cause(outcome.detail)].add(f"{outcome.feature}::{outcome.scenario}")
+    ranked = sorted(causes.items(), key=lambda item: (-len(item[1]), item[0]))
     return {
         "features": {name: row(items) for name, items in sorted(by_feature.items())},
         "families": {name: row(items) for name, items in sorted(by_family.items())},
@@ -313,6 +342,7 @@ def summarise(outcomes: list[Outcome], serializers: list[str]) -> dict[str, Any]
         "serializers": {name: row([o for o in outcomes if o.serializer == name]) for name in serializers},
         "serializer_differences": sorted(differences),
         "skipped_by_reason": dict(skipped.most_common()),
+        "failure_causes": {cause: len(keys) for cause, keys in ranked},
         "outcomes": [asdict(outcome) for outcome in outcomes],
     }
 
@@ -339,6 +369,9 @@ def print_report(report: dict[str, Any]) -> None:
         print(f"\nscenarios whose outcome differs between serializers ({len(report['serializer_differences'])}):")
         for item in report["serializer_differences"]:
             print(f"  {item}")
+    print("\ntop failure causes (scenarios, either serializer):")
+    for cause, count in list(report["failure_causes"].items())[:25]:
+        print(f"  {count:>5}  {cause}")
     print("\nskipped by reason (scenario runs):")
     for reason, count in report["skipped_by_reason"].items():
         print(f"  {count:>5}  {reason}")
@@ -355,8 +388,8 @@ def run_suite(feature: str | None, serializers: list[str], timeout_s: float, ver
         runner = Runner(server, timeout_s, verbose)
         try:
             for scenario in scenarios:
-                reason = skip_reason(scenario)
                 for serializer in serializers:
+                    reason = skip_reason(scenario, serializer)
                     if reason is not None:
                         outcomes.append(Outcome(scenario.feature, scenario.name, serializer, "skipped", reason))
                         continue
