@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 from conformance_compare import Lookups, check_table, convert, normalise_result
 from conformance_graphs import GRAPH_FILES, graph_lookups, load_graph, read_graph
 from conformance_skips import skip_reason
@@ -88,7 +89,11 @@ class Server:
         self.connections = {name: DriverRemoteConnection(url, "g", message_serializer=SERIALIZERS[name]())
                             for name in self.serializers}
 
-    def stop(self) -> None:
+    def stop(self, hard: bool = False) -> None:
+        """End the server; ``hard`` (after a hung request): SIGKILL its whole process tree first, so the
+        connections' blocked reads end and a busy graph process cannot linger."""
+        if hard and self.harbor is not None:
+            self._kill_tree(self.harbor.process.pid)
         for connection in self.connections.values():
             with contextlib.suppress(Exception):  # a connection of a killed server may fail to close
                 connection.close()
@@ -97,11 +102,20 @@ class Server:
             try:
                 self.harbor.kill(timeout=20)
             except Exception:  # noqa: BLE001 - it must go; kill harder
-                self.harbor.process.kill()
+                self._kill_tree(self.harbor.process.pid)
             self.harbor = None
 
+    @staticmethod
+    def _kill_tree(pid: int) -> None:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            parent = psutil.Process(pid)
+            for process in [*parent.children(recursive=True), parent]:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    process.kill()
+            psutil.wait_procs([parent], timeout=10)
+
     def restart(self) -> None:
-        self.stop()
+        self.stop(hard=True)
         self.start()
 
     def g(self, serializer: str | None = None) -> GraphTraversalSource:

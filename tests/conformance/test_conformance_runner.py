@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import time
+from typing import Any
 
 import pytest
 from conformance_compare import Lookups, check_table, convert, normalise_result
@@ -67,3 +69,46 @@ def test_the_whole_suite_parses_with_its_translations() -> None:
     untranslated = [s.key for s in scenarios if not s.traversals and skip_reason(s) is None]
     assert untranslated == []
     assert all(s.graph in {"modern", "classic", "crew", "sink", "grateful", "empty", None} for s in scenarios)
+
+
+class _StubSource:
+    """Stands in for a traversal source: every step returns itself; ``to_list`` may hang."""
+
+    def __init__(self, hang_s: float = 0.0) -> None:
+        self.hang_s = hang_s
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args: self
+
+    def iterate(self) -> None:
+        return None
+
+    def to_list(self) -> list[Any]:
+        time.sleep(self.hang_s)
+        return [1]
+
+
+class _StubServer:
+    def __init__(self) -> None:
+        self.restarts = 0
+
+    def g(self, serializer: str | None = None) -> Any:
+        return _StubSource()
+
+    def restart(self) -> None:
+        self.restarts += 1
+
+
+def test_a_hung_request_fails_its_scenario_and_restarts_the_server() -> None:
+    from run_conformance import Runner
+
+    server = _StubServer()
+    runner = Runner(server, timeout_s=0.2, verbose=False)  # type: ignore[arg-type]
+    steps = [Step("the empty graph"), Step("the traversal of", "g.inject(1)"), Step("iterated to list"),
+             Step("the result should have a count of 1")]
+    hung = Scenario("x.feature", "hung", frozenset(), steps, traversals=[lambda g: _StubSource(hang_s=3)])
+    quick = Scenario("x.feature", "quick", frozenset(), steps, traversals=[lambda g: _StubSource()])
+    outcome = runner.run(hung, "graphbinary")
+    assert outcome.status == "failed" and outcome.detail.startswith("timeout") and outcome.seconds < 2
+    assert server.restarts == 1
+    assert runner.run(quick, "graphbinary").status == "passed"
