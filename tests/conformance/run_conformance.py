@@ -132,7 +132,7 @@ class Runner:
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
         self.loaded: str | None = None
         self.lookups = Lookups()
-        self.fingerprint: tuple[int, int, int] | None = None
+        self.fingerprint: tuple[Any, ...] | None = None
 
     def call(self, function: Callable[[], Any]) -> Any:
         """Run one client call with the scenario timeout."""
@@ -145,10 +145,15 @@ class Runner:
             self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
             raise ScenarioTimedOut(f"no answer within {self.timeout_s:.0f} s") from None
 
-    def _fingerprint(self) -> tuple[int, int, int]:
+    def _fingerprint(self) -> tuple[Any, ...]:
+        """What a stray write would change: element counts, labels and every property value."""
         g = self.server.g()
+
+        def values(traversal: Any) -> list[str]:
+            return sorted(repr(value) for value in self.call(traversal.to_list))
+
         return (self.call(lambda: g.V().count().next()), self.call(lambda: g.E().count().next()),
-                self.call(lambda: g.V().properties().count().next()))
+                values(g.V().label()), values(g.V().values()), values(g.E().values()))
 
     def ensure_graph(self, name: str) -> None:
         if name == "empty" or self.loaded == name:
