@@ -13,6 +13,7 @@ https://tinkerpop.apache.org/docs/3.7.0/dev/io/#_request_message and #_response_
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import struct
 import uuid
@@ -22,6 +23,7 @@ from typing import Any
 from gremlin_python.statics import long
 from gremlin_python.structure.graph import Edge, Vertex
 from gremlin_python.structure.io import graphbinaryV1 as gb
+from gremlin_python.structure.io.graphsonV3d0 import GraphSONReader
 
 from emulator.services.neptune.encoding import ENUM_TYPE_CODES, write_binary, write_graphson
 from emulator.services.neptune.gremlin.bytecode import (
@@ -67,6 +69,10 @@ class RequestMessage:
 # -- GraphBinary requests -------------------------------------------------------------------
 
 _ENUM_CODES = {code: kind for kind, code in ENUM_TYPE_CODES.items()}
+#: path, property, vertex property: read by gremlinpython's reader (what a client sends back to us)
+_READ_BY_GREMLINPYTHON = frozenset({0x0E, 0x0F, 0x12})
+_BINARY_READER = gb.GraphBinaryReader()
+_GRAPHSON_READER = GraphSONReader()
 _I32 = struct.Struct(">i")
 _I64 = struct.Struct(">q")
 _F64 = struct.Struct(">d")
@@ -161,6 +167,8 @@ class _Reader:
             self.any()
             self.any()
             return Edge(edge_id, out_v, label, in_v)
+        if code in _READ_BY_GREMLINPYTHON:
+            return self.by_gremlinpython(code)
         if code == 0x11:
             vertex_id = self.any()
             label = self.string()
@@ -217,6 +225,13 @@ class _Reader:
             nanos = self.i32()
             return dt.timedelta(seconds=seconds, microseconds=nanos / 1000)
         raise RequestError(f"unsupported GraphBinary type code 0x{code:02x}")
+
+    def by_gremlinpython(self, code: int) -> Any:
+        """A structure gremlinpython's own reader reads exactly as its writer wrote it (paths, properties)."""
+        buffer = io.BytesIO(bytes((code, 0)) + bytes(self.data[self.pos:]))
+        value = _BINARY_READER.read_object(buffer)
+        self.pos += buffer.tell() - 2
+        return value
 
     def offset_datetime(self) -> dt.datetime:
         """An OffsetDateTime (gremlinpython 3.8 sends every timezone-aware ``datetime`` as one): year, month,
@@ -280,6 +295,11 @@ _GRAPHSON_ENUMS = {"g:T": "T", "g:Direction": "Direction", "g:Order": "Order", "
                    "g:GType": "GType"}
 
 
+#: leaf and structure types gremlinpython's reader reads exactly as its writer wrote them
+_GRAPHSON_BY_GREMLINPYTHON = frozenset({"gx:Duration", "gx:ByteBuffer", "g:VertexProperty", "g:Property",
+                                        "g:Path"})
+
+
 def from_graphson(value: Any, depth: int = 0) -> Any:  # noqa: C901 - one branch per type
     """Decode one GraphSON 3 value into request values."""
     if depth > MAX_DEPTH:
@@ -294,8 +314,11 @@ def from_graphson(value: Any, depth: int = 0) -> Any:  # noqa: C901 - one branch
     raw = value.get("@value")
     if kind in ("g:Int32", "gx:Int16", "gx:Byte"):
         return int(raw)
-    if kind in ("g:Int64", "gx:BigInteger"):
+    if kind == "g:Int64":
         return long(int(raw))
+    if kind == "gx:BigInteger":
+        number = int(raw)
+        return long(number) if -2**63 <= number < 2**63 else number
     if kind in ("g:Double", "g:Float", "gx:BigDecimal"):
         return float(raw)
     if kind in ("g:Date", "g:Timestamp"):
@@ -334,7 +357,11 @@ def from_graphson(value: Any, depth: int = 0) -> Any:  # noqa: C901 - one branch
     if kind == "g:Vertex":
         return Vertex(from_graphson(raw.get("id"), depth + 1), raw.get("label", "vertex"))
     if kind == "g:Edge":
-        return Edge(from_graphson(raw.get("id"), depth + 1), None, raw.get("label", "edge"), None)
+        out_v = Vertex(from_graphson(raw.get("outV"), depth + 1), raw.get("outVLabel", "vertex"))
+        in_v = Vertex(from_graphson(raw.get("inV"), depth + 1), raw.get("inVLabel", "vertex"))
+        return Edge(from_graphson(raw.get("id"), depth + 1), out_v, raw.get("label", "edge"), in_v)
+    if kind in _GRAPHSON_BY_GREMLINPYTHON:
+        return _GRAPHSON_READER.to_object(value)
     if kind == "g:Class":
         return ClassRef(str(raw))
     if kind == "g:Binding":
