@@ -72,21 +72,10 @@ def _b_int(value: int, out: bytearray) -> None:
         out += b"\x02\x00"
         out += _I64(value)
     else:
-        _b_bigint(value, out)
-
-
-def _b_bigint(value: int, out: bytearray) -> None:
-    """A BigInteger: minimal two's-complement bytes, as Java's ``BigInteger.toByteArray()``."""
-    raw = value.to_bytes((value if value >= 0 else value + 1).bit_length() // 8 + 1, "big", signed=True)
-    out += b"\x23\x00"
-    out += _I32(len(raw))
-    out += raw
+        _FALLBACK_BINARY.to_dict(value, out)
 
 
 def _b_long(value: int, out: bytearray) -> None:
-    if not -9223372036854775808 <= value <= 9223372036854775807:
-        _b_bigint(value, out)
-        return
     out += b"\x02\x00"
     out += _I64(value)
 
@@ -211,11 +200,7 @@ def _typed(kind: str, value: Any) -> dict[str, Any]:
 
 
 def _j_int(value: int) -> Any:
-    if -2147483648 <= value <= 2147483647:
-        return _typed("g:Int32", value)
-    if -9223372036854775808 <= value <= 9223372036854775807:
-        return _typed("g:Int64", value)
-    return _typed("gx:BigInteger", str(value))
+    return _typed("g:Int32" if -2147483648 <= value <= 2147483647 else "g:Int64", value)
 
 
 def _j_edge(value: Edge) -> Any:
@@ -235,7 +220,7 @@ _GRAPHSON: dict[type, Callable[[Any], Any]] = {
     str: lambda v: v,
     bool: lambda v: v,
     int: _j_int,
-    long: lambda v: _j_int(int(v)) if not -2147483648 <= v <= 2147483647 else _typed("g:Int64", int(v)),
+    long: lambda v: _typed("g:Int64", int(v)),
     float: lambda v: _typed("g:Double", v),
     list: lambda v: _typed("g:List", [write_graphson(i) for i in v]),
     tuple: lambda v: _typed("g:List", [write_graphson(i) for i in v]),

@@ -314,11 +314,8 @@ def from_graphson(value: Any, depth: int = 0) -> Any:  # noqa: C901 - one branch
     raw = value.get("@value")
     if kind in ("g:Int32", "gx:Int16", "gx:Byte"):
         return int(raw)
-    if kind == "g:Int64":
+    if kind in ("g:Int64", "gx:BigInteger"):
         return long(int(raw))
-    if kind == "gx:BigInteger":
-        number = int(raw)
-        return long(number) if -2**63 <= number < 2**63 else number
     if kind in ("g:Double", "g:Float", "gx:BigDecimal"):
         return float(raw)
     if kind in ("g:Date", "g:Timestamp"):

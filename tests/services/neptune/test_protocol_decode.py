@@ -164,10 +164,11 @@ def test_http_internal_failure_is_neptune_json(server: GraphServer, monkeypatch:
 
 
 def _round_trip_values() -> dict[str, Any]:
-    from gremlin_python.statics import ByteBufferType, bigint
+    from gremlin_python.statics import ByteBufferType
     from gremlin_python.structure.graph import Edge, Path, Property, Vertex, VertexProperty
 
-    return {"bigint": bigint(2**70), "negative bigint": bigint(-(2**70)), "duration": dt.timedelta(seconds=5),
+    # (BigInteger and BigDecimal round-trips are the value fixes' own tests)
+    return {"duration": dt.timedelta(seconds=5),
             "bytes": ByteBufferType(b"\x00ab"), "edge": Edge("7", Vertex("1", "person"), "knows", Vertex("2", "person")),
             "vertex property": VertexProperty("0", "name", "marko", Vertex("1")), "property": Property("weight", 0.5, None),
             "path": Path([set(), set()], [1, "a"])}
@@ -180,6 +181,6 @@ def test_values_gremlinpython_sends_come_back_unchanged(g: GraphTraversalSource,
     if kind == "path" and isinstance(connection._client._message_serializer, SERIALIZERS["graphson"]):
         pytest.skip("gremlinpython's GraphSON writer cannot write a Path (TypeError in the client)")
     [echoed] = g.inject(value).to_list()
-    assert echoed == value and type(echoed) is type(value) or (kind.endswith("bigint") and echoed == value)
+    assert echoed == value and type(echoed) is type(value)
     if kind == "edge":
         assert (echoed.outV.id, echoed.inV.id, echoed.label) == ("1", "2", "knows")
