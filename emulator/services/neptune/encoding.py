@@ -165,8 +165,8 @@ def _b_sym(value: Sym, out: bytearray) -> None:
 _BINARY: dict[type, Callable[[Any, bytearray], None]] = {
     str: _b_str, int: _b_int, long: _b_long, float: _b_float, bool: _b_bool, list: _b_list, tuple: _b_list,
     set: _b_set, dict: _b_map, Traverser: _b_traverser, Vertex: _b_vertex, Edge: _b_edge, dt.datetime: _b_date,
-    Sym: _b_sym,
 }
+_BINARY[Sym] = _b_sym  # an enum a traversal returns (constant(GType.INT), a T token...)
 
 
 def write_binary(value: Any, out: bytearray) -> None:
@@ -231,8 +231,8 @@ _GRAPHSON: dict[type, Callable[[Any], Any]] = {
     Edge: _j_edge,
     VertexProperty: _j_vertex_property,
     Property: lambda v: _typed("g:Property", {"key": v.key, "value": write_graphson(v.value)}),
-    Sym: lambda v: _typed(f"g:{v.kind}", v.name),
 }
+_GRAPHSON[Sym] = lambda v: _typed(f"g:{v.kind}", v.name)
 _GRAPHSON_ENUMS = {T.id: _typed("g:T", "id"), T.label: _typed("g:T", "label"), T.key: _typed("g:T", "key"),
                    T.value: _typed("g:T", "value"), Direction.OUT: _typed("g:Direction", "OUT"),
                    Direction.IN: _typed("g:Direction", "IN"), Direction.BOTH: _typed("g:Direction", "BOTH")}
