@@ -93,10 +93,10 @@ class GremlinProtocol:
         that fails to decode after its id gets a 498 with that id, and only a frame whose id itself is
         unreadable is answered without one.
         """
+        if isinstance(frame, str):
+            frame = frame.encode("utf-8")
         codec = Codec(binary=True)
         try:
-            if isinstance(frame, str):
-                frame = frame.encode("utf-8")
             mime, start = read_mime(frame)
             if mime == GRAPHBINARY_MIME:
                 request = decode_graphbinary_request(frame[start:])
