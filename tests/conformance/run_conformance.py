@@ -396,6 +396,19 @@ def print_report(report: dict[str, Any]) -> None:
         print(f"  {count:>5}  {reason}")
 
 
+def compare(report: dict[str, Any], before: dict[str, Any]) -> dict[str, list[str]]:
+    """Scenario runs whose status changed since an earlier report: ``{"now passing": [...], ...}``."""
+    def statuses(data: dict[str, Any]) -> dict[str, str]:
+        return {f"{o['feature']}::{o['scenario']} [{o['serializer']}]": o["status"] for o in data["outcomes"]}
+
+    old, new = statuses(before), statuses(report)
+    changes: dict[str, list[str]] = defaultdict(list)
+    for key in sorted(new.keys() & old.keys()):
+        if old[key] != new[key]:
+            changes[f"now {new[key]} (was {old[key]})"].append(key)
+    return dict(changes)
+
+
 def run_suite(feature: str | None, serializers: list[str], timeout_s: float, verbose: bool) -> list[Outcome]:
     scenarios = load_suite(feature_filter=feature)
     order = {name: index for index, name in enumerate(GRAPH_ORDER)}
@@ -430,6 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=Path(".mlharbor/conformance-report.json"),
                         help="where the machine-readable report goes")
     parser.add_argument("--verbose", "-v", action="store_true", help="print each failure as it happens")
+    parser.add_argument("--compare", type=Path, help="an earlier JSON report: list the scenario runs that changed")
     args = parser.parse_args(argv)
     serializers = [args.serializer] if args.serializer else sorted(SERIALIZERS)
     started = time.monotonic()
@@ -437,6 +451,14 @@ def main(argv: list[str] | None = None) -> int:
     report = summarise(outcomes, serializers)
     report["seconds"] = round(time.monotonic() - started, 1)
     print_report(report)
+    if args.compare:
+        changes = compare(report, json.loads(args.compare.read_text(encoding="utf-8")))
+        report["changes"] = changes
+        print(f"\nchanges since {args.compare}:" + ("" if changes else " none"))
+        for change, keys in changes.items():
+            print(f"  {change}: {len(keys)}")
+            for key in keys:
+                print(f"    {key}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=1, default=str), encoding="utf-8")
     print(f"\n{report['seconds']} s; report: {args.json}")

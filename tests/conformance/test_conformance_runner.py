@@ -112,3 +112,15 @@ def test_a_hung_request_fails_its_scenario_and_restarts_the_server() -> None:
     assert outcome.status == "failed" and outcome.detail.startswith("timeout") and outcome.seconds < 2
     assert server.restarts == 1
     assert runner.run(quick, "graphbinary").status == "passed"
+
+
+def test_compare_lists_what_changed() -> None:
+    from run_conformance import compare
+
+    def report(*statuses: str) -> dict[str, Any]:
+        return {"outcomes": [{"feature": "f", "scenario": f"s{i}", "serializer": "graphbinary", "status": status}
+                             for i, status in enumerate(statuses)]}
+
+    changes = compare(report("passed", "passed", "skipped"), report("failed", "passed", "failed"))
+    assert changes == {"now passed (was failed)": ["f::s0 [graphbinary]"],
+                       "now skipped (was failed)": ["f::s2 [graphbinary]"]}
