@@ -203,6 +203,15 @@ class Runner:
         outcome.seconds = round(time.monotonic() - started, 3)
         return outcome
 
+    def _server_call(self, function: Callable[[], Any], what: str) -> Any:
+        """A call outside the traversal under test: a server error there fails the scenario, naming the step."""
+        try:
+            return self.call(function)
+        except ScenarioTimedOut:
+            raise
+        except Exception as failure:  # noqa: BLE001 - the server's error, reported as the scenario's failure
+            raise ScenarioFailed(f"{what}: {type(failure).__name__}: {failure}") from None
+
     def _steps(self, scenario: Scenario, serializer: str, graph: str) -> None:  # noqa: C901 - one branch per step
         g = self.server.g(serializer)
         lookups = self.lookups
@@ -221,7 +230,7 @@ class Runner:
                 continue
             if text == "the graph initializer of":
                 initializer = traversals.pop(0)(g=g)
-                self.call(initializer.to_list)
+                self._server_call(initializer.to_list, "the graph initializer failed")
                 lookups = self.call(lambda: graph_lookups(g))
                 continue
             match = re.fullmatch(r'using the parameter (\w+) defined as "(.*)"', text, re.DOTALL)
@@ -280,7 +289,7 @@ class Runner:
             match = re.fullmatch(r'the graph should return (\d+) for count of "(.*)"', text, re.DOTALL)
             if match:
                 check = traversals.pop(0)(g=g, **params)
-                count = self.call(lambda check=check: check.count().next())
+                count = self._server_call(lambda check=check: check.count().next(), "the count check failed")
                 if count != int(match.group(1)):
                     raise ScenarioFailed(f"expected {match.group(1)} for {match.group(2)}, got {count}")
                 continue
