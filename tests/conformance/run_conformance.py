@@ -420,8 +420,9 @@ def compare(report: dict[str, Any], before: dict[str, Any]) -> dict[str, list[st
     return dict(changes)
 
 
-def run_suite(feature: str | None, serializers: list[str], timeout_s: float, verbose: bool) -> list[Outcome]:
-    scenarios = load_suite(feature_filter=feature)
+def run_suite(feature: str | None, serializers: list[str], timeout_s: float, verbose: bool,
+              scenario_filter: str | None = None) -> list[Outcome]:
+    scenarios = [s for s in load_suite(feature_filter=feature) if not scenario_filter or scenario_filter in s.name]
     order = {name: index for index, name in enumerate(GRAPH_ORDER)}
     scenarios.sort(key=lambda s: order.get(s.graph or "empty", len(order)))  # stable: file order inside a graph
     outcomes: list[Outcome] = []
@@ -449,6 +450,7 @@ def run_suite(feature: str | None, serializers: list[str], timeout_s: float, ver
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feature", help="only feature files whose path contains this (case-insensitive)")
+    parser.add_argument("--scenario", help="only scenarios whose name contains this (case-sensitive)")
     parser.add_argument("--serializer", choices=sorted(SERIALIZERS), help="only this serializer (default: both)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds per request")
     parser.add_argument("--json", type=Path, default=Path(".mlharbor/conformance-report.json"),
@@ -458,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     serializers = [args.serializer] if args.serializer else sorted(SERIALIZERS)
     started = time.monotonic()
-    outcomes = run_suite(args.feature, serializers, args.timeout, args.verbose)
+    outcomes = run_suite(args.feature, serializers, args.timeout, args.verbose, args.scenario)
     report = summarise(outcomes, serializers)
     report["seconds"] = round(time.monotonic() - started, 1)
     print_report(report)
