@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install engines demo test test-fast lint bench up images clean fuzz
+.PHONY: install engines demo test test-fast lint bench up images clean fuzz conformance
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -45,6 +45,11 @@ fuzz: install
 
 bench: install
 	$(PY) bench/run.py
+
+# TinkerPop's Gherkin suite against a real `mlharbor up`, over GraphBinary and GraphSON: a table per feature
+# file and the totals (report: .mlharbor/conformance-report.json); FEATURE=Has narrows it
+conformance: install
+	PYTHONPATH=$(CURDIR) $(PY) tests/conformance/run_conformance.py $(if $(FEATURE),--feature $(FEATURE))
 
 up: install
 	$(VENV)/bin/mlharbor up

@@ -22,6 +22,8 @@ from gremlin_python.structure.graph import Edge, Property, Vertex, VertexPropert
 from gremlin_python.structure.io import graphbinaryV1 as gb
 from gremlin_python.structure.io.graphsonV3d0 import GraphSONWriter
 
+from emulator.services.neptune.gremlin.bytecode import Sym
+
 _I32 = struct.Struct(">i").pack
 _I64 = struct.Struct(">q").pack
 _F64 = struct.Struct(">d").pack
@@ -29,6 +31,12 @@ _TRAVERSER_BULK_1 = b"\x21\x00" + _I64(1)
 _NULL = b"\xfe\x01"
 _FALLBACK_BINARY = gb.GraphBinaryWriter()
 _FALLBACK_GRAPHSON = GraphSONWriter()
+
+#: GraphBinary type code of each enum family (https://tinkerpop.apache.org/docs/3.7.0/dev/io/#_data_type_codes)
+ENUM_TYPE_CODES: dict[str, int] = {
+    "Barrier": 0x13, "Cardinality": 0x16, "Column": 0x17, "Direction": 0x18, "Operator": 0x19, "Order": 0x1A,
+    "Pick": 0x1B, "Pop": 0x1C, "Scope": 0x1F, "T": 0x20, "Merge": 0x2E, "DT": 0x2F, "GType": 0x30,
+}
 
 
 def _enum_bytes(code: int, name: str) -> bytes:
@@ -147,14 +155,27 @@ def _b_date(value: dt.datetime, out: bytearray) -> None:
     out += _I64(_millis(value))
 
 
+def _b_sym(value: Sym, out: bytearray) -> None:
+    code = ENUM_TYPE_CODES.get(value.kind)
+    if code is None:
+        raise TypeError(f"no GraphBinary type for the enum {value!r}")
+    out += _enum_bytes(code, value.name)
+
+
 _BINARY: dict[type, Callable[[Any, bytearray], None]] = {
     str: _b_str, int: _b_int, long: _b_long, float: _b_float, bool: _b_bool, list: _b_list, tuple: _b_list,
     set: _b_set, dict: _b_map, Traverser: _b_traverser, Vertex: _b_vertex, Edge: _b_edge, dt.datetime: _b_date,
 }
+_BINARY[Sym] = _b_sym  # an enum a traversal returns (constant(GType.INT), a T token...)
 
 
 def write_binary(value: Any, out: bytearray) -> None:
-    """Append ``value`` fully qualified (type code, value flag, value) to ``out``."""
+    """Append ``value`` fully qualified (type code, value flag, value) to ``out``.
+
+    Raises:
+        TypeError: for a value GraphBinary has no type for (gremlinpython's writer would silently write
+            nothing, and the client would fail on the truncated frame).
+    """
     writer = _BINARY.get(type(value))
     if writer is not None:
         writer(value, out)
@@ -166,7 +187,10 @@ def write_binary(value: Any, out: bytearray) -> None:
     if cached is not None:
         out += cached
         return
+    size = len(out)
     _FALLBACK_BINARY.to_dict(value, out)
+    if len(out) == size:
+        raise TypeError(f"no GraphBinary type for {type(value).__name__} values")
 
 
 # -- GraphSON 3 ---------------------------------------------------------------------------------
@@ -208,6 +232,7 @@ _GRAPHSON: dict[type, Callable[[Any], Any]] = {
     VertexProperty: _j_vertex_property,
     Property: lambda v: _typed("g:Property", {"key": v.key, "value": write_graphson(v.value)}),
 }
+_GRAPHSON[Sym] = lambda v: _typed(f"g:{v.kind}", v.name)
 _GRAPHSON_ENUMS = {T.id: _typed("g:T", "id"), T.label: _typed("g:T", "label"), T.key: _typed("g:T", "key"),
                    T.value: _typed("g:T", "value"), Direction.OUT: _typed("g:Direction", "OUT"),
                    Direction.IN: _typed("g:Direction", "IN"), Direction.BOTH: _typed("g:Direction", "BOTH")}
@@ -222,4 +247,7 @@ def write_graphson(value: Any) -> Any:
         return None
     if isinstance(value, T | Direction):
         return _GRAPHSON_ENUMS[value]
-    return _FALLBACK_GRAPHSON.to_dict(value)
+    written = _FALLBACK_GRAPHSON.to_dict(value)
+    if written is value and not isinstance(value, str | int | float | bool):
+        raise TypeError(f"no GraphSON type for {type(value).__name__} values")
+    return written

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -30,6 +31,7 @@ from emulator.services.neptune.store import GraphStore
 ENGINE_VERSION = "1.3.2.0"
 GREMLIN_VERSION = "tinkerpop-3.7.2"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+log = logging.getLogger(__name__)
 
 
 def json_response(body: dict[str, Any], status: int = 200) -> web.Response:
@@ -49,6 +51,15 @@ async def neptune_errors(request: web.Request, handler: Handler) -> web.StreamRe
     except web.HTTPMethodNotAllowed:
         failure = errors.MethodNotAllowed(f"Method {request.method} is not allowed on {request.path}")
         return json_response(failure.neptune_body(str(uuid.uuid4())), 405)
+    except web.HTTPException as http_error:
+        if http_error.status < 400:
+            raise
+        failure = errors.BadRequest(http_error.reason or "Bad request")
+        return json_response(failure.neptune_body(str(uuid.uuid4())), http_error.status)
+    except Exception as error:  # a bug of ours: Neptune's JSON error shape, never aiohttp's plain-text 500
+        log.exception("%s %s failed", request.method, request.path)
+        failure = errors.InternalFailure(f"{type(error).__name__}: {error}")
+        return json_response(failure.neptune_body(str(uuid.uuid4())), failure.http_status)
 
 
 def _bool_param(request: web.Request, name: str, default: bool) -> bool:

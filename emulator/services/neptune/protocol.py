@@ -12,7 +12,6 @@ This module is pure: the websocket server feeds it bytes and sends what it yield
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,12 +20,13 @@ from gremlin_python.process.traversal import Traverser
 
 from emulator.services.neptune import errors
 from emulator.services.neptune.errors import GraphServiceError
-from emulator.services.neptune.gremlin.bytecode import Bytecode, RequestError
+from emulator.services.neptune.gremlin.bytecode import Bytecode
 from emulator.services.neptune.gremlin.script import stream_script
 from emulator.services.neptune.gremlin.traversal import execute_stream, request_options
 from emulator.services.neptune.serializers import (
     GRAPHBINARY_MIME,
     GRAPHSON_MIMES,
+    RequestDecodeError,
     RequestMessage,
     decode_graphbinary_request,
     decode_graphson_request,
@@ -69,6 +69,11 @@ def _timeout(args: dict[str, Any]) -> float | None:
     return None
 
 
+def _refusal(codec: Codec, request_id: str | None, error: GraphServiceError) -> bytes | str:
+    """The one error frame for a request that is not evaluated."""
+    return codec.encode(request_id, error.gremlin_status, error.gremlin_message(request_id or ""), None)
+
+
 class GremlinProtocol:
     """Answers request frames against one :class:`GraphStore`.
 
@@ -82,11 +87,15 @@ class GremlinProtocol:
         self.default_timeout_ms = default_timeout_ms
 
     def handle(self, frame: bytes | str) -> Iterator[bytes | str]:
-        """Yield the response frames for one request frame (never raises)."""
+        """Yield the response frames for one request frame (never raises).
+
+        Every answer carries the request id once it could be read, so the client can match it: a frame
+        that fails to decode after its id gets a 498 with that id, and only a frame whose id itself is
+        unreadable is answered without one.
+        """
         if isinstance(frame, str):
             frame = frame.encode("utf-8")
         codec = Codec(binary=True)
-        request_id: str | None = None
         try:
             mime, start = read_mime(frame)
             if mime == GRAPHBINARY_MIME:
@@ -97,14 +106,14 @@ class GremlinProtocol:
             else:
                 raise errors.MalformedRequest(f"Unsupported serializer mime type {mime!r}; use "
                                               f"{GRAPHBINARY_MIME} or application/vnd.gremlin-v3.0+json")
-            request_id = request.request_id
-            uuid.UUID(request_id)
         except GraphServiceError as error:
-            yield codec.encode(request_id, error.gremlin_status, error.gremlin_message(request_id or ""), None)
+            yield _refusal(codec, None, error)
             return
-        except (RequestError, ValueError, UnicodeDecodeError) as error:
-            failure = errors.MalformedRequest(f"Malformed request message: {error}")
-            yield codec.encode(None, failure.gremlin_status, failure.gremlin_message(""), None)
+        except RequestDecodeError as error:
+            yield _refusal(codec, error.request_id, errors.MalformedRequest(f"Malformed request message: {error}"))
+            return
+        except Exception as error:  # noqa: BLE001 - whatever the bytes were, the client gets an answer
+            yield _refusal(codec, None, errors.MalformedRequest(f"Malformed request message: {error}"))
             return
         yield from self._answer(request, codec)
 

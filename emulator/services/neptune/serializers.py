@@ -13,6 +13,7 @@ https://tinkerpop.apache.org/docs/3.7.0/dev/io/#_request_message and #_response_
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import struct
 import uuid
@@ -22,8 +23,9 @@ from typing import Any
 from gremlin_python.statics import long
 from gremlin_python.structure.graph import Edge, Vertex
 from gremlin_python.structure.io import graphbinaryV1 as gb
+from gremlin_python.structure.io.graphsonV3d0 import GraphSONReader
 
-from emulator.services.neptune.encoding import write_binary, write_graphson
+from emulator.services.neptune.encoding import ENUM_TYPE_CODES, write_binary, write_graphson
 from emulator.services.neptune.gremlin.bytecode import (
     Bytecode,
     CardinalityValue,
@@ -41,6 +43,19 @@ GRAPHSON_MIMES = frozenset({GRAPHSON_V3_MIME, "application/vnd.gremlin-v3.0+json
 MAX_DEPTH = 200
 
 
+class RequestDecodeError(RequestError):
+    """A request that could not be decoded after its request id was read: the answer still carries the id."""
+
+    def __init__(self, message: str, request_id: str) -> None:
+        super().__init__(message)
+        self.request_id = request_id
+
+
+#: what a decoder may raise on bytes it cannot read (every one becomes a 498 with the request id)
+DECODE_ERRORS = (RequestError, ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError,
+                 RecursionError, struct.error, UnicodeDecodeError)
+
+
 @dataclass
 class RequestMessage:
     """A Gremlin Server request: ``{requestId, op, processor, args}``."""
@@ -53,8 +68,11 @@ class RequestMessage:
 
 # -- GraphBinary requests -------------------------------------------------------------------
 
-_ENUM_CODES = {0x13: "Barrier", 0x16: "Cardinality", 0x17: "Column", 0x18: "Direction", 0x19: "Operator",
-               0x1A: "Order", 0x1B: "Pick", 0x1C: "Pop", 0x1F: "Scope", 0x20: "T", 0x2E: "Merge", 0x2F: "DT"}
+_ENUM_CODES = {code: kind for kind, code in ENUM_TYPE_CODES.items()}
+#: path, property, vertex property: read by gremlinpython's reader (what a client sends back to us)
+_READ_BY_GREMLINPYTHON = frozenset({0x0E, 0x0F, 0x12})
+_BINARY_READER = gb.GraphBinaryReader()
+_GRAPHSON_READER = GraphSONReader()
 _I32 = struct.Struct(">i")
 _I64 = struct.Struct(">q")
 _F64 = struct.Struct(">d")
@@ -149,6 +167,8 @@ class _Reader:
             self.any()
             self.any()
             return Edge(edge_id, out_v, label, in_v)
+        if code in _READ_BY_GREMLINPYTHON:
+            return self.by_gremlinpython(code)
         if code == 0x11:
             vertex_id = self.any()
             label = self.string()
@@ -198,11 +218,32 @@ class _Reader:
             first = self.data[self.pos] if self.pos < len(self.data) else 0
             size = 1 if first < 0x80 else 2 if first < 0xE0 else 3 if first < 0xF0 else 4
             return bytes(self.take(size)).decode("utf-8")
+        if code == 0x88:
+            return self.offset_datetime()
         if code == 0x81:
             seconds = _I64.unpack(self.take(8))[0]
             nanos = self.i32()
             return dt.timedelta(seconds=seconds, microseconds=nanos / 1000)
         raise RequestError(f"unsupported GraphBinary type code 0x{code:02x}")
+
+    def by_gremlinpython(self, code: int) -> Any:
+        """A structure gremlinpython's own reader reads exactly as its writer wrote it (paths, properties)."""
+        buffer = io.BytesIO(bytes((code, 0)) + bytes(self.data[self.pos:]))
+        value = _BINARY_READER.read_object(buffer)
+        self.pos += buffer.tell() - 2
+        return value
+
+    def offset_datetime(self) -> dt.datetime:
+        """An OffsetDateTime (gremlinpython 3.8 sends every timezone-aware ``datetime`` as one): year, month,
+        day, nanoseconds of the day, offset in seconds; it stays timezone-aware, so it round-trips."""
+        year = self.i32()
+        month, day = self.byte(), self.byte()
+        nanos = _I64.unpack(self.take(8))[0]
+        offset = self.i32()
+        if not 0 <= nanos < 86_400 * 10**9 or not -18 * 3600 <= offset <= 18 * 3600:
+            raise RequestError("OffsetDateTime out of range")
+        zone = dt.timezone(dt.timedelta(seconds=offset))
+        return dt.datetime(year, month, day, tzinfo=zone) + dt.timedelta(microseconds=nanos // 1000)
 
     def bytecode(self) -> Any:
         steps = [(self.string(), [self.any() for _ in range(self.length())]) for _ in range(self.length())]
@@ -237,9 +278,12 @@ def decode_graphbinary_request(body: bytes) -> RequestMessage:
     if version != 0x81:
         raise RequestError(f"unsupported GraphBinary request version 0x{version:02x}")
     request_id = str(reader.uuid())
-    op = reader.string()
-    processor = reader.string()
-    args = reader.value(0x0A)
+    try:
+        op = reader.string()
+        processor = reader.string()
+        args = reader.value(0x0A)
+    except DECODE_ERRORS as error:
+        raise RequestDecodeError(str(error) or type(error).__name__, request_id) from None
     return RequestMessage(request_id, op, processor, args)
 
 
@@ -247,7 +291,13 @@ def decode_graphbinary_request(body: bytes) -> RequestMessage:
 
 _GRAPHSON_ENUMS = {"g:T": "T", "g:Direction": "Direction", "g:Order": "Order", "g:Cardinality": "Cardinality",
                    "g:Column": "Column", "g:Pop": "Pop", "g:Scope": "Scope", "g:Merge": "Merge",
-                   "g:Barrier": "Barrier", "g:Operator": "Operator", "g:Pick": "Pick", "g:DT": "DT"}
+                   "g:Barrier": "Barrier", "g:Operator": "Operator", "g:Pick": "Pick", "g:DT": "DT",
+                   "g:GType": "GType"}
+
+
+#: leaf and structure types gremlinpython's reader reads exactly as its writer wrote them
+_GRAPHSON_BY_GREMLINPYTHON = frozenset({"gx:Duration", "gx:ByteBuffer", "g:VertexProperty", "g:Property",
+                                        "g:Path"})
 
 
 def from_graphson(value: Any, depth: int = 0) -> Any:  # noqa: C901 - one branch per type
@@ -270,6 +320,8 @@ def from_graphson(value: Any, depth: int = 0) -> Any:  # noqa: C901 - one branch
         return float(raw)
     if kind in ("g:Date", "g:Timestamp"):
         return dt.datetime.fromtimestamp(int(raw) / 1000.0, tz=dt.UTC).replace(tzinfo=None)
+    if kind == "gx:OffsetDateTime":
+        return dt.datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
     if kind == "g:UUID":
         return uuid.UUID(str(raw))
     if kind in ("g:List", "g:Set", "g:BulkSet"):
@@ -302,7 +354,11 @@ def from_graphson(value: Any, depth: int = 0) -> Any:  # noqa: C901 - one branch
     if kind == "g:Vertex":
         return Vertex(from_graphson(raw.get("id"), depth + 1), raw.get("label", "vertex"))
     if kind == "g:Edge":
-        return Edge(from_graphson(raw.get("id"), depth + 1), None, raw.get("label", "edge"), None)
+        out_v = Vertex(from_graphson(raw.get("outV"), depth + 1), raw.get("outVLabel", "vertex"))
+        in_v = Vertex(from_graphson(raw.get("inV"), depth + 1), raw.get("inVLabel", "vertex"))
+        return Edge(from_graphson(raw.get("id"), depth + 1), out_v, raw.get("label", "edge"), in_v)
+    if kind in _GRAPHSON_BY_GREMLINPYTHON:
+        return _GRAPHSON_READER.to_object(value)
     if kind == "g:Class":
         return ClassRef(str(raw))
     if kind == "g:Binding":
@@ -324,11 +380,26 @@ def decode_graphson_request(body: bytes | str) -> RequestMessage:
         raise RequestError(f"request is not JSON: {error}") from None
     if not isinstance(message, dict):
         raise RequestError("request must be a JSON object")
-    request_id = from_graphson(message.get("requestId"))
-    args = from_graphson(message.get("args") or {})
-    if not isinstance(args, dict):
-        raise RequestError("request args must be a map")
-    return RequestMessage(str(request_id), str(message.get("op", "")), str(message.get("processor", "")), args)
+    request_id = _graphson_request_id(message.get("requestId"))
+    try:
+        args = from_graphson(message.get("args") or {})
+        if not isinstance(args, dict):
+            raise RequestError("request args must be a map")
+    except DECODE_ERRORS as error:
+        raise RequestDecodeError(str(error) or type(error).__name__, request_id) from None
+    return RequestMessage(request_id, str(message.get("op", "")), str(message.get("processor", "")), args)
+
+
+def _graphson_request_id(value: Any) -> str:
+    """The request id, a UUID plain or typed (``{"@type": "g:UUID", ...}``)."""
+    if isinstance(value, dict) and value.get("@type") == "g:UUID":
+        value = value.get("@value")
+    if not isinstance(value, str):
+        raise RequestError("requestId must be a UUID")
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise RequestError(f"requestId {value!r} is not a UUID") from None
 
 
 # -- responses ------------------------------------------------------------------------------

@@ -227,7 +227,12 @@ class GraphServer:
             async for message in ws:
                 if message.type not in (WSMsgType.BINARY, WSMsgType.TEXT):
                     continue
-                await self._respond(ws, message.data)
+                try:
+                    await self._respond(ws, message.data)
+                except (ConnectionResetError, asyncio.CancelledError):
+                    raise
+                except Exception:  # a bug of ours must not drop the client's other requests on this socket
+                    log.exception("a websocket request failed")
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
