@@ -230,14 +230,7 @@ class Transaction:
         """Add a value (``set``: kept once; ``single``: replaces all values)."""
         check_value(value)
         self._touch_vertex(vertex)
-        if cardinality == "single":
-            vertex.props[key] = [value]
-        elif cardinality == "set":
-            values = vertex.props.setdefault(key, [])
-            if not any(_same_value(value, old) for old in values):
-                values.append(value)
-        else:
-            raise GraphError(f"Cardinality {cardinality} is not supported by Neptune (use single or set)")
+        put_vertex_value(vertex.props, key, value, cardinality)
 
     def remove_vertex_property(self, vertex: VertexRecord, key: str, value: Any = None,
                                match_value: bool = False) -> None:
@@ -326,6 +319,18 @@ class Transaction:
                 store.link_edge(eid, label, store.vertices[out_id], store.vertices[in_id], props)
         self.vertex_before.clear()
         self.edge_before.clear()
+
+
+def put_vertex_value(props: dict[str, list[Any]], key: str, value: Any, cardinality: str) -> None:
+    """Add a value to a vertex's properties (``set``: kept once; ``single``: replaces all values)."""
+    if cardinality == "single":
+        props[key] = [value]
+    elif cardinality == "set":
+        values = props.setdefault(key, [])
+        if not any(_same_value(value, old) for old in values):
+            values.append(value)
+    else:
+        raise GraphError(f"Cardinality {cardinality} is not supported by Neptune (use single or set)")
 
 
 def _unlink(edge: EdgeRecord) -> None:
@@ -483,6 +488,14 @@ class GraphStore:
             self._write_rows(vertex_gone, vertex_rows, edge_gone, edge_rows, extra)
         tx.vertex_before.clear()
         tx.edge_before.clear()
+
+    def write_rows(self, vertex_rows: list[tuple[Any, ...]], edge_rows: list[tuple[Any, ...]],
+                   extra: Iterable[tuple[str, tuple[Any, ...]]] = ()) -> None:
+        """Insert or replace rows in one SQLite transaction (a staged load's publish; hold ``lock``)."""
+        if self._db is None:
+            return
+        with self._db_lock:
+            self._write_rows([], vertex_rows, [], edge_rows, list(extra))
 
     def _write_rows(self, vertex_gone: list[tuple[str]], vertex_rows: list[tuple[Any, ...]],
                     edge_gone: list[tuple[str]], edge_rows: list[tuple[Any, ...]],
