@@ -35,6 +35,9 @@ HEALTH_INTERVAL_S = 1.0
 UNANSWERED_LIMIT = 5
 STATUS_TIMEOUT_S = 10
 RESTART_BACKOFF_S = (0.5, 1, 2, 5, 10)
+#: how long a thread may hold the interpreter while another waits (Python's default: 5 ms); shorter, so
+#: a point read waits less behind a bulk load's parsing or a long traversal in the same process
+SWITCH_INTERVAL_S = 0.0005
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,7 @@ def serve(settings: GraphSettings, stdin: IO[str], stdout: IO[str]) -> None:
     from emulator.services.neptune import GraphServer
 
     config = settings.config
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     use_internal_key(key_for(config))
     server = GraphServer(data_dir=Path(settings.data_dir), host=settings.host, port=settings.port,
                          s3_endpoint_url=settings.s3_endpoint_url, region=settings.region,

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 MAX_ERROR_LOGS = 10_000
 MAX_JOBS_LISTED = 1024
 CANCEL_CHECK_EVERY = 20_000
+#: rows between two hand-overs of the interpreter lock to the request threads (a multiple divides CANCEL_CHECK_EVERY)
+YIELD_EVERY = 250
 FINISHED = frozenset({"LOAD_COMPLETED", "LOAD_FAILED", "LOAD_CANCELLED_BY_USER", "LOAD_CANCELLED_DUE_TO_ERRORS",
                       "LOAD_UNEXPECTED_ERROR", "LOAD_S3_READ_ERROR", "LOAD_S3_ACCESS_DENIED_ERROR",
                       "LOAD_FAILED_BECAUSE_DEPENDENCY_NOT_SATISFIED", "LOAD_FAILED_INVALID_REQUEST"})
@@ -211,8 +213,10 @@ class FileApplier:
             return
         apply_row = self._vertex_row if header.kind == "vertex" else self._edge_row
         for number, row in enumerate(rows, start=1):
-            if number % CANCEL_CHECK_EVERY == 0 and self.job.cancel_requested:
-                raise LoadStopped("LOAD_CANCELLED_BY_USER")
+            if number % YIELD_EVERY == 0:
+                time.sleep(0)  # hand the interpreter to waiting readers: a load must not slow them down
+                if number % CANCEL_CHECK_EVERY == 0 and self.job.cancel_requested:
+                    raise LoadStopped("LOAD_CANCELLED_BY_USER")
             feed.totalRecords += 1
             if len(row) != header.width:
                 if not any(row):

@@ -8,7 +8,10 @@ wait for each other for ever; the second one is refused instead, as Neptune answ
 conflict with a retryable ``ConcurrentModificationException``.
 
 Readers are preferred: a waiting writer does not hold back new readers (reads are the
-common, short case; a writer waits for a gap).
+common, short case; a writer waits for a gap). A bulk load *reserves* the writer's place
+(:meth:`ReadWriteLock.reserve`) while it writes its rows to disk, so readers go on and other
+writers are refused, and takes the graph alone (:meth:`ReadWriteLock.promote`) only to link its
+records in.
 """
 
 from __future__ import annotations
@@ -122,6 +125,32 @@ class ReadWriteLock:
             del self._readers[me]
             # the shared hold becomes the exclusive one: release_read() ends it
             self._writer, self._writer_depth = me, 1
+
+    # -- a writer that prepares before it needs the graph alone (a bulk load's publish) ---------
+    def reserve(self) -> None:
+        """Be the next writer while readers go on: every reader's :meth:`upgrade` is refused meanwhile."""
+        me = threading.get_ident()
+        with self._cond:
+            while self._writer is not None or self._upgrading is not None:
+                self._cond.wait()
+            self._upgrading = me
+
+    def promote(self) -> None:
+        """Turn the reservation into the exclusive hold (waits for the readers to finish)."""
+        me = threading.get_ident()
+        with self._cond:
+            if self._upgrading != me:
+                raise RuntimeError("promote without a reservation")
+            while self._writer is not None or self._readers:
+                self._cond.wait()
+            self._upgrading = None
+            self._writer, self._writer_depth = me, 1
+
+    def cancel_reservation(self) -> None:
+        with self._cond:
+            if self._upgrading == threading.get_ident():
+                self._upgrading = None
+                self._cond.notify_all()
 
     def held_for_write(self) -> bool:
         return self._writer == threading.get_ident()

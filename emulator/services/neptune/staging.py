@@ -4,9 +4,9 @@ A load of a million edges takes many seconds to apply; doing it under the graph'
 would stop every read for that long. :class:`StagedLoad` offers the few
 :class:`~emulator.services.neptune.store.Transaction` methods the loader uses, but keeps every
 change in its own records: new vertices and edges, and copies ("shadows") of the existing ones it
-changes. Readers go on seeing the graph as it was. :meth:`StagedLoad.publish` then takes the
-write lock once, checks that nobody changed what the load read, writes the rows to SQLite and
-links the new records in: the load appears whole, at once, or not at all.
+changes. Readers go on seeing the graph as it was. :meth:`StagedLoad.publish` then checks that
+nobody changed what the load read, writes the rows to SQLite (readers still going on) and takes
+the graph alone only to link the new records in: the load appears whole, at once, or not at all.
 """
 
 from __future__ import annotations
@@ -114,18 +114,32 @@ class StagedLoad:
 
     # -- publishing --------------------------------------------------------------------
     def publish(self, extra: Iterable[tuple[str, tuple[Any, ...]]] = ()) -> None:
-        """Write the rows and link the records in, under the write lock; readers wait only for this.
+        """Write the rows, then link the records in; readers wait only for the linking.
+
+        Rows are encoded first, with no lock (the staged records are the load's own). Then the load
+        reserves the writer's place: readers go on, other writers are refused (retryable
+        ``ConcurrentModificationException``) while it checks for conflicts and writes SQLite; then
+        it has the graph alone just to link the new records in.
 
         Raises:
             LoadConflict: another request created, changed or dropped what the load used meanwhile.
         """
         store = self.live
-        with store.lock:
+        vertex_rows = [(v.id, v.label, encode_props(v.props)) for v in self.vertices.values()]
+        edge_rows = [(e.id, e.label, e.out_v.id, e.in_v.id, encode_props(e.props)) for e in self.edges.values()]
+        lock = store.lock
+        lock.reserve()
+        try:
             self._check()
-            vertex_rows = [(v.id, v.label, encode_props(v.props)) for v in self.vertices.values()]
-            edge_rows = [(e.id, e.label, e.out_v.id, e.in_v.id, encode_props(e.props)) for e in self.edges.values()]
             store.write_rows(vertex_rows, edge_rows, extra)
+            lock.promote()
+        except BaseException:
+            lock.cancel_reservation()
+            raise
+        try:
             self._link()
+        finally:
+            lock.release()
 
     def _check(self) -> None:
         live_vertices, live_edges = self.live.vertices, self.live.edges
