@@ -108,9 +108,9 @@ class SessionRegistry:
             for session_id in [sid for sid, s in self._sessions.items() if s.connection == connection]:
                 del self._sessions[session_id]
 
-    def open_count(self) -> int:
+    def is_open(self, session_id: str) -> bool:
         with self._lock:
-            return len(self._sessions)
+            return session_id in self._sessions
 
     def _replay(self, session: Session) -> None:
         try:

@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+from gremlin_python.driver.client import Client
 from gremlin_python.driver.driver_remote_connection import DriverRemoteConnection
 from gremlin_python.driver.protocol import GremlinServerError
 from gremlin_python.process.anonymous_traversal import traversal
@@ -81,3 +82,18 @@ def test_a_staged_load_refuses_to_overwrite_a_change_made_meanwhile() -> None:
     with pytest.raises(LoadConflict):
         load.publish()
     assert store.vertices["a"].props["name"] == ["from a query"] and "d" not in store.vertices
+
+
+def test_the_request_args_timeout_ends_a_script(server: GraphServer) -> None:
+    """``evaluationTimeout`` in the request's args (gremlinpython's ``request_options``), not the bytecode."""
+    client = Client(ws_url(server), "g")
+    try:
+        client.submit("g.addV('slow').property(id, 'slow0')").all().result()
+        for index in range(1, 150):
+            client.submit(f"g.addV('slow').property(id, 'slow{index}')").all().result()
+        with pytest.raises(GremlinServerError) as error:
+            client.submit("g.V().hasLabel('slow').V().V().V().count()",
+                          request_options={"evaluationTimeout": 200}).all().result()
+        assert error.value.status_code == 598 and "TimeLimitExceededException" in str(error.value)
+    finally:
+        client.close()

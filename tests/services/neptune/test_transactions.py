@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 
+import aiohttp
 import pytest
 from gremlin_python.driver.client import Client
 from gremlin_python.driver.driver_remote_connection import DriverRemoteConnection
 from gremlin_python.driver.protocol import GremlinServerError
+from gremlin_python.driver.request import RequestMessage
+from gremlin_python.driver.serializer import GraphBinarySerializersV1
 from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.graph_traversal import GraphTraversalSource
 from gremlin_python.process.traversal import T
@@ -88,13 +93,26 @@ def test_closing_the_session_rolls_back(server: GraphServer) -> None:
         remote.close()
 
 
-def test_a_session_client_that_disconnects_rolls_back(server: GraphServer) -> None:
-    """A session-bound client (``Client(session=…)``) whose connection just goes away."""
+def test_a_session_whose_connection_drops_is_rolled_back(server: GraphServer) -> None:
+    """A session request over a plain websocket that then closes without the session's ``close`` op."""
     label = f"tx{tag()}"
-    session = Client(ws_url(server), "g", session=str(uuid.uuid4()))
-    session.submit(f"g.addV('{label}').property('name', 'orphan')").all().result()
-    assert session.submit(f"g.V().hasLabel('{label}').count()").all().result() == [1]
-    session._pool.get(True).close()  # drop the connection without a session close
+    session_id = str(uuid.uuid4())
+    serializer = GraphBinarySerializersV1()
+    message = RequestMessage("session", "eval", {"gremlin": f"g.addV('{label}')", "session": session_id,
+                                                 "aliases": {"g": "g"}})
+
+    async def send_then_drop() -> int:
+        async with aiohttp.ClientSession() as http, http.ws_connect(ws_url(server)) as ws:
+            await ws.send_bytes(serializer.serialize_message(str(uuid.uuid4()), message))
+            reply = serializer.deserialize_message((await asyncio.wait_for(ws.receive(), 30)).data)
+            assert server.protocol.sessions.is_open(session_id)
+            return reply["status"]["code"]
+
+    assert asyncio.run(send_then_drop()) == 200
+    deadline = time.monotonic() + 10
+    while server.protocol.sessions.is_open(session_id) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not server.protocol.sessions.is_open(session_id)
     reader = Client(ws_url(server), "g")
     try:
         assert reader.submit(f"g.V().hasLabel('{label}').count()").all().result() == [0]
