@@ -22,6 +22,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -62,10 +63,12 @@ class GraphProcess:
     Args:
         settings: the graph server's settings; ``port`` 0 picks a free port on the first start,
             which every restart then keeps (clients and jobs were told that URL).
+        on_restart: called after the process was started again (``up`` rewrites ``server.json``).
     """
 
-    def __init__(self, settings: GraphSettings) -> None:
+    def __init__(self, settings: GraphSettings, on_restart: Callable[[], None] | None = None) -> None:
         self.settings = settings
+        self.on_restart = on_restart
         self.host = settings.host
         self._port: int | None = None
         self._process: subprocess.Popen[str] | None = None
@@ -116,7 +119,7 @@ class GraphProcess:
         if self._port is not None:
             settings = GraphSettings(**{**settings.__dict__, "port": self._port})
         process = subprocess.Popen([sys.executable, "-m", "emulator.edge.graph_process"], stdin=subprocess.PIPE,
-                                   stdout=subprocess.PIPE, text=True, cwd=os.getcwd(),
+                                   stdout=subprocess.PIPE, text=True, env=_child_environment(),
                                    start_new_session=True)  # a Ctrl-C reaches up, which stops us in order
         assert process.stdin is not None and process.stdout is not None
         process.stdin.write(settings.to_json() + "\n")
@@ -153,6 +156,8 @@ class GraphProcess:
                 try:
                     self._spawn()
                     self.restarts += 1
+                    if self.on_restart is not None:
+                        self.on_restart()
                 except Exception:  # keep watching: try again after a pause
                     log.exception("the graph server process did not start again")
                     failures += 1
@@ -167,6 +172,13 @@ class GraphProcess:
             return True
         except (urllib.error.URLError, OSError):
             return False
+
+
+def _child_environment() -> dict[str, str]:
+    """Our environment, with this checkout of ``emulator`` first on the path whatever the working directory."""
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.environ.get("PYTHONPATH", "")
+    return {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
 
 
 def _end(process: subprocess.Popen[str]) -> None:

@@ -116,7 +116,7 @@ class Harbor:
             region=self.config["region"],
             query_timeout_ms=float(self.config["neptune_query_timeout"]),
             config=self.config,
-        ))
+        ), on_restart=self._write_server_info)
         graph.start()
         return graph
 

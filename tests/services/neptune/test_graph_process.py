@@ -131,3 +131,6 @@ def test_a_dead_graph_process_is_started_again(harbor_with_graph: RunningHarbor)
     assert count == 120  # same port, same graph file
     assert remaining, "no new graph process"
     assert "restarting it" in harbor_with_graph.log_path.read_text()
+    while server_info(harbor_with_graph)["graph_pid"] == before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert server_info(harbor_with_graph)["graph_pid"] in remaining  # server.json names the new process
