@@ -78,6 +78,8 @@ class ReadWriteLock:
             if self._writer == me:
                 self._writer_depth += 1
                 return
+            if me in self._readers:  # it would wait for itself for ever
+                raise RuntimeError("a reader takes the write lock with upgrade(), not acquire()")
             while self._writer is not None or self._readers:
                 self._cond.wait()
             self._writer, self._writer_depth = me, 1
