@@ -12,6 +12,7 @@ the graph alone only to link the new records in: the load appears whole, at once
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from emulator.services.neptune.store import (
@@ -119,7 +120,7 @@ class StagedLoad:
         Rows are encoded first, with no lock (the staged records are the load's own). Then the load
         reserves the writer's place: readers go on, other writers are refused (retryable
         ``ConcurrentModificationException``) while it checks for conflicts and writes SQLite; then
-        it has the graph alone just to link the new records in.
+        it has the graph alone just to merge the new records in (:meth:`_link`).
 
         Raises:
             LoadConflict: another request created, changed or dropped what the load used meanwhile.
@@ -132,12 +133,13 @@ class StagedLoad:
         try:
             self._check()
             store.write_rows(vertex_rows, edge_rows, extra)
+            links = self._prepare_links()
             lock.promote()
         except BaseException:
             lock.cancel_reservation()
             raise
         try:
-            self._link()
+            self._link(links)
         finally:
             lock.release()
 
@@ -161,21 +163,61 @@ class StagedLoad:
                 if end.id not in self.vertices and live_vertices.get(end.id) is not end:
                     raise LoadConflict(f"Vertex {end.id} of edge {eid} was removed by another request during the load")
 
-    def _link(self) -> None:
+    def _prepare_links(self) -> Links:
+        """Everything linking needs, done while readers go on (the writer's place is reserved).
+
+        New records are not reachable yet, so their edge lists are filled here; only appends to
+        live vertices wait for the lock.
+        """
         live_vertices, live_edges = self.live.vertices, self.live.edges
+        links = Links()
         for vid, staged in self.vertices.items():
             current = live_vertices.get(vid)
             if current is None:
-                live_vertices[vid] = staged
-            else:  # a shadow: the live record takes its label and properties (edges keep pointing at it)
-                current.label, current.props = staged.label, staged.props
+                links.new_vertices[vid] = staged
+            else:
+                links.vertex_shadows.append((current, staged))
         for eid, edge in self.edges.items():
             current_edge = live_edges.get(eid)
             if current_edge is not None:
-                current_edge.props = edge.props
+                links.edge_shadows.append((current_edge, edge))
                 continue
-            out_v, in_v = live_vertices[edge.out_v.id], live_vertices[edge.in_v.id]
+            out_v = live_vertices.get(edge.out_v.id) or links.new_vertices[edge.out_v.id]
+            in_v = live_vertices.get(edge.in_v.id) or links.new_vertices[edge.in_v.id]
             edge.out_v, edge.in_v = out_v, in_v
-            live_edges[eid] = edge
-            out_v.out_e.append(edge)
-            in_v.in_e.append(edge)
+            if out_v.id in links.new_vertices:
+                out_v.out_e.append(edge)
+            else:
+                links.live_out.setdefault(out_v.id, []).append(edge)
+            if in_v.id in links.new_vertices:
+                in_v.in_e.append(edge)
+            else:
+                links.live_in.setdefault(in_v.id, []).append(edge)
+            links.new_edges[eid] = edge
+        return links
+
+    def _link(self, links: Links) -> None:
+        """Make the load visible (hold the write lock): dictionary merges and the live vertices' appends."""
+        live_vertices, live_edges = self.live.vertices, self.live.edges
+        live_vertices.update(links.new_vertices)
+        for current, staged in links.vertex_shadows:  # edges keep pointing at the live record
+            current.label, current.props = staged.label, staged.props
+        for current_edge, staged_edge in links.edge_shadows:
+            current_edge.props = staged_edge.props
+        live_edges.update(links.new_edges)
+        for vid, edges in links.live_out.items():
+            live_vertices[vid].out_e.extend(edges)
+        for vid, edges in links.live_in.items():
+            live_vertices[vid].in_e.extend(edges)
+
+
+@dataclass
+class Links:
+    """A staged load, ready to be linked into the graph."""
+
+    new_vertices: dict[str, VertexRecord] = field(default_factory=dict)
+    vertex_shadows: list[tuple[VertexRecord, VertexRecord]] = field(default_factory=list)
+    edge_shadows: list[tuple[EdgeRecord, EdgeRecord]] = field(default_factory=list)
+    new_edges: dict[str, EdgeRecord] = field(default_factory=dict)
+    live_out: dict[str, list[EdgeRecord]] = field(default_factory=dict)
+    live_in: dict[str, list[EdgeRecord]] = field(default_factory=dict)
