@@ -6,7 +6,7 @@ other request until ``g.tx().commit()``. ``rollback()`` discards it, and so does
 session (op ``close``) or its connection. Sessionless requests commit on their own.
 
 How the open transaction is kept without holding the graph between requests: the session keeps
-the requests it ran (a log) and the ids they generated. Each new request rebuilds the session's
+the requests it ran that changed something (a log) and the ids they generated. Each new request rebuilds the session's
 state by running the log again inside one scope, runs itself, and the scope is rolled back when
 it ends; ``commit`` runs the log once more and commits. The graph is only held while a request of
 the session runs, so a client that leaves a transaction open holds back nobody, and readers never
@@ -75,13 +75,16 @@ class SessionRegistry:
                                        "commit or roll back")
             issued = len(session.ids.issued)
             try:
-                with self.store.session_scope(session.ids):
+                with self.store.session_scope(session.ids) as tx:
                     self._replay(session)
+                    writes = tx.writes
                     results = list(request())
+                    changed = tx.writes > writes
             except BaseException:
                 session.ids.forget_after(issued)  # a failed request leaves the transaction as it was
                 raise
-            session.requests.append(request)
+            if changed:  # a read changes nothing to rebuild: it is not run again
+                session.requests.append(request)
             return results
 
     def commit(self, session_id: str, connection: Hashable | None) -> None:

@@ -169,6 +169,7 @@ class Transaction:
     def __init__(self, store: GraphStore, ids: IdSource | None = None) -> None:
         self.store = store
         self.ids = ids or IdSource()
+        self.writes = 0  # changes made (a session keeps only the requests that made some)
         self._writing = False
         # id -> (label, props copy) before the first change, or None if created here
         self.vertex_before: dict[str, tuple[str, dict[str, list[Any]]] | None] = {}
@@ -180,7 +181,8 @@ class Transaction:
         return bool(self.vertex_before or self.edge_before)
 
     def _write(self) -> None:
-        """Become the graph's writer before the first change (see :mod:`rwlock`)."""
+        """Count a change; become the graph's writer before the first one (see :mod:`rwlock`)."""
+        self.writes += 1
         if self._writing:
             return
         lock = self.store.lock
