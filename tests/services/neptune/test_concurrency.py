@@ -13,6 +13,7 @@ from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.traversal import T
 
 from emulator.services.neptune import GraphServer
+from emulator.services.neptune.errors import ConcurrentModification
 from emulator.services.neptune.staging import LoadConflict, StagedLoad
 from emulator.services.neptune.store import GraphStore
 from tests.services.neptune.conftest import ws_url
@@ -97,3 +98,31 @@ def test_the_request_args_timeout_ends_a_script(server: GraphServer) -> None:
         assert error.value.status_code == 598 and "TimeLimitExceededException" in str(error.value)
     finally:
         client.close()
+
+
+def test_a_write_while_a_load_publishes_is_a_retryable_conflict() -> None:
+    """While a load writes its rows (the writer's place reserved), readers go on and writers are refused."""
+    store = graph_with_two_vertices()
+    reserved, done = threading.Event(), threading.Event()
+
+    def publishing_load() -> None:
+        store.lock.reserve()
+        reserved.set()
+        done.wait(10)
+        store.lock.cancel_reservation()
+
+    thread = threading.Thread(target=publishing_load)
+    thread.start()
+    try:
+        assert reserved.wait(10)
+        with store.transaction():
+            assert sorted(store.vertices) == ["a", "b"]  # a read goes on
+        with pytest.raises(ConcurrentModification), store.transaction() as tx:
+            tx.add_vertex("c")
+        assert "c" not in store.vertices
+    finally:
+        done.set()
+        thread.join(10)
+    with store.transaction() as tx:  # once published, writing works again
+        tx.add_vertex("c")
+    assert "c" in store.vertices
