@@ -10,6 +10,13 @@ Run: ``.venv/bin/python bench/graph_bench.py`` (``--edges N`` for a smaller gene
   same bytecode run in-process by the interpreter (no serialization, no socket). The ratio is
   what the protocol costs.
 
+* Traversals on Cora from 100 seed papers: ``repeat(out()).times(3).count()`` (and the same 3 hops
+  written ``out().out().out()``) and ``out().out().path().by(id)``, beside the same computation in
+  plain Python over adjacency lists (the floor). A step the server does not have yet reads
+  "unsupported".
+* Point reads (``g.V(id).valueMap()``) p50/p99 on an idle server, beside the same reads while the
+  generated graph's bulk load runs (target: p99 during the load within 3x of idle).
+
 The graph server runs in its own process, as under ``mlharbor up``, so client and server do not
 share one interpreter lock. Targets: the 1M-edge load under 30 s; wire reads at 50,000 elements/s.
 """
@@ -20,11 +27,13 @@ import argparse
 import csv
 import io
 import logging
-import subprocess
+import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +44,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from gremlin_python.driver.driver_remote_connection import DriverRemoteConnection  # noqa: E402
+from gremlin_python.driver.protocol import GremlinServerError  # noqa: E402
 from gremlin_python.driver.serializer import GraphBinarySerializersV1  # noqa: E402
 from gremlin_python.process.anonymous_traversal import traversal  # noqa: E402
 from gremlin_python.process.graph_traversal import GraphTraversal, GraphTraversalSource, __  # noqa: E402
@@ -44,6 +54,8 @@ from gremlin_python.structure.graph import Graph  # noqa: E402
 from gremlin_python.structure.io.graphbinaryV1 import GraphBinaryWriter  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
+from emulator import config as config_module  # noqa: E402
+from emulator.edge.graph_process import GraphProcess, GraphSettings  # noqa: E402
 from emulator.services.neptune.csvformat import convert, parse_header  # noqa: E402
 from emulator.services.neptune.gremlin.traversal import execute  # noqa: E402
 from emulator.services.neptune.loader import csv_rows  # noqa: E402
@@ -52,18 +64,6 @@ from emulator.services.neptune.store import GraphStore  # noqa: E402
 
 CORA = REPO / "../shared/datasets/cora"
 ROLE = "arn:aws:iam::123456789012:role/NeptuneLoadFromS3"
-SERVE = """
-import sys, time
-from pathlib import Path
-from emulator.services.neptune import GraphServer
-server = GraphServer(Path(sys.argv[1]), port=0, s3_endpoint_url=sys.argv[2])
-server.start()
-print(server.port, flush=True)
-sys.stdin.read()
-server.stop()
-"""
-
-
 def cora_csv() -> tuple[bytes, bytes]:
     with open(CORA / "nodes.csv", newline="") as handle:
         nodes = list(csv.DictReader(handle))
@@ -161,15 +161,119 @@ def decode_only(results: list[Any]) -> float:
     return len(results) / (time.perf_counter() - started)
 
 
+# -- traversals on Cora beside plain Python ---------------------------------------------------
+
+SEEDS = 100
+HOPS = 3
+Row = tuple[str, str, str, str]
+
+
+def cora_adjacency() -> dict[str, list[str]]:
+    """Out-neighbours of every Cora paper, in the order the loader links the edges (file order)."""
+    adjacency: dict[str, list[str]] = {}
+    with open(CORA / "nodes.csv", newline="") as handle:
+        for node in csv.DictReader(handle):
+            adjacency[node["node_id"]] = []
+    with open(CORA / "edges.csv", newline="") as handle:
+        for edge in csv.DictReader(handle):
+            adjacency[edge["source"]].append(edge["target"])
+    return adjacency
+
+
+def walks(adjacency: dict[str, list[str]], seeds: list[str], hops: int) -> int:
+    """How many traversers ``out()`` ``hops`` times leaves (every walk, no dedup)."""
+    frontier = list(seeds)
+    for _ in range(hops):
+        frontier = [n for v in frontier for n in adjacency[v]]
+    return len(frontier)
+
+
+def paths(adjacency: dict[str, list[str]], seeds: list[str]) -> list[list[str]]:
+    return [[s, a, b] for s in seeds for a in adjacency[s] for b in adjacency[a]]
+
+
+def best_of(runs: int, work: Callable[[], Any]) -> tuple[Any, float]:
+    """The result and the fastest of ``runs`` timings (seconds)."""
+    timings, result = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = work()
+        timings.append(time.perf_counter() - started)
+    return result, min(timings)
+
+
+def traversal_row(name: str, server: Callable[[], Any], floor: Callable[[], Any]) -> Row:
+    """One traversal on the server beside plain Python; "unsupported" if the server refuses a step."""
+    expected, floor_s = best_of(5, floor)
+    try:
+        got, server_s = best_of(3, server)
+    except GremlinServerError as error:
+        reason = str(error).split("detailedMessage", 1)[-1][:80].strip('":{} ')
+        return (name, "unsupported", f"{floor_s * 1000:,.2f} ms plain Python", f"- ({error.status_code}: {reason})")
+    same = "same result" if got == expected else f"DIFFERENT result ({str(got)[:40]} vs {str(expected)[:40]})"
+    return (name, f"{server_s * 1000:,.1f} ms", f"{floor_s * 1000:,.2f} ms plain Python",
+            f"{server_s / floor_s:,.0f}x  ({same})")
+
+
+def cora_traversals(g: GraphTraversalSource) -> list[Row]:
+    adjacency = cora_adjacency()
+    seeds = sorted(adjacency)[:SEEDS]
+
+    def as_lists(found: list[Any]) -> list[list[str]]:
+        return sorted(list(p) for p in found)
+
+    return [
+        traversal_row(f"Cora {SEEDS} seeds repeat(out()).times({HOPS}).count()",
+                      lambda: g.V(*seeds).repeat(__.out()).times(HOPS).count().next(),
+                      lambda: walks(adjacency, seeds, HOPS)),
+        traversal_row(f"Cora {SEEDS} seeds out().out().out().count()",
+                      lambda: g.V(*seeds).out().out().out().count().next(),
+                      lambda: walks(adjacency, seeds, HOPS)),
+        traversal_row(f"Cora {SEEDS} seeds out().out().path().by(id)",
+                      lambda: as_lists(g.V(*seeds).out().out().path().by(__.id_()).to_list()),
+                      lambda: sorted(paths(adjacency, seeds))),
+    ]
+
+
+# -- point reads, idle and beside a bulk load ----------------------------------------------------
+
+def point_reads(g: GraphTraversalSource, ids: list[str], until: Callable[[], bool] | None = None,
+                count: int = 0) -> list[float]:
+    """Latencies (seconds) of ``g.V(id).valueMap()``: ``count`` of them, or as many as fit before ``until()``."""
+    latencies: list[float] = []
+    index = 0
+    while (until is None and index < count) or (until is not None and not until()):
+        vid = ids[index % len(ids)]
+        started = time.perf_counter()
+        g.V(vid).value_map().to_list()
+        latencies.append(time.perf_counter() - started)
+        index += 1
+    return latencies
+
+
+def percentile(latencies: list[float], q: float) -> float:
+    return statistics.quantiles(latencies, n=100, method="inclusive")[q - 1] if len(latencies) > 1 else latencies[0]
+
+
+def latency_row(name: str, idle: list[float], busy: list[float]) -> Row:
+    ratio = percentile(busy, 99) / percentile(idle, 99)
+    return (name, f"p50 {percentile(busy, 50) * 1000:.2f} ms  p99 {percentile(busy, 99) * 1000:.2f} ms",
+            f"idle p50 {percentile(idle, 50) * 1000:.2f} ms  p99 {percentile(idle, 99) * 1000:.2f} ms",
+            f"{ratio:.1f}x p99 ({len(busy):,} reads during the load, max {max(busy) * 1000:.0f} ms; "
+            f"target <= 3x)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--edges", type=int, default=1_000_000, help="edges of the generated graph")
     parser.add_argument("--read", type=int, default=200_000, help="elements read per export")
     parser.add_argument("--page", type=int, default=20_000, help="page size of the exports")
+    parser.add_argument("--point-reads", type=int, default=2_000, help="point reads on the idle server")
     parser.add_argument("--batch-size", type=int, default=0,
                         help="results per response frame (batchSize); 0 keeps the server default of 64")
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    logging.getLogger("gremlinpython").setLevel(logging.CRITICAL)  # "unsupported" rows say it once
 
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
@@ -179,11 +283,14 @@ def main() -> int:
                       aws_secret_access_key="bench")
     s3.create_bucket(Bucket="graph-bench")
     work = Path(tempfile.mkdtemp(prefix="graph-bench-"))
-    server = subprocess.Popen([sys.executable, "-c", SERVE, str(work), s3_url], cwd=REPO, stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    # the graph server's own supervised process, exactly as ``mlharbor up`` starts it
+    server = GraphProcess(GraphSettings(data_dir=str(work), host="127.0.0.1", port=0, s3_endpoint_url=s3_url,
+                                        region="us-east-1", query_timeout_ms=120_000,
+                                        config=config_module.resolve({"data_dir": str(work)})))
+    server.start()
     rows: list[tuple[str, str, str, str]] = []
     try:
-        graph_port = int(server.stdout.readline())  # type: ignore[union-attr]
+        graph_port = server.port
         neptune = boto3.client("neptunedata", endpoint_url=f"http://127.0.0.1:{graph_port}", region_name="us-east-1",
                                aws_access_key_id="bench", aws_secret_access_key="bench",
                                config=Config(retries={"max_attempts": 1}))
@@ -192,17 +299,33 @@ def main() -> int:
         loaded, load_s = bulk_load(neptune, s3, "graph-bench", "cora", {"v.csv": cora_v, "e.csv": cora_e})
         rows.append(("load Cora (rows/s)", f"{loaded / load_s:,.0f}", f"{parsed / parse_s:,.0f} parse only",
                      f"{(parsed / parse_s) / (loaded / load_s):.1f}x  ({loaded:,} rows in {load_s:.2f} s)"))
+        reads_remote = DriverRemoteConnection(f"ws://127.0.0.1:{graph_port}/gremlin", "g")
+        reads_g = traversal().with_remote(reads_remote)
+        read_ids = sorted(cora_adjacency())[:500]
+        point_reads(reads_g, read_ids, count=200)  # warm the connection and the server
+        idle = point_reads(reads_g, read_ids, count=args.point_reads)
         gen_v, gen_e = generated_csv(args.edges)
         parsed, parse_s = parse_only(gen_v, gen_e)
-        loaded, load_s = bulk_load(neptune, s3, "graph-bench", "generated", {"v.csv": gen_v, "e.csv": gen_e})
+        load_done = threading.Event()
+        busy: list[float] = []
+        reader = threading.Thread(target=lambda: busy.extend(point_reads(reads_g, read_ids, until=load_done.is_set)))
+        reader.start()
+        try:
+            loaded, load_s = bulk_load(neptune, s3, "graph-bench", "generated", {"v.csv": gen_v, "e.csv": gen_e})
+        finally:
+            load_done.set()
+            reader.join()
+            reads_remote.close()
         rows.append((f"load {args.edges:,} edges (rows/s)", f"{loaded / load_s:,.0f}",
                      f"{parsed / parse_s:,.0f} parse only",
                      f"{(parsed / parse_s) / (loaded / load_s):.1f}x  ({loaded:,} rows in {load_s:.1f} s; "
                      f"target < 30 s)"))
         del gen_v, gen_e
+        rows.append(latency_row(f"point reads during the {args.edges:,}-edge load", idle, busy))
 
         conn = DriverRemoteConnection(f"ws://127.0.0.1:{graph_port}/gremlin", "g")
         g = traversal().with_remote(conn)
+        rows.extend(cora_traversals(g))
         if args.batch_size:
             g = g.with_strategies(OptionsStrategy(batchSize=args.batch_size))
         vertex_total = min(args.read, g.V().count().next())
@@ -211,8 +334,7 @@ def main() -> int:
         wire_e = export(lambda a, b: edge_page(g, a, b).to_list(), edge_total, args.page)
         conn.close()
     finally:
-        server.stdin.close()  # type: ignore[union-attr]
-        server.wait(120)
+        server.stop()
 
     store = GraphStore(work / "graph.sqlite")
     local = GraphTraversalSource(Graph(), TraversalStrategies())

@@ -48,6 +48,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("host", "127.0.0.1", "address the edge endpoint binds (loopback by default: nothing is exposed)"),
     Setting("port", 4600, "edge endpoint port; 0 picks a free one"),
     Setting("graph_port", 8182, "the Neptune-style graph server's own port; 0 picks a free one"),
+    Setting("neptune_query_timeout", 120_000, "milliseconds a Gremlin query may run before it ends with "
+            "TimeLimitExceededException, when the request sets no evaluationTimeout (Neptune's default: 120000)"),
     Setting("data_dir", ".mlharbor", "job records, job trees, graph store and artifact store"),
     Setting("region", "us-east-1", "the AWS region the emulator answers as"),
     Setting("account_id", "123456789012", "the AWS account the emulator answers as (moto's default)"),

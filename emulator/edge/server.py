@@ -24,13 +24,13 @@ from emulator.core.credentials import key_for, use_internal_key
 from emulator.edge import access
 from emulator.edge.app import EdgeDispatcher, NotReadyApp, SwappableApp, WSGIApp, create_app
 from emulator.edge.gate import EdgeGate
+from emulator.edge.graph_process import GraphProcess, GraphSettings
 from emulator.edge.job_origin import JobOriginGate
 from emulator.edge.s3_checks import S3Guard
 from emulator.edge.s3_journal import S3Journal
 from emulator.edge.wsgi_server import EdgeServer, ServingLimits, bind
 from emulator.observability import durable_backends
 from emulator.observability.durable_store import ObservabilityStore
-from emulator.services.neptune import GraphServer
 from emulator.services.sagemaker.plane import ControlPlane
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class Harbor:
         self.config = config_module.resolve(overrides)
         self.data_dir = Path(self.config["data_dir"])
         self.control: ControlPlane | None = None
-        self.graph: GraphServer | None = None
+        self.graph: GraphProcess | None = None
         self._app = SwappableApp(NotReadyApp())
         self.host_policy = access.host_policy(self.config)
         self.origin_policy = access.origin_policy(self.config)
@@ -100,22 +100,23 @@ class Harbor:
         return {
             "endpoint": self.endpoint_url,
             "graph": self.graph.url if self.graph is not None else None,
+            "graph_pid": self.graph.pid if self.graph is not None else None,
             "pid": os.getpid(),
             "data_dir": str(self.data_dir),
             "runner": self.config["runner"],
         }
 
-    def _start_graph(self) -> GraphServer:
-        graph = GraphServer(
-            data_dir=self.data_dir / "graph",
+    def _start_graph(self) -> GraphProcess:
+        """The graph server in its own supervised process, so a heavy traversal never slows the edge."""
+        graph = GraphProcess(GraphSettings(
+            data_dir=str(self.data_dir / "graph"),
             host=self.config["host"],
             port=int(self.config["graph_port"]),
             s3_endpoint_url=self.endpoint_url,
             region=self.config["region"],
-            host_policy=self.host_policy,
-            origin_policy=self.origin_policy,
-            verifier=self.verifier,
-        )
+            query_timeout_ms=float(self.config["neptune_query_timeout"]),
+            config=self.config,
+        ), on_restart=self._write_server_info)
         graph.start()
         return graph
 

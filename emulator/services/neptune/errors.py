@@ -119,6 +119,14 @@ class TimeLimitExceeded(GraphServiceError):
     gremlin_status = SERVER_TIMEOUT
 
 
+class ConcurrentModification(GraphServiceError):
+    """Two requests wanted to change the graph at once; Neptune's answer is this retryable error."""
+
+    code = "ConcurrentModificationException"
+    http_status = 500
+    gremlin_status = SERVER_ERROR
+
+
 class BulkLoadIdNotFound(GraphServiceError):
     code = "BulkLoadIdNotFoundException"
     http_status = 404

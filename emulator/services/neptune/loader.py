@@ -2,9 +2,11 @@
 
 Emulates https://docs.aws.amazon.com/neptune/latest/userguide/load-api-reference.html. A job lists
 the objects under its ``source`` (one object or a folder), parses every file (vertex files before
-edge files), then applies all rows in ONE store transaction whose commit also writes the job's
-final status. So a load is atomic: a crash or a failure leaves the graph as it was before the load,
-and a job is never reported LOAD_COMPLETED unless its data is on disk. (Real Neptune commits in
+edge files), then applies all rows to ONE staged change (:mod:`emulator.services.neptune.staging`),
+published with the job's final status in one SQLite transaction. So a load is atomic: a crash or a
+failure leaves the graph as it was before the load, and a job is never reported LOAD_COMPLETED
+unless its data is on disk. Reads go on during the load: they see the graph without it until it
+is published, and wait only for that short step. (Real Neptune commits in
 chunks and keeps what was loaded before an error; this emulator is stricter.) Jobs run one at a
 time on a worker thread; ``queueRequest`` queues, otherwise a second load is refused as on Neptune.
 """
@@ -26,13 +28,16 @@ from typing import Any
 from emulator.services.neptune import errors
 from emulator.services.neptune.csvformat import CsvFormatError, Header, convert, parse_header, split_labels
 from emulator.services.neptune.gremlin.predicates import values_equal
-from emulator.services.neptune.store import DEFAULT_VERTEX_LABEL, LABEL_SEPARATOR, GraphError, GraphStore, Transaction
+from emulator.services.neptune.staging import LoadConflict, StagedLoad
+from emulator.services.neptune.store import DEFAULT_VERTEX_LABEL, LABEL_SEPARATOR, GraphError, GraphStore
 
 log = logging.getLogger(__name__)
 
 MAX_ERROR_LOGS = 10_000
 MAX_JOBS_LISTED = 1024
 CANCEL_CHECK_EVERY = 20_000
+#: rows between two hand-overs of the interpreter lock to the request threads (a multiple divides CANCEL_CHECK_EVERY)
+YIELD_EVERY = 250
 FINISHED = frozenset({"LOAD_COMPLETED", "LOAD_FAILED", "LOAD_CANCELLED_BY_USER", "LOAD_CANCELLED_DUE_TO_ERRORS",
                       "LOAD_UNEXPECTED_ERROR", "LOAD_S3_READ_ERROR", "LOAD_S3_ACCESS_DENIED_ERROR",
                       "LOAD_FAILED_BECAUSE_DEPENDENCY_NOT_SATISFIED", "LOAD_FAILED_INVALID_REQUEST"})
@@ -185,7 +190,7 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 class FileApplier:
     """Applies the rows of parsed files to one transaction, counting into the job's feeds."""
 
-    def __init__(self, tx: Transaction, job: LoadJob) -> None:
+    def __init__(self, tx: StagedLoad, job: LoadJob) -> None:
         self.tx = tx
         self.store = tx.store
         self.job = job
@@ -208,8 +213,10 @@ class FileApplier:
             return
         apply_row = self._vertex_row if header.kind == "vertex" else self._edge_row
         for number, row in enumerate(rows, start=1):
-            if number % CANCEL_CHECK_EVERY == 0 and self.job.cancel_requested:
-                raise LoadStopped("LOAD_CANCELLED_BY_USER")
+            if number % YIELD_EVERY == 0:
+                time.sleep(0)  # hand the interpreter to waiting readers: a load must not slow them down
+                if number % CANCEL_CHECK_EVERY == 0 and self.job.cancel_requested:
+                    raise LoadStopped("LOAD_CANCELLED_BY_USER")
             feed.totalRecords += 1
             if len(row) != header.width:
                 if not any(row):
@@ -285,7 +292,7 @@ class FileApplier:
         edge = self.store.edges.get(eid)
         if edge is None:
             edge = tx.add_edge(eid, label, out_v, in_v)
-        elif edge.out_v is not out_v or edge.in_v is not in_v or edge.label != label:
+        elif edge.out_v.id != out_v.id or edge.in_v.id != in_v.id or edge.label != label:
             raise GraphError(f"Edge {eid} already exists with other ~from, ~to or ~label")
         for key, _, new in values:
             tx.set_edge_property(edge, key, new[-1])
@@ -303,7 +310,7 @@ def is_edge_file(data: bytes) -> bool:
     return any(cell.strip() in ("~from", "~to") for cell in header)
 
 
-def apply_files(tx: Transaction, job: LoadJob, files: Iterable[tuple[FeedStatus, bytes]]) -> None:
+def apply_files(tx: StagedLoad, job: LoadJob, files: Iterable[tuple[FeedStatus, bytes]]) -> None:
     """Apply files in order (the caller puts vertex files first)."""
     applier = FileApplier(tx, job)
     for feed, data in files:
@@ -476,19 +483,23 @@ class LoaderService:
                 if other is None or other.status != "LOAD_COMPLETED":
                     raise LoadStopped("LOAD_FAILED_BECAUSE_DEPENDENCY_NOT_SATISFIED")
             files = self._download(job)
-            with self.store.lock:
-                tx = Transaction(self.store)
-                try:
-                    apply_files(tx, job, files)
-                    if job.cancel_requested:
-                        raise LoadStopped("LOAD_CANCELLED_BY_USER")
-                    job.status = "LOAD_FAILED" if any(f.error_count for f in job.feeds) else "LOAD_COMPLETED"
-                    job.time_spent = int(round(time.monotonic() - started))
-                    self.store.commit(tx, [("INSERT OR REPLACE INTO load_jobs (id, created, record) "
-                                            "VALUES (?, ?, ?)", (job.load_id, job.created, job.record()))])
-                except BaseException:
-                    tx.rollback()
-                    raise
+            staged = StagedLoad(self.store)  # built without the graph lock: reads go on meanwhile
+            apply_files(staged, job, files)
+            if job.cancel_requested:
+                raise LoadStopped("LOAD_CANCELLED_BY_USER")
+            final = "LOAD_FAILED" if any(f.error_count for f in job.feeds) else "LOAD_COMPLETED"
+            job.time_spent = int(round(time.monotonic() - started))
+            job.status = final
+            record = job.record()  # the final record goes to disk with the data...
+            job.status = "LOAD_IN_PROGRESS"  # ...but Get-Status says so only once the data can be read
+            try:
+                staged.publish([("INSERT OR REPLACE INTO load_jobs (id, created, record) VALUES (?, ?, ?)",
+                                 (job.load_id, job.created, record))])
+                job.status = final
+            except LoadConflict as conflict:
+                job.error_logs.append({"errorCode": "CONCURRENT_MODIFICATION", "errorMessage": str(conflict),
+                                       "fileName": job.options.source, "recordNum": 0})
+                raise LoadStopped("LOAD_FAILED") from None
         except LoadStopped as stop:
             self._finish(job, stop.status, started)
         except errors.GraphServiceError as error:

@@ -12,7 +12,8 @@ This module is pure: the websocket server feeds it bytes and sends what it yield
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+import uuid
+from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ from emulator.services.neptune.serializers import (
     encode_graphson_response,
     read_mime,
 )
+from emulator.services.neptune.sessions import SessionRegistry
 from emulator.services.neptune.store import GraphStore
 
 log = logging.getLogger(__name__)
@@ -85,13 +87,15 @@ class GremlinProtocol:
     def __init__(self, store: GraphStore, default_timeout_ms: float = 120_000) -> None:
         self.store = store
         self.default_timeout_ms = default_timeout_ms
+        self.sessions = SessionRegistry(store)
 
-    def handle(self, frame: bytes | str) -> Iterator[bytes | str]:
+    def handle(self, frame: bytes | str, connection: Hashable | None = None) -> Iterator[bytes | str]:
         """Yield the response frames for one request frame (never raises).
 
         Every answer carries the request id once it could be read, so the client can match it: a frame
         that fails to decode after its id gets a 498 with that id, and only a frame whose id itself is
-        unreadable is answered without one.
+        unreadable is answered without one. ``connection`` names the client connection, whose sessions end
+        with it (:meth:`connection_closed`).
         """
         if isinstance(frame, str):
             frame = frame.encode("utf-8")
@@ -115,9 +119,14 @@ class GremlinProtocol:
         except Exception as error:  # noqa: BLE001 - whatever the bytes were, the client gets an answer
             yield _refusal(codec, None, errors.MalformedRequest(f"Malformed request message: {error}"))
             return
-        yield from self._answer(request, codec)
+        yield from self._answer(request, codec, connection)
 
-    def _answer(self, request: RequestMessage, codec: Codec) -> Iterator[bytes | str]:
+    def connection_closed(self, connection: Hashable) -> None:
+        """The client connection is gone: its sessions' open transactions are rolled back."""
+        self.sessions.connection_closed(connection)
+
+    def _answer(self, request: RequestMessage, codec: Codec,
+                connection: Hashable | None = None) -> Iterator[bytes | str]:
         """Stream the results in batches; the last batch is 200, an empty result 204.
 
         An error after some batches were sent ends the stream with the error status, as Gremlin
@@ -126,7 +135,7 @@ class GremlinProtocol:
         request_id = request.request_id
         ok_message = None if codec.binary else ""
         try:
-            results, as_traversers, batch_size = self._evaluate(request)
+            results, as_traversers, batch_size = self._evaluate(request, connection)
             iterator = iter(results)
             pending = next(iterator, _END)
             if pending is _END:
@@ -159,8 +168,40 @@ class GremlinProtocol:
             failure = errors.InternalFailure(f"{type(error).__name__}: {error}")
             yield codec.encode(request_id, failure.gremlin_status, failure.gremlin_message(request_id), None)
 
-    def _evaluate(self, request: RequestMessage) -> tuple[Iterable[Any], bool, int]:
+    def _evaluate(self, request: RequestMessage, connection: Hashable | None = None) -> tuple[Iterable[Any], bool, int]:
         """Start the request; returns (results, wrap as Traversers, batch size)."""
+        session_id = request.args.get("session")
+        if request.processor == "session" or session_id is not None:
+            return self._evaluate_in_session(request, session_id, connection)
+        return self._evaluate_sessionless(request)
+
+    def _evaluate_in_session(self, request: RequestMessage, session_id: Any,
+                             connection: Hashable | None) -> tuple[Iterable[Any], bool, int]:
+        """A session-bound request (``g.tx()``): see :mod:`emulator.services.neptune.sessions`."""
+        if not isinstance(session_id, str | uuid.UUID) or not str(session_id):
+            raise errors.InvalidParameter("A session request needs the session id in args.session")
+        session_id = str(session_id)
+        op, gremlin = request.op, request.args.get("gremlin")
+        if op == "close":
+            self.sessions.close(session_id)
+            return [], False, DEFAULT_BATCH_SIZE
+        if op == "bytecode" and isinstance(gremlin, Bytecode) and any(name == "tx" for name, _ in gremlin.sources):
+            action = next(args for name, args in gremlin.sources if name == "tx")
+            if action == ["commit"]:
+                self.sessions.commit(session_id, connection)
+            elif action == ["rollback"]:
+                self.sessions.rollback(session_id, connection)
+            else:
+                raise errors.InvalidParameter(f"Unsupported transaction operation {action!r} (commit, rollback)")
+            return [], True, DEFAULT_BATCH_SIZE
+        _, as_traversers, batch = self._evaluate_sessionless(request)  # checks the request; runs nothing yet
+
+        def evaluate() -> Iterable[Any]:  # run again each time the session rebuilds its transaction
+            return self._evaluate_sessionless(request)[0]
+
+        return self.sessions.run(session_id, connection, evaluate), as_traversers, batch
+
+    def _evaluate_sessionless(self, request: RequestMessage) -> tuple[Iterable[Any], bool, int]:
         op, args = request.op, request.args
         timeout = _timeout(args) or self.default_timeout_ms
         if op == "bytecode":

@@ -194,7 +194,7 @@ class GraphServer:
 
         def produce() -> None:
             try:
-                for frame in self.protocol.handle(data):
+                for frame in self.protocol.handle(data, connection=ws):
                     put(frame)
             finally:
                 put(None)
@@ -237,4 +237,5 @@ class GraphServer:
             pass
         finally:
             self._sockets.discard(ws)
+            self.protocol.connection_closed(ws)  # its sessions end: their open transactions roll back
         return ws

@@ -7,6 +7,12 @@ SQLite transaction (and any extra bookkeeping rows, such as a bulk-load job's fi
 so a crash leaves the file either before or after the whole request. ``rollback`` restores the
 snapshots in memory.
 
+Concurrency (:mod:`emulator.services.neptune.rwlock`): a request holds the graph shared until its
+first change, then alone until it ends, so read-only requests run side by side and never see a
+write in progress. A session (:meth:`GraphStore.session_scope`) keeps one transaction open across
+the requests of one block; generated ids come from an :class:`IdSource` so that a session can
+rebuild its uncommitted state exactly (see :mod:`emulator.services.neptune.sessions`).
+
 Neptune's data model, as emulated here
 (https://docs.aws.amazon.com/neptune/latest/userguide/access-graph-gremlin-differences.html):
 
@@ -29,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from emulator.core.sqlite import open_database
+from emulator.services.neptune.errors import ConcurrentModification
+from emulator.services.neptune.rwlock import ReadWriteLock, UpgradeConflict
 
 LABEL_SEPARATOR = "::"
 DEFAULT_VERTEX_LABEL = "vertex"
@@ -125,14 +133,44 @@ def decode_props(text: str | None) -> dict[str, Any]:
     return json.loads(text, object_hook=_json_hook) if text else {}
 
 
+class IdSource:
+    """The ids a transaction generates: new UUIDs, or, while a session replays its requests, the same
+    ones again in the same order."""
+
+    def __init__(self) -> None:
+        self.issued: list[str] = []
+        self.cursor = 0
+
+    def new_id(self) -> str:
+        if self.cursor < len(self.issued):
+            value = self.issued[self.cursor]
+        else:
+            value = str(uuid.uuid4())
+            self.issued.append(value)
+        self.cursor += 1
+        return value
+
+    def rewind(self) -> None:
+        self.cursor = 0
+
+    def forget_after(self, count: int) -> None:
+        """Drop the ids issued after the first ``count`` (a failed request's)."""
+        del self.issued[count:]
+        self.cursor = min(self.cursor, count)
+
+
 class Transaction:
     """The changes of one request: snapshots for rollback, touched ids for commit.
 
-    Every mutation of the graph goes through one of these methods.
+    Every mutation of the graph goes through one of these methods; the first one makes the
+    request the graph's one writer (it waits for the other readers to finish).
     """
 
-    def __init__(self, store: GraphStore) -> None:
+    def __init__(self, store: GraphStore, ids: IdSource | None = None) -> None:
         self.store = store
+        self.ids = ids or IdSource()
+        self.writes = 0  # changes made (a session keeps only the requests that made some)
+        self._writing = False
         # id -> (label, props copy) before the first change, or None if created here
         self.vertex_before: dict[str, tuple[str, dict[str, list[Any]]] | None] = {}
         # id -> (label, out id, in id, props copy), or None if created here
@@ -142,21 +180,38 @@ class Transaction:
     def changed(self) -> bool:
         return bool(self.vertex_before or self.edge_before)
 
+    def _write(self) -> None:
+        """Count a change; become the graph's writer before the first one (see :mod:`rwlock`)."""
+        self.writes += 1
+        if self._writing:
+            return
+        lock = self.store.lock
+        if not lock.held_for_write():
+            try:
+                lock.upgrade()
+            except UpgradeConflict:
+                raise ConcurrentModification("Another request is changing the graph at the same time; "
+                                             "retry the request") from None
+        self._writing = True
+
     # -- snapshots ---------------------------------------------------------------------
     def _touch_vertex(self, vertex: VertexRecord) -> None:
+        self._write()
         if vertex.id not in self.vertex_before:
             self.vertex_before[vertex.id] = (vertex.label, {k: list(v) for k, v in vertex.props.items()})
 
     def _touch_edge(self, edge: EdgeRecord) -> None:
+        self._write()
         if edge.id not in self.edge_before:
             self.edge_before[edge.id] = (edge.label, edge.out_v.id, edge.in_v.id, dict(edge.props))
 
     # -- vertices ----------------------------------------------------------------------
     def add_vertex(self, vid: str | None, label: str = DEFAULT_VERTEX_LABEL) -> VertexRecord:
         """Create a vertex; ``vid=None`` generates a UUID string like Neptune."""
+        self._write()
         vertices = self.store.vertices
         if vid is None:
-            vid = str(uuid.uuid4())
+            vid = self.ids.new_id()
         elif not isinstance(vid, str):
             vid = str(vid)
         if vid in vertices:
@@ -177,14 +232,7 @@ class Transaction:
         """Add a value (``set``: kept once; ``single``: replaces all values)."""
         check_value(value)
         self._touch_vertex(vertex)
-        if cardinality == "single":
-            vertex.props[key] = [value]
-        elif cardinality == "set":
-            values = vertex.props.setdefault(key, [])
-            if not any(_same_value(value, old) for old in values):
-                values.append(value)
-        else:
-            raise GraphError(f"Cardinality {cardinality} is not supported by Neptune (use single or set)")
+        put_vertex_value(vertex.props, key, value, cardinality)
 
     def remove_vertex_property(self, vertex: VertexRecord, key: str, value: Any = None,
                                match_value: bool = False) -> None:
@@ -212,9 +260,10 @@ class Transaction:
 
     # -- edges -------------------------------------------------------------------------
     def add_edge(self, eid: str | None, label: str, out_v: VertexRecord, in_v: VertexRecord) -> EdgeRecord:
+        self._write()
         edges = self.store.edges
         if eid is None:
-            eid = str(uuid.uuid4())
+            eid = self.ids.new_id()
         elif not isinstance(eid, str):
             eid = str(eid)
         if eid in edges:
@@ -274,6 +323,18 @@ class Transaction:
         self.edge_before.clear()
 
 
+def put_vertex_value(props: dict[str, list[Any]], key: str, value: Any, cardinality: str) -> None:
+    """Add a value to a vertex's properties (``set``: kept once; ``single``: replaces all values)."""
+    if cardinality == "single":
+        props[key] = [value]
+    elif cardinality == "set":
+        values = props.setdefault(key, [])
+        if not any(_same_value(value, old) for old in values):
+            values.append(value)
+    else:
+        raise GraphError(f"Cardinality {cardinality} is not supported by Neptune (use single or set)")
+
+
 def _unlink(edge: EdgeRecord) -> None:
     _remove_identity(edge.out_v.out_e, edge)
     _remove_identity(edge.in_v.in_e, edge)
@@ -297,13 +358,16 @@ class GraphStore:
     Args:
         path: the SQLite file (created if missing); ``None`` keeps the graph in memory only.
 
-    All access goes through :attr:`lock` (a re-entrant lock): one request at a time sees and
-    changes the graph, so a traversal never observes half of another request's writes.
+    All access goes through :attr:`lock` (:class:`ReadWriteLock`; ``with store.lock`` is the
+    exclusive side): readers share the graph, a writer has it alone, so a traversal never
+    observes half of another request's writes.
     """
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
-        self.lock = threading.RLock()
+        self.lock = ReadWriteLock()
+        self._scopes = threading.local()  # the session transaction open on this thread, if any
+        self._db_lock = threading.Lock()  # the SQLite connection, one statement batch at a time
         self.vertices: dict[str, VertexRecord] = {}
         self.edges: dict[str, EdgeRecord] = {}
         self._db: sqlite3.Connection | None = None
@@ -342,12 +406,20 @@ class GraphStore:
     # -- transactions ------------------------------------------------------------------
     @contextmanager
     def transaction(self, extra: Iterable[tuple[str, tuple[Any, ...]]] = ()) -> Iterator[Transaction]:
-        """Hold the lock and run a block as one transaction: committed on success, else rolled back.
+        """Run a block as one transaction: committed on success, else rolled back.
+
+        The block reads the graph shared with other readers and has it alone from its first change.
+        Inside :meth:`session_scope` it is the session's transaction, ended by the scope.
 
         Args:
             extra: more SQL statements (with parameters) to commit atomically with the changes.
         """
-        with self.lock:
+        ambient: Transaction | None = getattr(self._scopes, "tx", None)
+        if ambient is not None:
+            yield ambient
+            return
+        self.lock.acquire_read()
+        try:
             tx = Transaction(self)
             try:
                 yield tx
@@ -359,6 +431,39 @@ class GraphStore:
             except BaseException:
                 tx.rollback()
                 raise
+        finally:
+            self.lock.release_read()
+
+    @contextmanager
+    def session_scope(self, ids: IdSource, commit: bool = False) -> Iterator[Transaction]:
+        """One transaction that every :meth:`transaction` on this thread joins until the block ends.
+
+        At the end it is rolled back (the session's changes are not visible outside the block),
+        or committed when ``commit`` and the block succeeded.
+        """
+        if getattr(self._scopes, "tx", None) is not None:
+            raise RuntimeError("session scopes do not nest")
+        ids.rewind()
+        self.lock.acquire_read()
+        tx = Transaction(self, ids)
+        self._scopes.tx = tx
+        try:
+            try:
+                yield tx
+            except BaseException:
+                tx.rollback()
+                raise
+            if commit:
+                try:
+                    self.commit(tx)
+                except BaseException:
+                    tx.rollback()
+                    raise
+            else:
+                tx.rollback()
+        finally:
+            self._scopes.tx = None
+            self.lock.release_read()
 
     def commit(self, tx: Transaction, extra: Iterable[tuple[str, tuple[Any, ...]]] = ()) -> None:
         """Write every element ``tx`` touched (and ``extra`` statements) in one SQLite transaction."""
@@ -381,7 +486,23 @@ class GraphStore:
                 edge_gone.append((eid,))
             else:
                 edge_rows.append((eid, edge.label, edge.out_v.id, edge.in_v.id, encode_props(edge.props)))
-        db = self._db
+        with self._db_lock:
+            self._write_rows(vertex_gone, vertex_rows, edge_gone, edge_rows, extra)
+        tx.vertex_before.clear()
+        tx.edge_before.clear()
+
+    def write_rows(self, vertex_rows: list[tuple[Any, ...]], edge_rows: list[tuple[Any, ...]],
+                   extra: Iterable[tuple[str, tuple[Any, ...]]] = ()) -> None:
+        """Insert or replace rows in one SQLite transaction (a staged load's publish; hold ``lock``)."""
+        if self._db is None:
+            return
+        with self._db_lock:
+            self._write_rows([], vertex_rows, [], edge_rows, list(extra))
+
+    def _write_rows(self, vertex_gone: list[tuple[str]], vertex_rows: list[tuple[Any, ...]],
+                    edge_gone: list[tuple[str]], edge_rows: list[tuple[Any, ...]],
+                    extra: list[tuple[str, tuple[Any, ...]]]) -> None:
+        db = self._require_db()
         db.execute("BEGIN IMMEDIATE")
         try:
             if edge_gone:
@@ -399,20 +520,18 @@ class GraphStore:
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        tx.vertex_before.clear()
-        tx.edge_before.clear()
 
     # -- bookkeeping rows (bulk-load jobs) ---------------------------------------------
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Run one statement on the file outside graph transactions (autocommit)."""
         if self._db is None:
             return []
-        with self.lock:
+        with self._db_lock:
             return self._db.execute(sql, params).fetchall()
 
     def close(self) -> None:
         """Checkpoint the write-ahead log and close the file."""
-        with self.lock:
+        with self.lock, self._db_lock:
             if self._db is not None:
                 try:
                     self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -191,9 +191,20 @@ def nested(arg: Any, step: str) -> list[Step]:
 
 
 def run_steps(ctx: Context, steps: list[Step], it: Iterator[Traverser]) -> Iterator[Traverser]:
-    for step in steps:
-        it = step.run(ctx, it)
+    if ctx.deadline is None:
+        for step in steps:
+            it = step.run(ctx, it)
+        return it
+    for step in steps:  # every traverser entering a step checks the deadline: no loop outlives it
+        it = step.run(ctx, _ticking(ctx, it))
     return it
+
+
+def _ticking(ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+    tick = ctx.tick
+    for trav in it:
+        tick()
+        yield trav
 
 
 def run_nested(ctx: Context, steps: list[Step], trav: Traverser) -> Iterator[Traverser]:

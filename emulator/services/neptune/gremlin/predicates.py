@@ -3,14 +3,20 @@
 Follows TinkerPop's comparability rules (https://tinkerpop.apache.org/docs/3.7.0/dev/provider/#gremlin-semantics):
 numbers compare by value whatever their type, booleans are not numbers, values of different
 kinds are never equal and never ordered (a comparison that would be an error is false in a filter).
+
+``TextP.regex`` runs on RE2 (google-re2), whose matching time is linear in the text whatever the
+pattern, so ``^(a+)+$`` cannot stall a request; it matches anywhere in the value (TinkerPop's
+``Matcher.find()``; anchor with ``^``/``$`` for a full match). RE2 has no backreferences or
+lookaround: such a pattern is refused as invalid.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from typing import Any
+
+import re2
 
 from emulator.services.neptune.gremlin.bytecode import Pred
 
@@ -148,6 +154,27 @@ def compile_predicate(pred: Pred) -> Predicate:
     raise PredicateError(f"P.{op} is not supported")
 
 
+def _regex_options() -> re2.Options:
+    options = re2.Options()
+    options.log_errors = False  # a bad pattern is the client's error, answered, not logged by RE2
+    options.never_capture = True  # groups are never read: matching without them is faster
+    return options
+
+
+_REGEX_OPTIONS = _regex_options()
+
+
+def compile_regex(op: str, text: str) -> Any:
+    """An RE2 pattern for ``TextP.regex``/``notRegex``; raises PredicateError for what RE2 can not compile."""
+    try:
+        return re2.compile(text, _REGEX_OPTIONS)
+    except re2.error as error:
+        reason = error.args[0].decode(errors="replace") if error.args and isinstance(error.args[0], bytes) \
+            else str(error)
+        raise PredicateError(f"TextP.{op}: invalid pattern {text!r}: {reason} (patterns are RE2 syntax: "
+                             "no backreferences or lookaround)") from None
+
+
 def _compile_text(op: str, args: list[Any]) -> Predicate:
     if len(args) != 1 or not isinstance(args[0], str):
         raise PredicateError(f"TextP.{op} needs one string")
@@ -155,10 +182,7 @@ def _compile_text(op: str, args: list[Any]) -> Predicate:
     if op in ("regex", "notRegex"):
         if len(text) > MAX_REGEX_LENGTH:
             raise PredicateError(f"TextP.{op} pattern longer than {MAX_REGEX_LENGTH} characters")
-        try:
-            pattern = re.compile(text)
-        except re.error as error:
-            raise PredicateError(f"TextP.{op}: invalid pattern {text!r}: {error}") from None
+        pattern = compile_regex(op, text)
         if op == "regex":
             return lambda v: isinstance(v, str) and pattern.search(v) is not None
         return lambda v: isinstance(v, str) and pattern.search(v) is None
