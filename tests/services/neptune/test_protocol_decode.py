@@ -107,11 +107,11 @@ def test_an_unexpected_failure_answers_with_the_id_and_keeps_the_socket(
     original = server.protocol._evaluate
     calls = {"n": 0}
 
-    def failing_once(request: RequestMessage) -> Any:
+    def failing_once(request: RequestMessage, connection: Any = None) -> Any:
         calls["n"] += 1
         if calls["n"] == 1:
             raise RuntimeError("boom")
-        return original(request)
+        return original(request, connection)
 
     monkeypatch.setattr(server.protocol, "_evaluate", failing_once)
     with pytest.raises(GremlinServerError) as raised:
@@ -125,11 +125,11 @@ def test_a_handler_bug_does_not_drop_the_websocket(server: GraphServer, monkeypa
     original = server.protocol.handle
     calls = {"n": 0}
 
-    def handle(frame: bytes | str) -> Any:
+    def handle(frame: bytes | str, connection: Any = None) -> Any:
         calls["n"] += 1
         if calls["n"] == 1:
             raise RuntimeError("handler bug")
-        return original(frame)
+        return original(frame, connection=connection)
 
     monkeypatch.setattr(server.protocol, "handle", handle)
     serializer = SERIALIZERS["graphbinary"]()
