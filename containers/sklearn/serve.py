@@ -36,8 +36,17 @@ def fetch_submit_directory(uri: str, target: Path) -> Path:
     archive = io.BytesIO(boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
     target.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=archive) as tar:
-        tar.extractall(target, filter="data")
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(target, filter="data")
+        else:  # Debian bookworm's 3.11.2 predates extraction filters: only plain members inside target
+            members = [m for m in tar.getmembers() if (m.isfile() or m.isdir()) and _inside(target, m.name)]
+            tar.extractall(target, members=members)
     return target
+
+
+def _inside(target: Path, name: str) -> bool:
+    resolved = (target / name).resolve()
+    return resolved == target.resolve() or target.resolve() in resolved.parents
 
 
 def user_module(model_dir: Path, environ: dict[str, str] | None = None) -> ModuleType | None:
