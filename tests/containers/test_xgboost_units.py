@@ -59,3 +59,10 @@ def test_outputs_one_prediction_per_line_or_json():
     assert default_output_fn([0.25, 0.5], "text/csv") == (b"0.25\n0.5\n", "text/csv")
     assert default_output_fn([[0.1, 0.9]], "text/csv")[0] == b"0.1,0.9\n"
     assert default_output_fn([0.5], "application/json")[0] == b'{"predictions": [{"score": 0.5}]}'
+
+
+def test_the_image_base_holds_xgboost_and_scikit_learn():
+    from emulator.images.build import job_requirements
+
+    names = {re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0] for requirement in job_requirements()}
+    assert {"xgboost-cpu", "scikit-learn"} <= names
