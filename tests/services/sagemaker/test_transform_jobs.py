@@ -6,6 +6,7 @@ CSV row's sum, so every output is checkable by hand and no training job is neede
 
 from __future__ import annotations
 
+import gzip
 import json
 import signal
 import time
@@ -138,6 +139,17 @@ def test_split_none_sends_each_object_whole_and_assemble_none_writes_the_answer_
                           TransformOutput={"S3OutputPath": f"s3://{bucket}/p4/out", "Accept": "text/csv"})
     assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
     assert read(s3, bucket, "p4/out/whole.csv.out") == "20\n40\n"
+
+
+def test_gzip_objects_are_inflated_before_they_are_split(sagemaker, s3, bucket_module, model):
+    bucket = bucket_module
+    s3.put_object(Bucket=bucket, Key="p7/in/rows.csv.gz", Body=gzip.compress(b"1,1\n2,3\n"))
+    described = transform(sagemaker, bucket, model, "p7", BatchStrategy="MultiRecord",
+                          TransformInput={"DataSource": {"S3DataSource": {
+                              "S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/p7/in/"}},
+                              "ContentType": "text/csv", "SplitType": "Line", "CompressionType": "Gzip"})
+    assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
+    assert read(s3, bucket, "p7/out/rows.csv.gz.out") == "20\n50\n"
 
 
 def test_a_record_the_model_refuses_fails_the_job_naming_object_and_record(sagemaker, s3, bucket_module, model):
