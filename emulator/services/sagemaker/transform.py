@@ -16,9 +16,11 @@ import concurrent.futures
 import gzip
 import hashlib
 import logging
+import shutil
+import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +106,38 @@ class TransformSettings:
 
 
 class _Stopped(Exception):
-    """StopTransformJob arrived: the objects not yet written are not written."""
+    """StopTransformJob arrived (or another object failed): the objects not yet written are not written."""
+
+
+@dataclass
+class _Halt:
+    """What the job's workers check between requests: a stop, or a failure elsewhere in the job."""
+
+    stop: StopSignal
+    failed: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def requested(self) -> bool:
+        return self.stop.requested or self.failed.is_set()
+
+
+def _first_failure(futures: list[concurrent.futures.Future[None]], halt: _Halt) -> str | None:
+    """Wait for every object; the first failure (in completion order) halts the rest and is returned."""
+    failure = None
+    for future in concurrent.futures.as_completed(futures):
+        try:
+            future.result()
+        except _Stopped:
+            continue
+        except (TransformDataError, s3io.DataError) as error:
+            if failure is None:
+                failure = str(error)
+                halt.failed.set()
+                for pending in futures:
+                    pending.cancel()
+        except concurrent.futures.CancelledError:
+            continue
+    return failure
 
 
 class TransformJobBackend:
@@ -225,29 +258,35 @@ class TransformJobBackend:
             return FAILED, str(error)
         if not objects:
             return FAILED, f"ClientError: No S3 objects found under S3 URL \"{source['S3Uri']}\"."
-        handle = self._serve(job, model.request, settings)
+        workdir = self.workdir(job)
+        handle = self._serve(job, model.request, settings, workdir)
         if isinstance(handle, str):
+            shutil.rmtree(workdir, ignore_errors=True)
             return FAILED, handle
         output = s3io.S3Location.parse(job.request["TransformOutput"]["S3OutputPath"])
+        halt = _Halt(stop)
         try:
+            # objects side by side (SplitType None: an object is one request) and their requests through one pool:
+            # at most MaxConcurrentTransforms requests in flight, at most as many objects in memory
             with concurrent.futures.ThreadPoolExecutor(settings.concurrency,
-                                                       thread_name_prefix=f"transform-{job.name}") as pool:
-                for location, relative in objects:
-                    self._one_object(job, s3, handle, pool, settings, location, output.child(relative + ".out"),
-                                     stop)
-        except _Stopped:
-            return STOPPED, None
-        except (TransformDataError, s3io.DataError) as error:
-            return FAILED, str(error)
+                                                       thread_name_prefix=f"transform-{job.name}") as pool, \
+                    concurrent.futures.ThreadPoolExecutor(settings.concurrency,
+                                                          thread_name_prefix=f"objects-{job.name}") as objects_pool:
+                futures = [objects_pool.submit(self._one_object, job, s3, handle, pool, settings, location,
+                                               output.child(relative + ".out"), halt)
+                           for location, relative in objects]
+                failure = _first_failure(futures, halt)
         finally:
             handle.stop()
-        return COMPLETED, None
+            shutil.rmtree(workdir, ignore_errors=True)  # the model's copy; a transform keeps nothing on disk
+        if failure is not None:
+            return FAILED, failure
+        return (STOPPED, None) if stop.requested else (COMPLETED, None)
 
-    def _serve(self, job: TransformJob, model_request: dict[str, Any],
-               settings: TransformSettings) -> ServingHandle | str:
+    def _serve(self, job: TransformJob, model_request: dict[str, Any], settings: TransformSettings,
+               workdir: Path) -> ServingHandle | str:
         """The model's container, up and answering ``/ping``; or the ``FailureReason`` why not."""
         container = primary_container(model_request) or {}
-        workdir = self.workdir(job)
         environment = {**(container.get("Environment") or {}), **(job.request.get("Environment") or {}),
                        **settings.environment()}
         request = ServingRequest(
@@ -265,7 +304,7 @@ class TransformJobBackend:
 
     def _one_object(self, job: TransformJob, s3: Any, handle: ServingHandle,
                     pool: concurrent.futures.ThreadPoolExecutor, settings: TransformSettings,
-                    location: s3io.S3Location, destination: s3io.S3Location, stop: StopSignal) -> None:
+                    location: s3io.S3Location, destination: s3io.S3Location, stop: _Halt) -> None:
         """Transform one input object into ``destination``.
 
         Raises:
@@ -295,6 +334,8 @@ class TransformJobBackend:
                 answered = future.result()
                 where = _records_named(location, first, len(group), settings)
                 if isinstance(answered, str):
+                    if stop.requested:
+                        raise _Stopped
                     raise TransformDataError(f"ClientError: {where}: {answered}")
                 try:
                     parts += settings.processing.finish(group, answered)
@@ -317,7 +358,7 @@ class TransformJobBackend:
             self.jobs.save(job)
 
     @staticmethod
-    def _invoke(handle: ServingHandle, settings: TransformSettings, body: bytes, stop: StopSignal) -> bytes | str:
+    def _invoke(handle: ServingHandle, settings: TransformSettings, body: bytes, stop: _Halt) -> bytes | str:
         """One request to ``/invocations``, retried as ``InvocationsMaxRetries`` says; the body, or why not."""
         reason = ""
         for _ in range(settings.retries + 1):

@@ -18,19 +18,28 @@ from emulator.testing.requests import model_archive, wait_until_settled
 from tests.conftest import ROLE, start_harbor, unique_name
 
 HANDLER = """
-import json, os, time
+import json, os, threading, time
 import numpy as np
+IN_FLIGHT = {"now": 0, "most": 0}
+LOCK = threading.Lock()
 def model_fn(model_dir):
     return {"factor": float(open(os.path.join(model_dir, "factor.txt")).read())}
 def input_fn(body, content_type):
     if os.environ.get("SLOW"):
+        with LOCK:
+            IN_FLIGHT["now"] += 1
+            IN_FLIGHT["most"] = max(IN_FLIGHT["most"], IN_FLIGHT["now"])
         time.sleep(float(os.environ["SLOW"]))
+        with LOCK:
+            IN_FLIGHT["now"] -= 1
     if "json" in content_type:
         return np.array([json.loads(line) for line in body.decode().splitlines()])
     return np.array([[float(v) for v in line.split(",")] for line in body.decode().splitlines()])
 def predict_fn(data, model):
     return data.sum(axis=1) * model["factor"]
 def output_fn(prediction, accept):
+    if accept == "text/x-in-flight":
+        return str(IN_FLIGHT["most"]), accept
     if accept == "application/json":
         return "\\n".join(json.dumps({"score": float(v)}) for v in prediction), accept
     return "".join(f"{v:g}\\n" for v in prediction), "text/csv"
@@ -139,6 +148,21 @@ def test_split_none_sends_each_object_whole_and_assemble_none_writes_the_answer_
                           TransformOutput={"S3OutputPath": f"s3://{bucket}/p4/out", "Accept": "text/csv"})
     assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
     assert read(s3, bucket, "p4/out/whole.csv.out") == "20\n40\n"
+
+
+def test_max_concurrent_transforms_sends_objects_side_by_side(sagemaker, s3, bucket_module):
+    bucket = bucket_module
+    slow = create_model(sagemaker, s3, bucket, environment={"SLOW": "0.5"})
+    for index in range(4):
+        s3.put_object(Bucket=bucket, Key=f"p8/in/{index}.csv", Body=b"1,1\n")
+    described = transform(sagemaker, bucket, slow, "p8", MaxConcurrentTransforms=4,
+                          TransformInput={"DataSource": {"S3DataSource": {
+                              "S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/p8/in/"}},
+                              "ContentType": "text/csv", "SplitType": "None"},
+                          TransformOutput={"S3OutputPath": f"s3://{bucket}/p8/out", "Accept": "text/x-in-flight"})
+    assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
+    most = max(int(read(s3, bucket, f"p8/out/{index}.csv.out")) for index in range(4))
+    assert most >= 2  # one object at a time would never have two requests in the model at once
 
 
 def test_gzip_objects_are_inflated_before_they_are_split(sagemaker, s3, bucket_module, model):
