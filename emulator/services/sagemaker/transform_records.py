@@ -24,7 +24,7 @@ class TransformJob(JobRecord):
         failure_reason: ``FailureReason`` (at most 1024 characters); names the object and the record.
         started: whether a worker took the job (a restart runs a started job again from the start).
         log_epoch: when its instance started (names its log stream).
-        objects_done: input objects whose ``.out`` is written (the console and the bench read it).
+        objects_done: input objects whose ``.out`` is written (progress; not a wire member).
         records_done: records answered by the model so far.
     """
 
