@@ -79,7 +79,7 @@ class AlgorithmPredictor(ScriptPredictor):
 
     def predict(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
         prediction = default_predict_fn(default_input_fn(body, content_type), self.model)
-        return as_response(default_output_fn(prediction, CSV if accept in ("", "*/*") else accept), accept)
+        return as_response(default_output_fn(prediction, CSV if accept in ("", "*/*") else accept), CSV)
 
 
 def load(model_dir: Path) -> ScriptPredictor:
@@ -92,7 +92,7 @@ def load(model_dir: Path) -> ScriptPredictor:
 
 
 def main() -> None:
-    serve(load)
+    serve(load, default_accept=CSV)  # AWS's XGBoost answers CSV when a request names no Accept
 
 
 if __name__ == "__main__":

@@ -120,3 +120,15 @@ def test_a_job_without_num_round_fails_with_the_images_message(sagemaker, xgb_bu
     described = wait_for_status(sagemaker, request["TrainingJobName"])
     assert described["TrainingJobStatus"] == "Failed"
     assert "num_round" in described["FailureReason"]
+
+
+def test_a_transform_without_accept_gets_csv_predictions(sagemaker, s3, xgb_bucket, csv_model):
+    model = unique_name("xgb-noaccept")
+    sagemaker.create_model(ModelName=model, ExecutionRoleArn=ROLE, PrimaryContainer={
+        "Image": XGBOOST_URI, "ModelDataUrl": csv_model["ModelArtifacts"]["S3ModelArtifacts"]})
+    s3.put_object(Bucket=xgb_bucket, Key="noaccept/in/rows.csv", Body=b"0.5,-0.5\n-0.5,0.5\n")
+    described = transform(sagemaker, xgb_bucket, model, "noaccept", BatchStrategy="MultiRecord",
+                          TransformOutput={"S3OutputPath": f"s3://{xgb_bucket}/noaccept/out", "AssembleWith": "Line"})
+    assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
+    first, second = (float(v) for v in read(s3, xgb_bucket, "noaccept/out/rows.csv.out").split())
+    assert first > 0.5 > -0.5 > second

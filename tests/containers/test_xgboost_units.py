@@ -66,3 +66,18 @@ def test_the_image_base_holds_xgboost_and_scikit_learn():
 
     names = {re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0] for requirement in job_requirements()}
     assert {"xgboost-cpu", "scikit-learn"} <= names
+
+
+def test_a_request_without_accept_gets_csv_as_from_aws_xgboost(tmp_path):
+    import numpy as np
+    import xgboost as xgb
+    from werkzeug.test import Client
+
+    from containers.serving import wsgi_app
+    from containers.xgboost.serve import CSV, AlgorithmPredictor
+
+    booster = xgb.train({"max_depth": 2}, xgb.DMatrix(np.array([[0.0], [1.0]]), label=np.array([0.0, 1.0])), 2)
+    app = Client(wsgi_app(AlgorithmPredictor(booster, None), default_accept=CSV))
+    response = app.post("/invocations", data=b"0\n1\n", headers={"Content-Type": "text/csv"})
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/csv")
+    assert len(response.get_data().splitlines()) == 2
