@@ -23,6 +23,9 @@ class BuiltinImage:
         train_module: the module whose ``__main__`` is the container's ``train``.
         serve_module: the module serving ``/ping`` and ``/invocations``, if the image serves.
         process_module: the default program of a processing job (else ``train_module``).
+        metric_definitions: the metrics the image's own training prints, as SageMaker's built-in algorithms
+            declare them (``{"Name": "validation:rmse", "Regex": ...}``): a training or tuning job on the
+            image finds them without ``MetricDefinitions`` of its own.
     """
 
     name: str
@@ -30,6 +33,7 @@ class BuiltinImage:
     train_module: str
     serve_module: str | None = None
     process_module: str | None = None
+    metric_definitions: tuple[dict[str, str], ...] = ()
 
     def train_command(self, python: str = sys.executable) -> list[str]:
         """The container's ``train``, run by ``python`` (the job's interpreter)."""
@@ -79,6 +83,38 @@ BUILTIN_IMAGES: tuple[BuiltinImage, ...] = (
     ),
 )
 
+
+def _xgboost_metric_definitions() -> tuple[dict[str, str], ...]:
+    """``train:<m>`` and ``validation:<m>`` for each eval metric, matching the lines AWS's image prints
+    (``[3]#011train-rmse:0.51#011validation-rmse:0.62``; ``#011`` is how CloudWatch shows a tab)."""
+    from containers.xgboost.metrics import EVAL_METRICS
+
+    number = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
+    return tuple(
+        {"Name": f"{channel}:{metric}", "Regex": rf".*\[[0-9]+\].*#011{channel}-{metric}:{number}"}
+        for metric in EVAL_METRICS
+        for channel in ("train", "validation")
+    )
+
+
+BUILTIN_IMAGES += (
+    BuiltinImage(
+        name="mlharbor/xgboost",
+        description="SageMaker's XGBoost: algorithm mode (CSV/libsvm channels, text/csv and libsvm serving) "
+                    "or script mode (xgboost 3.2 CPU)",
+        train_module="containers.xgboost.train",
+        serve_module="containers.xgboost.serve",
+        metric_definitions=_xgboost_metric_definitions(),
+    ),
+    BuiltinImage(
+        name="mlharbor/sklearn",
+        description="SageMaker's scikit-learn: script mode for training, serving (model_fn/input_fn/predict_fn/"
+                    "output_fn) and processing",
+        train_module="containers.sklearn.train",
+        serve_module="containers.sklearn.serve",
+    ),
+)
+
 _BY_NAME = {image.name: image for image in BUILTIN_IMAGES}
 
 #: AWS Deep Learning Container repositories (any account, region and tag) served by a built-in.
@@ -86,6 +122,10 @@ _BY_NAME = {image.name: image for image in BUILTIN_IMAGES}
 _DLC_REPOSITORIES = {
     "pytorch-training": "mlharbor/pytorch",
     "pytorch-inference": "mlharbor/pytorch",
+    # image_uris.retrieve("xgboost" | "sklearn", region, version): one repository for training and serving
+    "sagemaker-xgboost": "mlharbor/xgboost",
+    "xgboost": "mlharbor/xgboost",
+    "sagemaker-scikit-learn": "mlharbor/sklearn",
 }
 _ECR_HOST = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")
 

@@ -52,8 +52,9 @@ def model_dir() -> Path:
     return Path(os.environ.get(contract.SM_MODEL_DIR) or contract.DEFAULT_BASE_DIR / "model")
 
 
-def wsgi_app(predictor: Predictor) -> Callable[..., object]:
-    """The two routes of the serving contract around one predictor."""
+def wsgi_app(predictor: Predictor, default_accept: str = "application/json") -> Callable[..., object]:
+    """The two routes of the serving contract around one predictor (``default_accept``: a request without
+    ``Accept``, as the image's AWS counterpart answers it)."""
 
     @Request.application
     def application(request: Request) -> Response:
@@ -61,7 +62,7 @@ def wsgi_app(predictor: Predictor) -> Callable[..., object]:
             return Response(b"", status=200)
         if request.path == "/invocations" and request.method == "POST":
             content_type = request.headers.get("Content-Type", "application/json")
-            accept = request.headers.get("Accept", "application/json")
+            accept = request.headers.get("Accept", default_accept)
             try:
                 body, response_type = predictor.predict(request.get_data(), content_type, accept)
             except InvocationError as error:
@@ -78,7 +79,7 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
-def serve(load: Callable[[Path], Predictor]) -> None:
+def serve(load: Callable[[Path], Predictor], default_accept: str = "application/json") -> None:
     """Load the model, then answer ``/ping`` and ``/invocations`` until SIGTERM."""
     directory = model_dir()
     try:
@@ -88,7 +89,7 @@ def serve(load: Callable[[Path], Predictor]) -> None:
         raise SystemExit(1) from error
     host = os.environ.get(contract.SERVING_HOST_ENV, "127.0.0.1")
     port = int(os.environ.get(contract.SERVING_PORT_ENV, str(contract.SERVING_PORT)))
-    server = make_server(host, port, wsgi_app(predictor), threaded=True)
+    server = make_server(host, port, wsgi_app(predictor, default_accept), threaded=True)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     print(f"serving {directory} on http://{host}:{server.server_port}", flush=True)
     server.serve_forever()

@@ -44,6 +44,9 @@ BUILT_TAG = "latest"
 PROJECT_PACKAGES = ("containers",)
 #: requirements of the server that no job container needs
 _SERVER_ONLY = {"moto", "docker"}
+#: what the built-in images need beyond the project's requirements (the xgboost image's library), pinned
+#: to the server's own so a model trained by one runner loads in the other
+IMAGE_ONLY_REQUIREMENTS = ("xgboost-cpu==3.2.0",)
 _DEBIAN_PACKAGES = ("python3", "python-is-python3", "ca-certificates", "procps")
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
 
@@ -60,7 +63,8 @@ def project_root() -> Path:
 
 
 def job_requirements() -> tuple[str, ...]:
-    """The project's runtime requirements, minus what only the server uses (moto, the Docker SDK)."""
+    """The project's runtime requirements, minus what only the server uses (moto, the Docker SDK), plus
+    :data:`IMAGE_ONLY_REQUIREMENTS` where the project does not list them yet."""
     found = []
     for requirement in importlib.metadata.requires("mlharbor") or []:
         if "extra ==" in requirement:
@@ -68,6 +72,8 @@ def job_requirements() -> tuple[str, ...]:
         name = re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0].lower()
         if name not in _SERVER_ONLY:
             found.append(requirement.split(";", 1)[0].strip())
+    named = {re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0].lower() for requirement in found}
+    found += [extra for extra in IMAGE_ONLY_REQUIREMENTS if extra.split("==", 1)[0] not in named]
     return tuple(sorted(found))
 
 

@@ -19,6 +19,7 @@ from emulator.services.sagemaker.scheduler import Scheduler
 from emulator.services.sagemaker.store import RecordStore
 from emulator.services.sagemaker.tags import TagBackend
 from emulator.services.sagemaker.training import BackendSettings, TrainingJobBackend
+from emulator.services.sagemaker.transform import TransformJobBackend
 
 
 def make_runner(config: dict[str, Any], artifacts: ArtifactStore) -> Runner:
@@ -88,6 +89,11 @@ class ControlPlane:
         self.tags = TagBackend(self.store)
         self.scheduler.register("training", self.training.run_job)
         self.scheduler.register("processing", self.processing.run_job)
+        # -- batch transform (issue 15) --
+        self.transforms = TransformJobBackend(self.training.settings, self.store, self.runner, self.scheduler,
+                                              self.endpoints, self.logs,
+                                              float(config["endpoint_startup_timeout_seconds"]))
+        self.scheduler.register("transform", self.transforms.run_job)
 
     def start(self) -> None:
         self.logs.start()
@@ -96,6 +102,7 @@ class ControlPlane:
         self.training.recover()
         self.processing.recover()
         self.endpoints.recover()
+        self.transforms.recover()
 
     def stop(self) -> None:
         self.scheduler.stop()

@@ -20,6 +20,8 @@ from emulator.services.sagemaker.processing import ProcessingJobBackend
 from emulator.services.sagemaker.records import ProcessingJob, TrainingJob
 from emulator.services.sagemaker.tags import TagBackend
 from emulator.services.sagemaker.training import DEFAULT_MAX_RUNTIME, TrainingJobBackend
+from emulator.services.sagemaker.transform import TransformJobBackend
+from emulator.services.sagemaker.transform_responses import TransformResponses
 
 #: Request members echoed unchanged by DescribeTrainingJob.
 _ECHOED_MEMBERS = (
@@ -42,22 +44,26 @@ _ECHOED_MEMBERS = (
 _FLAGS = ("EnableNetworkIsolation", "EnableInterContainerTrafficEncryption", "EnableManagedSpotTraining")
 
 
-class SageMakerResponses(EndpointResponses):
-    """The SageMaker operations mlharbor emulates (the endpoint family's in :class:`EndpointResponses`).
+class SageMakerResponses(EndpointResponses, TransformResponses):
+    """The SageMaker operations mlharbor emulates (the endpoint family's in :class:`EndpointResponses`,
+    the transform family's in :class:`TransformResponses`).
 
     Args:
         training: the training-job backend.
         processing: the processing-job backend.
         endpoints: the model / endpoint-config / endpoint backend.
         tags: tags by ARN.
+        transforms: the transform-job backend.
     """
 
     def __init__(self, training: TrainingJobBackend, processing: ProcessingJobBackend,
-                 endpoints: EndpointBackend | None = None, tags: TagBackend | None = None) -> None:
+                 endpoints: EndpointBackend | None = None, tags: TagBackend | None = None,
+                 transforms: TransformJobBackend | None = None) -> None:
         self.training = training
         self.processing = processing
         self.endpoints = endpoints
         self.tags = tags
+        self.transforms = transforms
         self.caller = USER
 
     def for_caller(self, caller: Caller) -> SageMakerResponses:

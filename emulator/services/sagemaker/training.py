@@ -25,6 +25,7 @@ from emulator.observability.metrics import CloudWatchMetricShipper, MetricDefini
 from emulator.runners.base import CheckpointSpec, FailureKind, Runner, RunOutcome, RunRequest, parse_channels
 from emulator.services.sagemaker import states
 from emulator.services.sagemaker.arns import training_job_arn
+from emulator.services.sagemaker.builtin_metrics import metric_definitions
 from emulator.services.sagemaker.caller import USER, Caller, confined_request
 from emulator.services.sagemaker.events import BackendEvents
 from emulator.services.sagemaker.records import IN_PROGRESS, STOPPING, TrainingJob
@@ -102,7 +103,7 @@ class TrainingJobBackend:
         check_training_request(request)
         check_instance_quota(request["ResourceConfig"], self.settings.max_instance_count, "training job usage")
         request = confined_request(caller, request)
-        definitions = compile_definitions(request["AlgorithmSpecification"].get("MetricDefinitions"))
+        definitions = compile_definitions(metric_definitions(request["AlgorithmSpecification"]))
         name = request["TrainingJobName"]
         now = time.time()
         with self._lock:
@@ -306,7 +307,7 @@ class TrainingJobBackend:
     def _metric_definitions(self, job: TrainingJob) -> list[MetricDefinition]:
         key = (job.region, job.name)
         if key not in self._definitions:  # jobs loaded from the store after a restart
-            self._definitions[key] = compile_definitions(job.request["AlgorithmSpecification"].get("MetricDefinitions"))
+            self._definitions[key] = compile_definitions(metric_definitions(job.request["AlgorithmSpecification"]))
         return self._definitions[key]
 
     # -- internals -----------------------------------------------------------------
