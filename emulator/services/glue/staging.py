@@ -68,16 +68,19 @@ def download(s3: Any, uri: str, directory: Path, what: str) -> Path:
     if not name or name in (".", "..") or name in _RESERVED:
         raise StagingError(f"{what}: {uri} does not name a file mlharbor can place (its last part is {name!r}).")
     try:
+        directory.mkdir(parents=True, exist_ok=True)
         target = fresh_target(directory, name)
     except (UnsafePathError, OSError) as error:
         raise StagingError(f"{what}: {uri} cannot be placed: {error}") from None
     try:
-        s3.download_file(location.bucket, location.key, str(target))
+        body = s3.get_object(Bucket=location.bucket, Key=location.key)["Body"]  # its error code says which is missing
+        with open(target, "wb") as out:
+            for chunk in body.iter_chunks(1024 * 1024):
+                out.write(chunk)
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
-        if code in ("404", "NoSuchKey", "NoSuchBucket"):
-            missing = "NoSuchBucket" if code == "NoSuchBucket" else "NoSuchKey"
-            raise StagingError(f"{what} {uri} does not exist in S3 ({missing}).") from None
+        if code in ("NoSuchKey", "NoSuchBucket", "404"):
+            raise StagingError(f"{what} {uri} does not exist in S3 ({code}).") from None
         raise StagingError(f"{what} {uri} could not be downloaded: {error}") from None
     except (BotoCoreError, OSError) as error:
         raise StagingError(f"{what} {uri} could not be downloaded: {error}") from None
