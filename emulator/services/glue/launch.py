@@ -33,6 +33,8 @@ ERROR_FILE = "error.txt"
 BOOKMARK_IN_FILE = "bookmark-in.json"
 BOOKMARK_OUT_FILE = "bookmark-out.json"
 CONNECTIONS_FILE = "connections.json"
+#: names the run in every process it starts, so a restarted server finds what an interrupted run left
+RUN_ID_ENV = "MLHARBOR_GLUE_RUN_ID"
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ def run_environment(identity: RunIdentity, files: RunFiles, py_paths: list[Path]
         "SPARK_LOCAL_IP": "127.0.0.1",
         "MLHARBOR_GLUE_JOB_TYPE": identity.job_type,
         "MLHARBOR_GLUE_JOB_NAME": identity.job_name,
-        "MLHARBOR_GLUE_RUN_ID": identity.run_id,
+        RUN_ID_ENV: identity.run_id,
         "MLHARBOR_GLUE_WORK_DIR": str(files.work_dir),
         "MLHARBOR_GLUE_BOOKMARK_IN": str(files.bookmark_in),
         "MLHARBOR_GLUE_BOOKMARK_OUT": str(files.bookmark_out),

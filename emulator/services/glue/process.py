@@ -7,6 +7,7 @@ leader alone, ends all of it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -16,6 +17,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
+
+import psutil
 
 from emulator.runners.lines import LineSplitter
 from emulator.runners.local.children import die_with_parent, signal_group
@@ -104,3 +107,14 @@ class RunProcess:
         if name == "stderr" and line.strip():
             self._stderr_tail.append(line)
         self._on_line(name, line)
+
+
+def end_leftovers(name: str, value: str) -> int:
+    """SIGKILL every process of this user whose environment has ``name=value``; how many there were."""
+    ended = 0
+    for process in psutil.process_iter(["pid"]):
+        with contextlib.suppress(psutil.Error):
+            if process.pid != os.getpid() and process.environ().get(name) == value:
+                process.kill()
+                ended += 1
+    return ended

@@ -27,6 +27,7 @@ from emulator.services.glue.connections import ConnectionBackend
 from emulator.services.glue.exceptions import ConcurrentRunsExceededError, EntityNotFoundError, InvalidInputError
 from emulator.services.glue.jobs import JobDefinitions
 from emulator.services.glue.launch import (
+    RUN_ID_ENV,
     SPARK_MASTER_ARGUMENT,
     RunFiles,
     RunIdentity,
@@ -34,7 +35,7 @@ from emulator.services.glue.launch import (
     run_environment,
     spark_confs,
 )
-from emulator.services.glue.process import EXITED, STOP_ASKED, TIMED_OUT, RunProcess
+from emulator.services.glue.process import EXITED, STOP_ASKED, TIMED_OUT, RunProcess, end_leftovers
 from emulator.services.glue.records import (
     BOOKMARK_DISABLE,
     BOOKMARK_ENABLE,
@@ -199,12 +200,13 @@ class RunBackend:
         self.store.delete(RUN, region, job_name)
 
     def recover(self) -> None:
-        """Runs left active by a server that went away: their processes died with it, so they FAILED."""
+        """Runs left active by a server that went away: their driver died with it (what the script started
+        may not have: it is ended now, found by its run id), so they FAILED."""
         for document in self.store.list(RUN):
             run = JobRun.from_document(document)
             if run.active:
-                region = self._region_of(document)
-                self._finish(region, run, FAILED, INTERRUPTED, execution_seconds=_elapsed(run), pid_gone=True)
+                end_leftovers(RUN_ID_ENV, run.Id)
+                self._finish(self._region_of(document), run, FAILED, INTERRUPTED, execution_seconds=_elapsed(run))
 
     def close(self) -> None:
         """Server stop: every active run is ended and recorded as interrupted."""
@@ -301,8 +303,7 @@ class RunBackend:
         if merged.get("--job-bookmark-option") == BOOKMARK_ENABLE and files.bookmark_out.is_file():
             self.bookmarks.commit(region, run.JobName, run.Id, run.Attempt, files.bookmark_out.read_text())
 
-    def _finish(self, region: str, run: JobRun, state: str, message: str | None, execution_seconds: float,
-                pid_gone: bool = False) -> None:
+    def _finish(self, region: str, run: JobRun, state: str, message: str | None, execution_seconds: float) -> None:
         self.flush_logs()  # what a client reads after the end is complete
         now = time.time()
         with self._lock:
