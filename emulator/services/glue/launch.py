@@ -112,6 +112,12 @@ def spark_confs(arguments: dict[str, str]) -> list[str]:
     return [word for word in words if word != SPARK_CONF]
 
 
+def spark_master(arguments: dict[str, str], server_master: str, cores: int) -> str:
+    """Where a glueetl run's executors go: the run's ``--mlharbor-spark-master``, else the server's
+    ``--spark-master``, else ``local[cores]`` on this machine."""
+    return arguments.get(SPARK_MASTER_ARGUMENT) or server_master or f"local[{cores}]"
+
+
 def run_environment(identity: RunIdentity, files: RunFiles, py_paths: list[Path],
                     inherited_pythonpath: str) -> dict[str, str]:
     """The ``MLHARBOR_GLUE_*`` variables and the Python path of a run (the AWS access ones come from the caller)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from emulator.services.glue.exceptions import InvalidInputError
-from emulator.services.glue.launch import spark_confs
+from emulator.services.glue.launch import spark_confs, spark_master
 from emulator.services.glue.records import (
     Capacity,
     capacity_for,
@@ -52,3 +52,9 @@ def test_arguments_merge_and_argv() -> None:
 def test_spark_conf_argument_chains() -> None:
     assert spark_confs({"--conf": "spark.a=1 --conf spark.b=2"}) == ["spark.a=1", "spark.b=2"]
     assert spark_confs({}) == []
+
+
+def test_spark_master_run_argument_over_server_setting_over_local() -> None:
+    assert spark_master({"--mlharbor-spark-master": "spark://a:1"}, "spark://b:2", 2) == "spark://a:1"
+    assert spark_master({}, "spark://b:2", 2) == "spark://b:2"
+    assert spark_master({}, "", 3) == "local[3]"
