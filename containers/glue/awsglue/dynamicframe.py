@@ -157,10 +157,18 @@ class DynamicFrame:
     def map(self, f: Callable[[dict[str, Any]], Mapping[str, Any]], transformation_ctx: str = "",
             **_: Any) -> DynamicFrame:
         """``f(record)`` for every record; the new schema is inferred from the returned dicts."""
+        import json
+
+        from pyspark.errors import PySparkValueError
         from pyspark.sql import Row
 
-        rdd = self._df.rdd.map(lambda row: Row(**dict(f(row.asDict(recursive=True)))))
-        return self._with(self._df.sparkSession.createDataFrame(rdd))
+        session = self._df.sparkSession
+        records = self._df.rdd.map(lambda row: dict(f(row.asDict(recursive=True))))
+        try:
+            return self._with(session.createDataFrame(records.map(lambda record: Row(**record))))
+        except PySparkValueError:
+            # a field None in every sampled record has no Python type; Spark's JSON inference calls it string
+            return self._with(session.read.json(records.map(lambda record: json.dumps(record, default=str))))
 
     def join(self, paths1: Sequence[str], paths2: Sequence[str], frame2: DynamicFrame,
              transformation_ctx: str = "", **_: Any) -> DynamicFrame:

@@ -162,7 +162,9 @@ class S3Stage:
             self.delete(uri)
         count = 0
         for path in sorted(p for p in Path(local).rglob("*") if p.is_file()):
-            if path.name.endswith(_SKIPPED_SUFFIXES):
+            # zero-byte files (Spark's _SUCCESS marker, empty parts) carry no data, and the edge's S3
+            # does not answer an empty PUT body (noted for the integrator): they are not uploaded
+            if path.name.endswith(_SKIPPED_SUFFIXES) or path.stat().st_size == 0:
                 continue
             relative = path.relative_to(local).as_posix()
             self.client.upload_file(str(path), bucket, f"{prefix}/{relative}" if prefix else relative)

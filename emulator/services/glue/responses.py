@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulator.services.glue.backend import GlueBackend
+from emulator.services.glue.crawler_responses import CRAWLER_OPERATIONS, CrawlerResponses
 from emulator.services.glue.jobs import public
 
 #: the Glue operations this module answers; the edge sends only these to us
@@ -19,11 +20,11 @@ SERVED_OPERATIONS = frozenset({
     "CreateJob", "GetJob", "GetJobs", "UpdateJob", "DeleteJob", "ListJobs", "BatchGetJobs",
     "StartJobRun", "GetJobRun", "GetJobRuns", "BatchStopJobRun", "GetJobBookmark", "ResetJobBookmark",
     "CreateConnection", "GetConnection", "GetConnections", "DeleteConnection",
-})
+}) | CRAWLER_OPERATIONS
 _DEFAULT_PAGE = 100
 
 
-class GlueResponses:
+class GlueResponses(CrawlerResponses):
     """The Glue job, run, bookmark and connection operations.
 
     Args:
