@@ -181,6 +181,7 @@ class JobRun:
     GlueVersion: str
     MaxCapacity: float
     Attempt: int = 0
+    PreviousRunId: str | None = None
     WorkerType: str | None = None
     NumberOfWorkers: int | None = None
     CompletedOn: float | None = None
