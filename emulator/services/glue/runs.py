@@ -51,12 +51,12 @@ from emulator.services.glue.records import (
     TIMEOUT,
     Capacity,
     JobRun,
-    capacity_for,
     dpu_seconds,
     job_id_of,
     local_cores,
     merge_arguments,
     new_run_id,
+    run_capacity,
     script_arguments,
 )
 from emulator.services.glue.staging import StagingError, stage_inputs
@@ -121,13 +121,7 @@ class RunBackend:
 
     def start(self, region: str, params: dict[str, Any]) -> str:
         job = self.jobs.get(region, params["JobName"])
-        job_type = job["Command"]["Name"]
-        if any(key in params for key in ("WorkerType", "NumberOfWorkers", "MaxCapacity")):
-            capacity = capacity_for(job_type, params.get("WorkerType", job.get("WorkerType")),
-                                    params.get("NumberOfWorkers", job.get("NumberOfWorkers")),
-                                    params.get("MaxCapacity") if "WorkerType" not in params else None)
-        else:
-            capacity = Capacity(job.get("WorkerType"), job.get("NumberOfWorkers"), job["MaxCapacity"])
+        capacity = run_capacity(job["Command"]["Name"], job, params)
         arguments = dict(params.get("Arguments") or {})
         merged = merge_arguments(job.get("DefaultArguments") or {}, arguments, job.get("NonOverridableArguments") or {})
         if merged.get("--job-bookmark-option", BOOKMARK_DISABLE) not in BOOKMARK_OPTIONS:
