@@ -271,3 +271,37 @@ def test_plain_pyspark_script_through_the_driver_under_spark_submit(glue_env: di
     assert done.returncode == 0, done.stderr[-3000:]
     assert "ROWS 4" in done.stdout
     assert any(k.endswith(".parquet") for k in keys(s3, data_bucket, "plain-out/"))
+
+
+def graph_count(harbor: RunningHarbor, label: str, edges: bool = False) -> int:
+    from gremlin_python.driver.driver_remote_connection import DriverRemoteConnection
+    from gremlin_python.process.anonymous_traversal import traversal
+
+    connection = DriverRemoteConnection(harbor.graph.replace("http://", "ws://") + "/gremlin", "g")
+    try:
+        g = traversal().with_(connection)
+        return (g.E() if edges else g.V()).has_label(label).count().next()
+    finally:
+        connection.close()
+
+
+def test_glue_to_neptune_by_gremlin_and_by_bulk_load(harbor: RunningHarbor, spark: Any, glue: Any,
+                                                     data_bucket: str) -> None:
+    from awsglue.dynamicframe import DynamicFrame
+    from mlharbor_glue import neptune
+
+    graph = neptune.endpoint_from_url(harbor.graph)
+    vertices = spark.createDataFrame([(f"gv{i}", "gperson", f"n{i}", i) for i in range(6)],
+                                     ["~id", "~label", "name:String", "age:Int"]).repartition(2)
+    edges = spark.createDataFrame([(f"ge{i}", f"gv{i}", f"gv{i + 1}", "gknows") for i in range(5)],
+                                  ["~id", "~from", "~to", "~label"])
+    neptune.write_vertices(DynamicFrame.fromDF(vertices, glue, "v"), graph)
+    neptune.write_edges(edges, graph)
+    assert graph_count(harbor, "gperson") == 6
+    assert graph_count(harbor, "gknows", edges=True) == 5
+
+    loaded = spark.createDataFrame([(f"lv{i}", "lperson", i) for i in range(4)], ["~id", "~label", "age:Int"])
+    neptune.write_load_csv(loaded, f"s3://{data_bucket}/neptune-load/vertices/")
+    result = neptune.start_load(graph, f"s3://{data_bucket}/neptune-load/")
+    assert result["overallStatus"]["status"] == "LOAD_COMPLETED"
+    assert graph_count(harbor, "lperson") == 4
