@@ -55,12 +55,15 @@ def glue_backend(config: dict[str, Any], endpoint_url: str, graph_endpoint_url: 
                  logs: CloudWatchLogShipper) -> GlueBackend:
     """The Glue backend of a server: its settings from the config table (:mod:`emulator.config`)."""
     data_dir = Path(config["data_dir"])
+    master = config.get("spark_master", "")
+    if master and not master.startswith("spark://"):
+        raise ValueError(f"--spark-master must be a standalone master's spark://HOST:PORT, not {master!r}")
     settings = RunSettings(
         account_id=config["account_id"],
         runs_dir=data_dir / "glue" / "runs",
         endpoint_url=endpoint_url,
         graph_endpoint_url=graph_endpoint_url,
-        spark_master=config.get("spark_master", ""),
+        spark_master=master,
         stop_grace_seconds=float(config["stop_grace_seconds"]),
         timeout_minute_seconds=float(config.get("glue_timeout_minute_seconds", 60)),
     )

@@ -9,6 +9,7 @@ script's one-line error to ``<work dir>/error.txt``; bookmarks and connections t
 
 from __future__ import annotations
 
+import importlib.util
 import shlex
 import sys
 from dataclasses import dataclass
@@ -19,7 +20,14 @@ from emulator.services.glue.records import GLUE_ETL
 REPO = Path(__file__).resolve().parents[3]
 RUNTIME_DIR = REPO / "containers" / "glue"
 DRIVER = RUNTIME_DIR / "driver.py"
-SPARK_SUBMIT = Path(sys.executable).parent / "spark-submit"
+
+def spark_home() -> Path:
+    """The installed pyspark's folder: Spark's own home (its bin/, jars/), found without importing pyspark."""
+    spec = importlib.util.find_spec("pyspark")
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError("pyspark is not installed: glueetl runs need it (pip install pyspark==3.5.8)")
+    return Path(spec.origin).parent
+
 
 #: the special arguments Glue itself reads (https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-glue-arguments.html)
 EXTRA_PY_FILES = "--extra-py-files"
@@ -104,13 +112,21 @@ def spark_confs(arguments: dict[str, str]) -> list[str]:
     return [word for word in words if word != SPARK_CONF]
 
 
+def spark_master(arguments: dict[str, str], server_master: str, cores: int) -> str:
+    """Where a glueetl run's executors go: the run's ``--mlharbor-spark-master``, else the server's
+    ``--spark-master``, else ``local[cores]`` on this machine."""
+    return arguments.get(SPARK_MASTER_ARGUMENT) or server_master or f"local[{cores}]"
+
+
 def run_environment(identity: RunIdentity, files: RunFiles, py_paths: list[Path],
                     inherited_pythonpath: str) -> dict[str, str]:
     """The ``MLHARBOR_GLUE_*`` variables and the Python path of a run (the AWS access ones come from the caller)."""
     python_path = [str(RUNTIME_DIR), *(str(path) for path in py_paths)]
     if inherited_pythonpath:
         python_path.append(inherited_pythonpath)
+    spark = {"SPARK_HOME": str(spark_home())} if identity.job_type == GLUE_ETL else {}
     return {
+        **spark,
         "PYTHONPATH": ":".join(python_path),
         "PYTHONUNBUFFERED": "1",
         "PYSPARK_PYTHON": sys.executable,
@@ -138,7 +154,7 @@ def launch_plan(identity: RunIdentity, files: RunFiles, script: Path, script_arg
     """
     if identity.job_type != GLUE_ETL:
         return LaunchPlan([sys.executable, str(DRIVER), str(script), *script_argv], env, files.work_dir)
-    argv = [str(SPARK_SUBMIT), "--master", master, "--name", identity.job_name,
+    argv = [str(spark_home() / "bin" / "spark-submit"), "--master", master, "--name", identity.job_name,
             "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1",
             "--conf", "spark.ui.showConsoleProgress=false"]
     if py_files:

@@ -114,8 +114,16 @@ def local_cores(capacity: Capacity, machine_cores: int | None = None) -> int:
 
 
 def dpu_seconds(capacity: Capacity, execution_seconds: float) -> float:
-    """DPU-seconds: the run's DPUs times the seconds it ran (what Glue bills before its minimum)."""
-    return round(capacity.dpus * execution_seconds, 4)
+    """``DPUSeconds`` as Glue defines it: each executor's running time times its worker type's DPU factor
+    (1 for G.1X, 2 for G.2X, 0.25 for G.025X; https://docs.aws.amazon.com/glue/latest/webapi/API_JobRun.html).
+
+    Without autoscaling every executor (each worker but the driver's) runs the whole run. A run sized by
+    ``MaxCapacity`` (Python shell, or Spark without a worker type) counts its DPUs for the whole run.
+    """
+    if capacity.worker_type is not None and capacity.number_of_workers is not None:
+        executors = max(capacity.number_of_workers - 1, 1)
+        return round(executors * WORKER_TYPES[capacity.worker_type].dpus * execution_seconds, 4)
+    return round(capacity.max_capacity * execution_seconds, 4)
 
 
 def merge_arguments(default: dict[str, str], run: dict[str, str], non_overridable: dict[str, str]) -> dict[str, str]:

@@ -34,6 +34,7 @@ from emulator.services.glue.launch import (
     launch_plan,
     run_environment,
     spark_confs,
+    spark_master,
 )
 from emulator.services.glue.process import EXITED, STOP_ASKED, TIMED_OUT, RunProcess, end_leftovers
 from emulator.services.glue.records import (
@@ -252,15 +253,19 @@ class RunBackend:
             self._finish(region, current, STOPPED if stopped else FAILED, None if stopped else INTERRUPTED, 0.0)
             return
         identity = RunIdentity(job_type, run.JobName, run.Id)
-        env = {
-            **aws_access_environment(self.settings.endpoint_url, region, self.settings.graph_endpoint_url),
-            **run_environment(identity, files, inputs.py_paths, os.environ.get("PYTHONPATH", "")),
-        }
-        master = merged.get(SPARK_MASTER_ARGUMENT) or self.settings.spark_master or f"local[{local_cores(capacity)}]"
         temp_dir = f"s3://aws-glue-assets-{self.settings.account_id}-{region}/temporary/"
         argv = script_arguments(merged, run.JobName, job_id_of(run.Id), run.Id, temp_dir)
-        plan = launch_plan(identity, files, inputs.script, argv, env, master, inputs.py_files, inputs.extra_files,
-                           spark_confs(merged) if job_type == GLUE_ETL else [])
+        try:
+            env = {
+                **aws_access_environment(self.settings.endpoint_url, region, self.settings.graph_endpoint_url),
+                **run_environment(identity, files, inputs.py_paths, os.environ.get("PYTHONPATH", "")),
+            }
+            master = spark_master(merged, self.settings.spark_master, local_cores(capacity))
+            plan = launch_plan(identity, files, inputs.script, argv, env, master, inputs.py_files,
+                               inputs.extra_files, spark_confs(merged) if job_type == GLUE_ETL else [])
+        except FileNotFoundError as error:  # no pyspark for a glueetl run
+            self._finish(region, run, FAILED, str(error), 0.0)
+            return
 
         def ship(stream: str, line: str) -> None:
             self.write_log(region, OUTPUT_LOG_GROUP if stream == "stdout" else ERROR_LOG_GROUP, run.Id, line)

@@ -1,5 +1,7 @@
 """Bringing a run's inputs onto local disk before it starts: the script, ``--extra-py-files``, ``--extra-files``,
-and checking ``--additional-python-modules`` against what is installed (nothing is downloaded from the network).
+and ``--additional-python-modules``: wheels from S3 are installed offline into the run's own folder
+(``pip install --no-index --no-deps``), and each named requirement must be satisfied by what is installed or
+by those wheels (nothing is downloaded from the network).
 
 Every object lands under the run's work dir by a name the server chooses from the key's last part
 (:func:`emulator.core.safepath.fresh_target`), never where a key would put it.
@@ -8,6 +10,8 @@ Every object lands under the run's work dir by a name the server chooses from th
 from __future__ import annotations
 
 import importlib.metadata
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +33,10 @@ from emulator.services.glue.launch import (
     uri_list,
 )
 
-_RESERVED = {ERROR_FILE, BOOKMARK_IN_FILE, BOOKMARK_OUT_FILE, CONNECTIONS_FILE, "script", "py-files", "files"}
+_RESERVED = {ERROR_FILE, BOOKMARK_IN_FILE, BOOKMARK_OUT_FILE, CONNECTIONS_FILE, "script", "py-files", "files",
+             "wheels", "site-packages"}
+#: how long installing a run's wheels may take
+_PIP_TIMEOUT_SECONDS = 300
 
 
 class StagingError(Exception):
@@ -48,14 +55,39 @@ class StagedInputs:
 
 def stage_inputs(s3: Any, script_location: str, arguments: dict[str, str], files: RunFiles) -> StagedInputs:
     """Download what a run needs; raise :class:`StagingError` saying what is missing or refused."""
-    check_python_modules(arguments.get(ADDITIONAL_PYTHON_MODULES, ""))
+    modules = [item.strip() for item in arguments.get(ADDITIONAL_PYTHON_MODULES, "").split(",") if item.strip()]
+    wheels = [spec for spec in modules if spec.startswith("s3://")]
+    site = files.work_dir / "site-packages"
+    if wheels:
+        install_wheels([download(s3, uri, files.work_dir / "wheels", ADDITIONAL_PYTHON_MODULES) for uri in wheels],
+                       site)
+    check_python_modules([spec for spec in modules if spec not in wheels], site)
     script = download(s3, script_location, files.script_dir, "script")
     py_files = [download(s3, uri, files.py_files_dir, EXTRA_PY_FILES) for uri in uri_list(arguments, EXTRA_PY_FILES)]
     extra = [download(s3, uri, files.work_dir, EXTRA_FILES) for uri in uri_list(arguments, EXTRA_FILES)]
     # a .py is imported from its folder; a .zip (or .egg/.whl) is itself a path entry
-    py_paths = [files.py_files_dir] if any(p.suffix == ".py" for p in py_files) else []
+    py_paths = [site] if wheels else []
+    py_paths += [files.py_files_dir] if any(p.suffix == ".py" for p in py_files) else []
     py_paths += [p for p in py_files if p.suffix in (".zip", ".egg", ".whl")]
     return StagedInputs(script, py_paths, py_files, extra)
+
+
+def install_wheels(wheels: list[Path], target: Path) -> None:
+    """``pip install`` the run's wheels into ``target``, offline and without their dependencies."""
+    not_wheels = [path.name for path in wheels if path.suffix != ".whl"]
+    if not_wheels:
+        raise StagingError(f"ModuleInstallError: --additional-python-modules from S3 must be wheels (.whl), not "
+                           f"{', '.join(not_wheels)}.")
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps",
+               "--disable-pip-version-check", "--target", str(target), *(str(path) for path in wheels)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=_PIP_TIMEOUT_SECONDS, check=False)
+    except subprocess.TimeoutExpired:
+        raise StagingError("ModuleInstallError: installing --additional-python-modules took too long.") from None
+    if done.returncode != 0:
+        said = [line for line in done.stderr.splitlines() if line.strip()]
+        raise StagingError(f"ModuleInstallError: --additional-python-modules: "
+                           f"{said[-1] if said else 'pip exited with ' + str(done.returncode)}")
 
 
 def download(s3: Any, uri: str, directory: Path, what: str) -> Path:
@@ -87,29 +119,41 @@ def download(s3: Any, uri: str, directory: Path, what: str) -> Path:
     return target
 
 
-def check_python_modules(value: str) -> None:
-    """``--additional-python-modules``: each requirement must already be installed (mlharbor has no network).
+def check_python_modules(specs: list[str], site: Path | None = None) -> None:
+    """Each requirement must already be installed, in the server's environment or the run's ``site``.
 
     Raises:
-        StagingError: a requirement that is not satisfied by an installed distribution, or one from S3.
+        StagingError: a requirement no installed distribution satisfies (mlharbor has no network).
     """
-    for spec in (item.strip() for item in value.split(",")):
-        if not spec:
-            continue
-        if spec.startswith("s3://") or spec.endswith(".whl"):
-            raise StagingError(f"ModuleInstallError: --additional-python-modules {spec}: installing from a wheel is "
-                               "not supported offline; install it into the server's environment first.")
+    for spec in specs:
+        if spec.endswith(".whl"):
+            raise StagingError(f"ModuleInstallError: --additional-python-modules {spec}: a wheel must be an s3:// "
+                               "URI of the wheel in S3.")
         try:
             requirement = Requirement(spec)
         except InvalidRequirement:
             raise StagingError(f"ModuleInstallError: --additional-python-modules {spec!r} is not a requirement "
-                               "(name, name==version, name>=version).") from None
-        try:
-            installed = importlib.metadata.version(requirement.name)
-        except importlib.metadata.PackageNotFoundError:
+                               "(name, name==version, name>=version) nor an s3:// wheel.") from None
+        installed = _installed_version(requirement.name, site)
+        if installed is None:
             raise StagingError(f"ModuleInstallError: --additional-python-modules {spec}: {requirement.name} is not "
                                "installed and cannot be installed offline (mlharbor downloads nothing at run "
-                               "time).") from None
+                               "time; give its wheel as an s3:// URI).")
         if requirement.specifier and installed not in requirement.specifier:
             raise StagingError(f"ModuleInstallError: --additional-python-modules {spec}: {requirement.name} "
                                f"{installed} is installed and another version cannot be installed offline.")
+
+
+def _installed_version(name: str, site: Path | None) -> str | None:
+    if site is not None and site.is_dir():
+        for distribution in importlib.metadata.distributions(path=[str(site)]):
+            if _normalized(distribution.metadata["Name"] or "") == _normalized(name):
+                return distribution.version
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _normalized(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")

@@ -179,6 +179,47 @@ def test_extra_py_files_extra_files_and_installed_modules(glue: Any, glue_s3: An
     assert failed["JobRunState"] == "FAILED" and "lib/gone.py does not exist" in failed["ErrorMessage"]
 
 
+WHEEL_SCRIPT = """
+import mlharbor_tiny
+print(mlharbor_tiny.ANSWER)
+"""
+
+
+def tiny_wheel() -> bytes:
+    """A one-module wheel, made here (a wheel is a zip with its dist-info)."""
+    import io
+    import zipfile
+
+    info = "mlharbor_tiny-1.0.dist-info"
+    files = {
+        "mlharbor_tiny/__init__.py": "ANSWER = 'answer from the wheel'\n",
+        f"{info}/METADATA": "Metadata-Version: 2.1\nName: mlharbor-tiny\nVersion: 1.0\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    files[f"{info}/RECORD"] = "".join(f"{name},,\n" for name in files) + f"{info}/RECORD,,\n"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def test_a_wheel_from_s3_is_installed_offline_for_the_run(glue: Any, glue_s3: Any, glue_bucket: str,
+                                                          glue_logs: Any) -> None:
+    glue_s3.put_object(Bucket=glue_bucket, Key="wheels/mlharbor_tiny-1.0-py3-none-any.whl", Body=tiny_wheel())
+    wheel = f"s3://{glue_bucket}/wheels/mlharbor_tiny-1.0-py3-none-any.whl"
+    job = create_job(glue, put_script(glue_s3, glue_bucket, WHEEL_SCRIPT),
+                     DefaultArguments={"--additional-python-modules": f"{wheel},mlharbor-tiny==1.0"})
+    run_id = glue.start_job_run(JobName=job)["JobRunId"]
+    run = wait_for_run(glue, job, run_id)
+    assert run["JobRunState"] == "SUCCEEDED", run.get("ErrorMessage")
+    assert log_messages(glue_logs, "/aws-glue/jobs/output", run_id) == ["answer from the wheel"]
+    broken = glue.start_job_run(JobName=job, Arguments={
+        "--additional-python-modules": f"s3://{glue_bucket}/wheels/missing-1.0-py3-none-any.whl"})["JobRunId"]
+    failed = wait_for_run(glue, job, broken)
+    assert failed["JobRunState"] == "FAILED" and "does not exist in S3" in failed["ErrorMessage"]
+
+
 CONNECTION_SCRIPT = """
 import json, os
 print(json.dumps(json.load(open(os.environ["MLHARBOR_GLUE_CONNECTIONS"])), sort_keys=True))
