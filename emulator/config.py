@@ -81,6 +81,12 @@ SETTINGS: tuple[Setting, ...] = (
             "required to bind a non-loopback host", choices=("none", "sigv4")),
     Setting("access_keys", {}, "the access keys --auth sigv4 accepts (or MLHARBOR_ACCESS_KEYS)",
             metavar="ID:SECRET[,ID:SECRET]"),
+    Setting("spark_master", "", "Glue glueetl runs' Spark master: empty for local[N] on this machine, or a "
+            "standalone cluster's spark://HOST:PORT (a job's --mlharbor-spark-master argument overrides it)",
+            metavar="spark://HOST:PORT"),
+    # a test hook: Glue's Timeout is in whole minutes (at least 1), too long for a test to wait out
+    Setting("glue_timeout_minute_seconds", 60, "how many seconds one minute of a Glue job's Timeout lasts "
+            "(60; tests set less)"),
     Setting("cors_origin", "", "browser origins allowed to call and sent CORS headers (e.g. http://localhost:3000)",
             metavar="ORIGIN[,ORIGIN]"),
 )

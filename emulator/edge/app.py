@@ -1,9 +1,10 @@
-"""The edge's WSGI application: our Flask app for SageMaker, embedded moto for the rest.
+"""The edge's WSGI application: our Flask app for SageMaker and Glue's jobs, embedded moto for the rest.
 
 A request goes to our Flask app when it is a SageMaker call (``X-Amz-Target:
-SageMaker.*``), a sagemaker-runtime InvokeEndpoint (``POST /endpoints/<name>/invocations``
-signed for service ``sagemaker``), or an mlharbor path (``/_mlharbor/…``); everything else (S3, CloudWatch Logs,
-CloudWatch, IAM, STS…) goes to moto's own server application, in this process, which
+SageMaker.*``), a Glue job, run, bookmark or connection call (``AWSGlue.<one we serve>``), a
+sagemaker-runtime InvokeEndpoint (``POST /endpoints/<name>/invocations`` signed for service ``sagemaker``),
+or an mlharbor path (``/_mlharbor/…``); everything else (S3, CloudWatch Logs, CloudWatch, IAM, STS, the Glue
+Data Catalog…) goes to moto's own server application, in this process, which
 tells services apart by the SigV4 scope and the Host header as moto's server does.
 """
 
@@ -20,6 +21,10 @@ from emulator.edge.gate import raw_target
 from emulator.edge.internal import PREFIX as OUR_PATH_PREFIX
 from emulator.edge.internal import internal_blueprint
 from emulator.edge.job_origin import is_from_job
+from emulator.services.glue.backend import glue_backend
+from emulator.services.glue.responses import SERVED_OPERATIONS as GLUE_OPERATIONS
+from emulator.services.glue.responses import GlueResponses
+from emulator.services.glue.routes import glue_blueprint, is_glue_target
 from emulator.services.sagemaker.caller import JOB
 from emulator.services.sagemaker.plane import ControlPlane
 from emulator.services.sagemaker.responses import SageMakerResponses
@@ -43,11 +48,17 @@ def create_app(control: ControlPlane, extra_health: Callable[[], dict[str, Any]]
     app.register_blueprint(sagemaker_blueprint(sagemaker, job_handlers=responses.for_caller(JOB),
                                                  is_from_job=is_from_job))
     app.register_blueprint(runtime_blueprint(RuntimeDispatcher(control.endpoints, control.config["region"])))
+    glue = glue_backend(control.config, control.endpoint_url, control.training.settings.graph_endpoint_url,
+                        control.logs)
+    control.attach(glue)
+    glue_api = JsonDispatcher(load_service_model("glue"), GlueResponses(glue), control.config["region"])
+    app.register_blueprint(glue_blueprint(glue_api, GLUE_OPERATIONS))
 
     def health_facts() -> dict[str, Any]:
         facts: dict[str, Any] = {
             "runner": control.config["runner"],
             "sagemaker_operations": sagemaker.supported_operations(),
+            "glue_operations": sorted(GLUE_OPERATIONS),
         }
         if extra_health is not None:
             facts.update(extra_health())
@@ -78,6 +89,8 @@ class EdgeDispatcher:
     def is_ours(environ: dict[str, Any]) -> bool:
         if environ.get("HTTP_X_AMZ_TARGET", "").startswith("SageMaker."):
             return True
+        if is_glue_target(environ.get("HTTP_X_AMZ_TARGET", ""), GLUE_OPERATIONS):
+            return True  # the Glue job API is ours; the rest of Glue (the Data Catalog) stays moto's
         # the raw path: an endpoint name with an encoded "/" (``a%2Fb``) is still InvokeEndpoint, which
         # refuses the name, rather than a miss that moto would answer for S3
         raw_path = raw_target(environ)[0]

@@ -7,7 +7,7 @@ what the edge's handlers call. It owns no HTTP and no Flask objects.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from emulator.artifacts import ArtifactStore
 from emulator.observability.logs import CloudWatchLogShipper
@@ -39,6 +39,14 @@ def make_runner(config: dict[str, Any], artifacts: ArtifactStore) -> Runner:
         },
         owns={"docker": lambda workdir: (workdir / CONTAINERS_FILE).exists()},
     )
+
+
+class AttachedService(Protocol):
+    """Another service's backend whose life follows the control plane's (Glue's, attached by the edge)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 class ControlPlane:
@@ -94,6 +102,11 @@ class ControlPlane:
                                               self.endpoints, self.logs,
                                               float(config["endpoint_startup_timeout_seconds"]))
         self.scheduler.register("transform", self.transforms.run_job)
+        self.attached: list[AttachedService] = []
+
+    def attach(self, service: AttachedService) -> None:
+        """Start ``service`` with the control plane and stop it first (before the shippers and stores)."""
+        self.attached.append(service)
 
     def start(self) -> None:
         self.logs.start()
@@ -103,8 +116,12 @@ class ControlPlane:
         self.processing.recover()
         self.endpoints.recover()
         self.transforms.recover()
+        for service in self.attached:
+            service.start()
 
     def stop(self) -> None:
+        for service in self.attached:
+            service.stop()
         self.scheduler.stop()
         self.endpoints.stop()
         self.logs.stop()
