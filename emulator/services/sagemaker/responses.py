@@ -128,6 +128,9 @@ def describe_training_job_output(job: TrainingJob) -> dict[str, Any]:
             out[member] = request[member]
     for flag in _FLAGS:
         out[flag] = bool(request.get(flag, False))
+    # AWS answers an empty KmsKeyId when none was given; the SDK's Estimator.attach (and so a tuner's
+    # best_estimator) reads it unconditionally
+    out["OutputDataConfig"] = {"KmsKeyId": "", **request["OutputDataConfig"]}
     # botocore marks both required: AWS names where the model goes before there is one,
     # and states the default runtime when the request gave none
     out["ModelArtifacts"] = {"S3ModelArtifacts": job.model_artifacts or model_artifacts_location(job)}

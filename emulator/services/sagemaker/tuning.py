@@ -53,6 +53,7 @@ from emulator.services.sagemaker.tuning_validation import (
     definitions_of,
     hyperband_resources,
     produced_metrics,
+    trial_resources,
 )
 
 log = logging.getLogger(__name__)
@@ -468,6 +469,7 @@ def trial_request_from(request: dict[str, Any], definition: Definition, name: st
     out["TrainingJobName"] = name
     out["AlgorithmSpecification"] = {**source["AlgorithmSpecification"],
                                      "MetricDefinitions": produced_metrics(source)}
+    out["ResourceConfig"] = trial_resources(source)
     out["HyperParameters"] = {**(source.get("StaticHyperParameters") or {}), **tuned}
     out["Tags"] = [*(request.get("Tags") or []),
                    {"Key": TUNING_JOB_TAG, "Value": request["HyperParameterTuningJobName"]}]

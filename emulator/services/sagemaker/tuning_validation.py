@@ -65,6 +65,22 @@ def image_metric_definitions(image: str) -> list[dict[str, str]]:
     return out
 
 
+def trial_resources(definition: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``ResourceConfig`` a definition's trials run on: its own, or the first instance choice of its
+    ``HyperParameterTuningResourceConfig`` (this machine has one kind of instance; what the SDK sends)."""
+    if definition.get("ResourceConfig") is not None:
+        return dict(definition["ResourceConfig"])
+    tuning = definition.get("HyperParameterTuningResourceConfig") or {}
+    choice = tuning if tuning.get("InstanceType") else next(iter(tuning.get("InstanceConfigs") or []), None)
+    if choice is None:
+        return None
+    out = {"InstanceType": choice["InstanceType"], "InstanceCount": choice.get("InstanceCount", 1),
+           "VolumeSizeInGB": choice.get("VolumeSizeInGB", tuning.get("VolumeSizeInGB", 30))}
+    if tuning.get("VolumeKmsKeyId"):
+        out["VolumeKmsKeyId"] = tuning["VolumeKmsKeyId"]
+    return out
+
+
 def produced_metrics(definition: dict[str, Any]) -> list[dict[str, str]]:
     """The ``MetricDefinitions`` a definition's trials run with: its own, else its built-in image's."""
     algorithm = definition["AlgorithmSpecification"]
@@ -133,9 +149,13 @@ def _check_definition(definition: Definition, strategy: str, config: dict[str, A
     if not algorithm.get("TrainingImage"):
         raise ValidationError(f"{_where(definition)}: AlgorithmSpecification.TrainingImage is required "
                               "(marketplace algorithms are not supported).")
-    if request.get("ResourceConfig") is None:
-        raise ValidationError(f"{_where(definition)}: ResourceConfig is required (HyperParameterTuningResourceConfig "
-                              "is not supported).")
+    has_resources = request.get("ResourceConfig") is not None
+    if has_resources == (request.get("HyperParameterTuningResourceConfig") is not None):
+        raise ValidationError(f"{_where(definition)}: exactly one of ResourceConfig or "
+                              "HyperParameterTuningResourceConfig must be specified.")
+    if not has_resources and trial_resources(request) is None:
+        raise ValidationError(f"{_where(definition)}: HyperParameterTuningResourceConfig must name an InstanceType "
+                              "or InstanceConfigs.")
     names = [metric["Name"] for metric in produced_metrics(request)]
     if definition.metric not in names:
         raise ValidationError(
