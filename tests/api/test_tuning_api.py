@@ -392,3 +392,39 @@ def test_a_restart_resumes_the_tuning_job_where_it_was(tmp_path, bucket):
         assert described["BestTrainingJob"]["TrainingJobName"] == third
     finally:
         second.stop()
+
+
+def test_max_runtime_ends_the_tuning_job_and_stops_its_running_trial(sagemaker, bucket, harbor, fake_runner):
+    request = tuning_request(bucket, max_jobs=5, parallel=1)
+    request["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxRuntimeInSeconds"] = 120
+    name = request["HyperParameterTuningJobName"]
+    sagemaker.create_hyper_parameter_tuning_job(**request)
+    run_trial(harbor, fake_runner, sagemaker, name, 1, 0.3)
+    running = trial_started(sagemaker, fake_runner, name, 2)
+    # two minutes of tuning, as a restarted control plane counts them (the wait itself is no test's business)
+    harbor.control.tuning.jobs.get(harbor.region, name).runtime_seconds = 120
+    described = settled(sagemaker, name)
+    assert described["HyperParameterTuningJobStatus"] == "Completed"
+    assert described["ConsumedResources"]["RuntimeInSeconds"] >= 120
+    assert sagemaker.describe_training_job(TrainingJobName=running)["TrainingJobStatus"] == "Stopped"
+    assert len(trials(sagemaker, name)) == 2
+
+
+def test_built_in_image_metric_definitions_give_the_objective(sagemaker, bucket, monkeypatch):
+    from containers import registry
+
+    xgboost = registry.BuiltinImage(name="mlharbor/metric-demo", description="test", train_module="x")
+    object.__setattr__(xgboost, "metric_definitions", ({"Name": "validation:rmse",
+                                                        "Regex": r"validation-rmse:([0-9.]+)"},))
+    monkeypatch.setattr("emulator.services.sagemaker.tuning_validation.resolve",
+                        lambda image: xgboost if image == "mlharbor/metric-demo" else registry.resolve(image))
+    request = tuning_request(bucket, max_jobs=1, parallel=1)
+    request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["MetricName"] = "validation:rmse"
+    request["TrainingJobDefinition"]["AlgorithmSpecification"] = {"TrainingImage": "mlharbor/metric-demo",
+                                                                  "TrainingInputMode": "File"}
+    name = request["HyperParameterTuningJobName"]
+    sagemaker.create_hyper_parameter_tuning_job(**request)
+    trial = until(lambda: trials(sagemaker, name), what="the trial")[0]
+    described = sagemaker.describe_training_job(TrainingJobName=trial["TrainingJobName"])
+    assert described["AlgorithmSpecification"]["MetricDefinitions"] == [
+        {"Name": "validation:rmse", "Regex": r"validation-rmse:([0-9.]+)"}]
