@@ -61,7 +61,7 @@ log = logging.getLogger(__name__)
 KIND = "hyper-parameter-tuning-job"
 TUNING_JOB_TAG = "sagemaker:tuning-job-name"
 #: how often the tuner looks at its jobs
-TICK_SECONDS = 0.25
+TICK_SECONDS = 0.1
 #: the ``MaxNumberOfTrainingJobs`` of a job bounded only by time
 UNBOUNDED_TRIALS = 10_000
 #: the members of a training definition a trial's CreateTrainingJob takes unchanged
