@@ -208,6 +208,14 @@ def test_grid_runs_every_categorical_combination_once(sagemaker, bucket, harbor,
     (lambda r: r["HyperParameterTuningJobConfig"]["ParameterRanges"]["IntegerParameterRanges"][0].update(
         MinValue="5"), "must not be greater than"),
     (lambda r: r["TrainingJobDefinition"]["StaticHyperParameters"].update(lr="0.1"), "both tuned and"),
+    (lambda r: r["HyperParameterTuningJobConfig"]["ParameterRanges"]["IntegerParameterRanges"][0].update(
+        MaxValue="lots"), "is not a number"),
+    (lambda r: r["HyperParameterTuningJobConfig"]["ParameterRanges"]["ContinuousParameterRanges"][0].update(
+        MaxValue="1e400"), "not a finite number"),
+    (lambda r: (r["HyperParameterTuningJobConfig"].update(Strategy="Grid", ParameterRanges={
+        "CategoricalParameterRanges": [{"Name": f"p{i}", "Values": ["a", "b", "c"]} for i in range(10)]}),
+        r["HyperParameterTuningJobConfig"]["ResourceLimits"].pop("MaxNumberOfTrainingJobs")),
+     "would launch 59049 training jobs"),
     (lambda r: r["HyperParameterTuningJobConfig"]["ResourceLimits"].update(MaxParallelTrainingJobs=9),
      "MaxParallelTrainingJobs must not be greater"),
     (lambda r: r.update(TrainingJobDefinitions=[r["TrainingJobDefinition"]]), "Exactly one of"),

@@ -319,7 +319,7 @@ class TuningJobBackend:
     def _max_trials(self, job: TuningJob) -> int:
         most = job.config["ResourceLimits"].get("MaxNumberOfTrainingJobs")
         if job.config["Strategy"] == "Grid":
-            grid = sum(len(SearchSpace(d.ranges).grid()) for d in definitions_of(job.request))
+            grid = sum(SearchSpace(d.ranges).grid_size() for d in definitions_of(job.request))
             return grid if most is None else min(most, grid)
         return UNBOUNDED_TRIALS if most is None else int(most)
 
@@ -372,11 +372,11 @@ class TuningJobBackend:
         """
         if job.config["Strategy"] == "Grid":
             for definition in definitions:
-                size = len(SearchSpace(definition.ranges).grid())
+                size = SearchSpace(definition.ranges).grid_size()
                 if number <= size:
                     return definition, number
                 number -= size
-            return definitions[-1], number + len(SearchSpace(definitions[-1].ranges).grid())
+            return definitions[-1], number + SearchSpace(definitions[-1].ranges).grid_size()
         return definitions[(number - 1) % len(definitions)], number
 
     def _suggest(self, job: TuningJob, definition: Definition, number: int, place: int) -> dict[str, str] | None:

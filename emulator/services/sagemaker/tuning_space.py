@@ -10,7 +10,7 @@ log space, ``ReverseLogarithmic`` (continuous ranges within [0, 1) only) uniform
 
 from __future__ import annotations
 
-import itertools
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,13 +83,28 @@ class ParameterRange:
         return distribution.low <= value <= distribution.high  # type: ignore[attr-defined, no-any-return]
 
 
+def _number(entry: dict[str, Any], member: str) -> float:
+    text = entry[member]
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{member} {text!r} of range {entry['Name']!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{member} {text!r} of range {entry['Name']!r} is not a finite number")
+    return value
+
+
 def parse_ranges(ranges: dict[str, Any] | None) -> list[ParameterRange]:
-    """``ParameterRanges`` (numbers arrive as strings, as on the wire) → ranges, in request order."""
+    """``ParameterRanges`` (numbers arrive as strings, as on the wire) → ranges, in request order.
+
+    Raises:
+        ValueError: a bound is not a finite number (the message names it).
+    """
     ranges = ranges or {}
     out: list[ParameterRange] = []
     for kind, member in ((INTEGER, "IntegerParameterRanges"), (CONTINUOUS, "ContinuousParameterRanges")):
         for entry in ranges.get(member) or []:
-            out.append(ParameterRange(kind, entry["Name"], float(entry["MinValue"]), float(entry["MaxValue"]),
+            out.append(ParameterRange(kind, entry["Name"], _number(entry, "MinValue"), _number(entry, "MaxValue"),
                                       entry.get("ScalingType", "Auto")))
     for entry in ranges.get("CategoricalParameterRanges") or []:
         out.append(ParameterRange(CATEGORICAL, entry["Name"], values=tuple(entry["Values"])))
@@ -120,7 +135,15 @@ class SearchSpace:
             sampled[r.name] = value
         return sampled
 
-    def grid(self) -> list[dict[str, str]]:
-        """Every combination of the (categorical) ranges, in a fixed order: the Grid strategy's trials."""
-        names = [r.name for r in self.ranges]
-        return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(r.values for r in self.ranges))]
+    def grid_size(self) -> int:
+        """How many combinations the (categorical) ranges make: the Grid strategy's trial count."""
+        return math.prod(len(r.values) for r in self.ranges)
+
+    def grid_point(self, index: int) -> dict[str, str]:
+        """Combination ``index`` (0-based) in a fixed order, the last range varying fastest (never built whole:
+        a few ranges of 30 values make more combinations than memory holds)."""
+        out: dict[str, str] = {}
+        for r in reversed(self.ranges):
+            index, position = divmod(index, len(r.values))
+            out[r.name] = r.values[position]
+        return {r.name: out[r.name] for r in self.ranges}

@@ -76,8 +76,7 @@ class GridStrategy:
     """Every combination of the categorical ranges, once each, in order."""
 
     def suggest(self, space: SearchSpace, history: list[Observation], number: int) -> dict[str, str] | None:
-        grid = space.grid()
-        return grid[number - 1] if number <= len(grid) else None
+        return space.grid_point(number - 1) if number <= space.grid_size() else None
 
 
 def strategy_for(name: str, minimize: bool, seed: int, max_trials: int) -> Strategy:

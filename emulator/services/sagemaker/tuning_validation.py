@@ -14,7 +14,17 @@ from typing import Any
 from containers.registry import UnknownImageError, resolve
 from emulator.core.errors import ValidationError
 from emulator.services.sagemaker.tuning_rules import EPOCH_KEYS
-from emulator.services.sagemaker.tuning_space import CATEGORICAL, CONTINUOUS, INTEGER, ParameterRange, parse_ranges
+from emulator.services.sagemaker.tuning_space import (
+    CATEGORICAL,
+    CONTINUOUS,
+    INTEGER,
+    ParameterRange,
+    SearchSpace,
+    parse_ranges,
+)
+
+#: the most trials a Grid job without MaxNumberOfTrainingJobs may launch
+MAX_GRID_COMBINATIONS = 10_000
 
 
 @dataclass(frozen=True)
@@ -110,7 +120,10 @@ def check_tuning_request(request: dict[str, Any], check_trial: Callable[[Definit
                                   "a TrainingJobDefinition.")
     else:
         _check_several(config, several)
-    definitions = definitions_of(request)
+    try:
+        definitions = definitions_of(request)
+    except ValueError as error:
+        raise ValidationError(f"Invalid ParameterRanges: {error}.") from None
     strategy = config["Strategy"]
     for definition in definitions:
         _check_definition(definition, strategy, config)
@@ -208,6 +221,12 @@ def _check_limits(config: dict[str, Any], strategy: str, definitions: list[Defin
     if most is None and strategy != "Grid" and limits.get("MaxRuntimeInSeconds") is None:
         raise ValidationError(f"ResourceLimits.MaxNumberOfTrainingJobs is required for the {strategy} strategy "
                               "(unless MaxRuntimeInSeconds bounds the tuning job).")
+    if strategy == "Grid" and most is None:
+        combinations = sum(SearchSpace(d.ranges).grid_size() for d in definitions)
+        if combinations > MAX_GRID_COMBINATIONS:
+            raise ValidationError(f"The Grid search strategy would launch {combinations} training jobs, more than "
+                                  f"{MAX_GRID_COMBINATIONS}; set ResourceLimits.MaxNumberOfTrainingJobs or use fewer "
+                                  "values.")
     if most is not None and limits["MaxParallelTrainingJobs"] > most:
         raise ValidationError("ResourceLimits.MaxParallelTrainingJobs must not be greater than "
                               "MaxNumberOfTrainingJobs.")

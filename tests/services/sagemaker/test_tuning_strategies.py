@@ -99,6 +99,9 @@ def test_grid_walks_every_combination_then_is_exhausted():
     assert len({tuple(sorted(w.items())) for w in walked if w}) == 6
     assert walked[0] == {"a": "1", "b": "x"}
     assert grid.suggest(the_space, [], 7) is None
+    wide = space(CategoricalParameterRanges=[{"Name": f"p{i}", "Values": [str(v) for v in range(30)]}
+                                             for i in range(20)])
+    assert wide.grid_size() == 30**20 and wide.grid_point(30**20 - 1) == {f"p{i}": "29" for i in range(20)}
 
 
 def trial(number: int, history: list[float], objective: float | None = None) -> Trial:
