@@ -236,7 +236,10 @@ def test_the_service_model_validates_every_operation(raw_sagemaker, bucket):
     code, message = error_of(raw_sagemaker.create_hyper_parameter_tuning_job, **request)
     assert code == "ValidationException" and "strategy" in message and "enum value set" in message
     code, message = error_of(raw_sagemaker.describe_hyper_parameter_tuning_job, HyperParameterTuningJobName="nope")
-    assert (code, message) == ("ValidationException", "Requested resource not found.")
+    assert (code, message) == ("ResourceNotFound", "Amazon SageMaker can't find a tuning job with name nope")
+    for call in (raw_sagemaker.stop_hyper_parameter_tuning_job,
+                 raw_sagemaker.list_training_jobs_for_hyper_parameter_tuning_job):
+        assert error_of(call, HyperParameterTuningJobName="nope")[0] == "ResourceNotFound"
     code, _ = error_of(raw_sagemaker.list_training_jobs_for_hyper_parameter_tuning_job,
                        HyperParameterTuningJobName="x", MaxResults=0)
     assert code == "ValidationException"
@@ -436,3 +439,22 @@ def test_built_in_image_metric_definitions_give_the_objective(sagemaker, bucket,
     described = sagemaker.describe_training_job(TrainingJobName=trial["TrainingJobName"])
     assert described["AlgorithmSpecification"]["MetricDefinitions"] == [
         {"Name": "validation:rmse", "Regex": r"validation-rmse:([0-9.]+)"}]
+
+
+def test_checkpoints_spot_and_the_sdk_resource_config_reach_the_trials(sagemaker, bucket, fake_runner):
+    request = tuning_request(bucket, max_jobs=1, parallel=1)
+    base = request["TrainingJobDefinition"]
+    base.pop("ResourceConfig")
+    base.update(EnableManagedSpotTraining=True,
+                StoppingCondition={"MaxRuntimeInSeconds": 300, "MaxWaitTimeInSeconds": 600},
+                CheckpointConfig={"S3Uri": f"s3://{bucket}/checkpoints", "LocalPath": "/opt/ml/checkpoints"},
+                HyperParameterTuningResourceConfig={"InstanceConfigs": [
+                    {"InstanceType": "ml.c5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 5}]})
+    name = request["HyperParameterTuningJobName"]
+    sagemaker.create_hyper_parameter_tuning_job(**request)
+    trial = until(lambda: trials(sagemaker, name), what="the trial")[0]
+    described = sagemaker.describe_training_job(TrainingJobName=trial["TrainingJobName"])
+    assert described["EnableManagedSpotTraining"] is True
+    assert described["StoppingCondition"]["MaxWaitTimeInSeconds"] == 600
+    assert described["CheckpointConfig"]["S3Uri"] == f"s3://{bucket}/checkpoints"
+    assert described["ResourceConfig"] == {"InstanceType": "ml.c5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 5}

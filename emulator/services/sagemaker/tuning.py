@@ -18,7 +18,7 @@ import time
 import zlib
 from typing import Any
 
-from emulator.core.errors import ResourceLimitExceededError, ValidationError
+from emulator.core.errors import ResourceLimitExceededError, ResourceNotFoundError, ValidationError
 from emulator.core.paging import ListQuery, cut, paginate
 from emulator.services.sagemaker.arns import sagemaker_arn
 from emulator.services.sagemaker.caller import USER, Caller, confined_request
@@ -145,7 +145,14 @@ class TuningJobBackend:
         return job
 
     def describe_hyper_parameter_tuning_job(self, region: str, name: str) -> TuningJob:
-        return self.jobs.get(region, name)
+        """Raises: ResourceNotFoundError: no such tuning job (the error this operation's model declares)."""
+        return self._get(region, name)
+
+    def _get(self, region: str, name: str) -> TuningJob:
+        job = self.jobs.find((region, name))
+        if job is None:
+            raise ResourceNotFoundError(f"Amazon SageMaker can't find a tuning job with name {name}")
+        return job
 
     def list_hyper_parameter_tuning_jobs(self, region: str, query: ListQuery) -> tuple[list[TuningJob], str | None]:
         return paginate(self.jobs.in_region(region), query)
@@ -157,7 +164,7 @@ class TuningJobBackend:
             ValidationError: unknown tuning job, or one that already ended.
         """
         with self._lock:
-            job = self.jobs.get(region, name)
+            job = self._get(region, name)
             if job.status == TUNING_STOPPING:
                 return
             if job.is_terminal:
@@ -172,7 +179,7 @@ class TuningJobBackend:
                                           descending: bool, max_results: int,
                                           next_token: str | None) -> tuple[list[tuple[Trial, TrainingJob]], str | None]:
         """ListTrainingJobsForHyperParameterTuningJob: the trials with their training jobs, one page."""
-        job = self.jobs.get(region, name)
+        job = self._get(region, name)
         with self._lock:
             pairs = [(trial, self.training.jobs.find((region, trial.training_job_name))) for trial in job.trials]
         chosen = [(t, j) for t, j in pairs if j is not None and (status is None or j.status == status)]
