@@ -33,7 +33,7 @@ from emulator.testing import ROLE, script_job, start_harbor  # noqa: E402
 SCRIPT = """
 import sys, time
 args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
-x = float(args.get("--x", "0.5"))
+x = float(args["--offset"])
 time.sleep(float(args.get("--work", "1")))
 print(f"objective={(x - 0.3) ** 2:.6f}", flush=True)
 """
@@ -56,7 +56,7 @@ def direct_jobs(sagemaker: Any, s3: Any, bucket: str, values: list[str], work: s
     """The same jobs, two at a time, by a client: the time from the first create to the last end."""
     requests = []
     for x in values:
-        request = script_job(s3, bucket, SCRIPT, HyperParameters={"x": x, "work": work})
+        request = script_job(s3, bucket, SCRIPT, HyperParameters={"offset": x, "work": work})
         request["AlgorithmSpecification"]["MetricDefinitions"] = METRICS
         requests.append(request)
     started = time.perf_counter()
@@ -87,7 +87,7 @@ def tuning_job(sagemaker: Any, s3: Any, bucket: str, trials: int, work: str) -> 
         HyperParameterTuningJobConfig={
             "Strategy": "Random", "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "objective"},
             "ResourceLimits": {"MaxNumberOfTrainingJobs": trials, "MaxParallelTrainingJobs": 2},
-            "ParameterRanges": {"ContinuousParameterRanges": [{"Name": "x", "MinValue": "0", "MaxValue": "1"}]}},
+            "ParameterRanges": {"ContinuousParameterRanges": [{"Name": "offset", "MinValue": "0", "MaxValue": "1"}]}},
         TrainingJobDefinition=definition)
     while True:
         described = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
@@ -99,7 +99,7 @@ def tuning_job(sagemaker: Any, s3: Any, bucket: str, trials: int, work: str) -> 
         raise SystemExit(f"tuning job ended with {described['TrainingJobStatusCounters']}")
     summaries = sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
         HyperParameterTuningJobName=name, MaxResults=100)["TrainingJobSummaries"]
-    return elapsed, [summary["TunedHyperParameters"]["x"] for summary in summaries]
+    return elapsed, [summary["TunedHyperParameters"]["offset"] for summary in summaries]
 
 
 def overhead(trials: int, work: str) -> None:

@@ -11,6 +11,7 @@ from the trials it finds. Nothing here knows about HTTP.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import secrets
 import threading
@@ -118,6 +119,8 @@ class TuningJobBackend:
         self._metric_lock = threading.Lock()
         #: (region, training job name) → (tuning job name, objective metric, trial) of every trial
         self._trials: dict[tuple[str, str], tuple[str, str, Trial]] = {}
+        #: the last record each tick wrote, by (region, name), less its LastModifiedTime
+        self._snapshots: dict[tuple[str, str], str] = {}
         for job in self.jobs.all():
             self._index(job)
         self._stop = threading.Event()
@@ -253,8 +256,7 @@ class TuningJobBackend:
             if not running and (stop_all or launches == 0):
                 self._end(job)
             job.not_improving = trials_not_improving(job.trials, minimize)
-            job.last_modified_time = time.time()
-            self.jobs.save(job)
+            self._save_if_changed(job)
         for trial in early:
             self._stop_trial(job, trial)
         if stop_all:
@@ -423,6 +425,17 @@ class TuningJobBackend:
                 self._stop_trial(job, trial)
 
     # -- internals ----------------------------------------------------------------------
+    def _save_if_changed(self, job: TuningJob) -> None:
+        """Write the record (and move LastModifiedTime) only when a tick changed it: most ticks change nothing."""
+        with self._metric_lock:
+            document = job.to_dict()
+        document.pop("last_modified_time")
+        snapshot = json.dumps(document, sort_keys=True)
+        if self._snapshots.get((job.region, job.name)) != snapshot:
+            self._snapshots[(job.region, job.name)] = snapshot
+            job.last_modified_time = time.time()
+            self.jobs.save(job)
+
     def _check_trial(self, region: str, request: dict[str, Any], definition: Definition) -> None:
         probe = trial_request_from(request, definition, f"{request['HyperParameterTuningJobName']}-001-00000000",
                                    {r.name: "0" for r in definition.ranges})
