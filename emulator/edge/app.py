@@ -43,7 +43,7 @@ def create_app(control: ControlPlane, extra_health: Callable[[], dict[str, Any]]
     """
     app = Flask("mlharbor")
     responses = SageMakerResponses(control.training, control.processing, control.endpoints, control.tags,
-                                   transforms=control.transforms)
+                                   transforms=control.transforms, tuning=control.tuning)
     sagemaker = JsonDispatcher(load_service_model("sagemaker"), responses, control.config["region"])
     app.register_blueprint(sagemaker_blueprint(sagemaker, job_handlers=responses.for_caller(JOB),
                                                  is_from_job=is_from_job))

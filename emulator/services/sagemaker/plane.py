@@ -20,6 +20,7 @@ from emulator.services.sagemaker.store import RecordStore
 from emulator.services.sagemaker.tags import TagBackend
 from emulator.services.sagemaker.training import BackendSettings, TrainingJobBackend
 from emulator.services.sagemaker.transform import TransformJobBackend
+from emulator.services.sagemaker.tuning import MetricTap, TuningJobBackend
 
 
 def make_runner(config: dict[str, Any], artifacts: ArtifactStore) -> Runner:
@@ -71,6 +72,8 @@ class ControlPlane:
         self.runner = runner or make_runner(config, self.artifacts)
         self.logs = CloudWatchLogShipper(endpoint_url)
         self.metrics = CloudWatchMetricShipper(endpoint_url)
+        # the tuner reads its trials' objective values as they are shipped
+        self.metric_tap = MetricTap(self.metrics)
         self.training = TrainingJobBackend(
             BackendSettings(
                 account_id=config["account_id"],
@@ -87,7 +90,7 @@ class ControlPlane:
             self.runner,
             self.scheduler,
             self.logs,
-            self.metrics,
+            self.metric_tap,  # type: ignore[arg-type]
         )
         self.processing = ProcessingJobBackend(
             self.training.settings, self.store, self.runner, self.scheduler, self.logs
@@ -95,6 +98,8 @@ class ControlPlane:
         self.endpoints = EndpointBackend(self.training.settings, self.store, self.runner, self.logs,
                                          float(config["endpoint_startup_timeout_seconds"]))
         self.tags = TagBackend(self.store)
+        self.tuning = TuningJobBackend(config["account_id"], self.store, self.training, self.tags)
+        self.metric_tap.listener = self.tuning.on_metric
         self.scheduler.register("training", self.training.run_job)
         self.scheduler.register("processing", self.processing.run_job)
         # -- batch transform (issue 15) --
@@ -116,12 +121,14 @@ class ControlPlane:
         self.processing.recover()
         self.endpoints.recover()
         self.transforms.recover()
+        self.tuning.start()
         for service in self.attached:
             service.start()
 
     def stop(self) -> None:
         for service in self.attached:
             service.stop()
+        self.tuning.stop()
         self.scheduler.stop()
         self.endpoints.stop()
         self.logs.stop()

@@ -22,6 +22,8 @@ from emulator.services.sagemaker.tags import TagBackend
 from emulator.services.sagemaker.training import DEFAULT_MAX_RUNTIME, TrainingJobBackend
 from emulator.services.sagemaker.transform import TransformJobBackend
 from emulator.services.sagemaker.transform_responses import TransformResponses
+from emulator.services.sagemaker.tuning import TuningJobBackend
+from emulator.services.sagemaker.tuning_responses import TuningResponses
 
 #: Request members echoed unchanged by DescribeTrainingJob.
 _ECHOED_MEMBERS = (
@@ -44,9 +46,9 @@ _ECHOED_MEMBERS = (
 _FLAGS = ("EnableNetworkIsolation", "EnableInterContainerTrafficEncryption", "EnableManagedSpotTraining")
 
 
-class SageMakerResponses(EndpointResponses, TransformResponses):
+class SageMakerResponses(TuningResponses, EndpointResponses, TransformResponses):
     """The SageMaker operations mlharbor emulates (the endpoint family's in :class:`EndpointResponses`,
-    the transform family's in :class:`TransformResponses`).
+    the transform family's in :class:`TransformResponses`, the tuning family's in :class:`TuningResponses`).
 
     Args:
         training: the training-job backend.
@@ -54,16 +56,19 @@ class SageMakerResponses(EndpointResponses, TransformResponses):
         endpoints: the model / endpoint-config / endpoint backend.
         tags: tags by ARN.
         transforms: the transform-job backend.
+        tuning: the hyperparameter tuning backend (its operations are :class:`TuningResponses`').
     """
 
     def __init__(self, training: TrainingJobBackend, processing: ProcessingJobBackend,
                  endpoints: EndpointBackend | None = None, tags: TagBackend | None = None,
-                 transforms: TransformJobBackend | None = None) -> None:
+                 transforms: TransformJobBackend | None = None,
+                 tuning: TuningJobBackend | None = None) -> None:
         self.training = training
         self.processing = processing
         self.endpoints = endpoints
         self.tags = tags
         self.transforms = transforms
+        self.tuning = tuning
         self.caller = USER
 
     def for_caller(self, caller: Caller) -> SageMakerResponses:
@@ -79,7 +84,11 @@ class SageMakerResponses(EndpointResponses, TransformResponses):
         return {"TrainingJobArn": job.arn}
 
     def describe_training_job(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
-        return describe_training_job_output(self.training.describe_training_job(region, params["TrainingJobName"]))
+        out = describe_training_job_output(self.training.describe_training_job(region, params["TrainingJobName"]))
+        tuning_arn = self.tuning.tuning_job_arn_of(region, out["TrainingJobName"]) if self.tuning else None
+        if tuning_arn is not None:  # a trial of a hyperparameter tuning job
+            out["TuningJobArn"] = tuning_arn
+        return out
 
     def list_training_jobs(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         jobs, token = self.training.list_training_jobs(region, list_query(params))
@@ -125,6 +134,9 @@ def describe_training_job_output(job: TrainingJob) -> dict[str, Any]:
             out[member] = request[member]
     for flag in _FLAGS:
         out[flag] = bool(request.get(flag, False))
+    # AWS answers an empty KmsKeyId when none was given; the SDK's Estimator.attach (and so a tuner's
+    # best_estimator) reads it unconditionally
+    out["OutputDataConfig"] = {"KmsKeyId": "", **request["OutputDataConfig"]}
     # botocore marks both required: AWS names where the model goes before there is one,
     # and states the default runtime when the request gave none
     out["ModelArtifacts"] = {"S3ModelArtifacts": job.model_artifacts or model_artifacts_location(job)}
