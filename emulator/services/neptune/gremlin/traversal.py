@@ -8,10 +8,12 @@ serializers know how to write.
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from gremlin_python.statics import bigdecimal
 from gremlin_python.structure.graph import Edge, Property, Vertex, VertexProperty
 
 from emulator.services.neptune.errors import (
@@ -94,6 +96,10 @@ def to_wire(obj: Any) -> Any:
         return Property(obj.key, obj.value, None)
     if kind is tuple:
         return tuple(to_wire(v) for v in obj)
+    if kind is set or kind is frozenset:
+        return {to_wire(v) for v in obj}
+    if kind is decimal.Decimal:
+        return bigdecimal(obj)
     return obj
 
 
