@@ -96,8 +96,10 @@ def to_wire(obj: Any) -> Any:
         return Property(obj.key, obj.value, None)
     if kind is tuple:
         return tuple(to_wire(v) for v in obj)
-    if kind is set or kind is frozenset:
+    if kind is set:
         return {to_wire(v) for v in obj}
+    if kind is frozenset:  # a set used as a map key
+        return frozenset(to_wire(v) for v in obj)
     if kind is decimal.Decimal:
         return bigdecimal(obj)
     return obj

@@ -313,6 +313,8 @@ class DedupStep(Step):
     def modulate(self, name: str, args: list[Any]) -> None:
         if name != "by":
             super().modulate(name, args)
+        if self.by is not None:
+            raise MalformedQuery("Dedup step can only have one by modulator")
         self.by = By(args, "dedup")
 
     def _key(self, ctx: Context, trav: Traverser) -> Any:
@@ -349,18 +351,19 @@ def _int_arg(value: Any, step: str) -> int:
 
 
 def _local_slice(obj: Any, low: int, high: int) -> Any:
-    """``range(local, low, high)`` on one collection (a one-item list range yields the item)."""
+    """``range(local, low, high)`` on one collection.
+
+    TinkerPop 3.8 keeps the collection's shape: a one-item range of a list is a one-item list (``unfold()``
+    takes the item out), a map stays a map, and a value that is not a collection passes unchanged.
+    """
     if isinstance(obj, dict):
         items = list(obj.items())
         chosen = items[low:] if high < 0 else items[low:high]
         return dict(chosen)
     items = collection_items(obj)
     if items is None:
-        return obj if low == 0 and high != 0 else NOVALUE
-    chosen = items[low:] if high < 0 else items[low:high]
-    if high - low == 1:
-        return chosen[0] if chosen else NOVALUE
-    return chosen
+        return obj
+    return items[low:] if high < 0 else items[low:high]
 
 
 class RangeStep(Step):
@@ -423,12 +426,7 @@ class TailStep(Step):
                 if items is None:
                     yield trav
                     continue
-                chosen = items[-count:] if count else []
-                if count == 1:
-                    if chosen:
-                        yield trav.split(chosen[0])
-                else:
-                    yield trav.split(chosen)
+                yield trav.split(items[-count:] if count else [])
             return
         kept = list(it)
         yield from (kept[-count:] if count else [])

@@ -223,6 +223,25 @@ def _merge_map(ctx: Context, source: _Dynamic | None, trav: Traverser, step: str
     return value
 
 
+def check_merge_map(criteria: dict[Any, Any]) -> None:
+    """TinkerPop's checks on a merge map: no hidden (``~``) keys, and a label that is a visible string."""
+    for key, value in criteria.items():
+        if isinstance(key, str) and key.startswith("~"):
+            raise IllegalArgument(f"Property key can not be a hidden key: {key}")
+        if is_sym(key, "T", "label"):
+            if not isinstance(value, str):
+                raise IllegalArgument(f"T.label must be a string, got {describe(value)}")
+            if value.startswith("~"):
+                raise IllegalArgument(f"Label can not be a hidden key: {value}")
+
+
+def check_no_overrides(criteria: dict[Any, Any], on_create: dict[Any, Any]) -> None:
+    """``option(onCreate)`` may add to the merge map but not change any of its entries."""
+    for key, value in on_create.items():
+        if key in criteria and not values_equal(criteria[key], value):
+            raise IllegalArgument(f"option(onCreate) cannot override values from merge() argument: ({key}, {value})")
+
+
 def _matches_props(element: Any, criteria: dict[Any, Any]) -> bool:
     for key, wanted in criteria.items():
         if isinstance(key, Sym):
@@ -269,7 +288,11 @@ class MergeStep(Step):
 
     def _option(self, ctx: Context, trav: Traverser, name: str) -> dict[Any, Any] | None:
         source = self.options.get(name)
-        return None if source is None else _merge_map(ctx, source, trav, self.name)
+        if source is None:
+            return None
+        found = _merge_map(ctx, source, trav, self.name)
+        check_merge_map(found)
+        return found
 
     def _apply_match(self, ctx: Context, element: Any, on_match: dict[Any, Any]) -> None:
         for key, value in on_match.items():
@@ -293,6 +316,7 @@ class MergeVStep(MergeStep):
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         for trav in it:
             criteria = _merge_map(ctx, self.search, trav, "mergeV")
+            check_merge_map(criteria)
             for key in criteria:
                 if isinstance(key, Sym) and not (is_sym(key, "T", "id") or is_sym(key, "T", "label")):
                     raise IllegalArgument(f"mergeV() search keys are T.id, T.label or strings, got {key}")
@@ -304,8 +328,9 @@ class MergeVStep(MergeStep):
                         self._apply_match(ctx, vertex, on_match)
                     yield _emit(trav, vertex)
                 continue
-            on_create = self._option(ctx, trav, "onCreate")
-            combined = {**criteria, **(on_create or {})}
+            on_create = self._option(ctx, trav, "onCreate") or {}
+            check_no_overrides(criteria, on_create)
+            combined = {**on_create, **criteria}
             vertex = ctx.tx.add_vertex(_id_of(combined), _label_of(combined) or DEFAULT_VERTEX_LABEL)
             for key, value in combined.items():
                 if not isinstance(key, Sym):
@@ -315,6 +340,13 @@ class MergeVStep(MergeStep):
 
 def _emit(trav: Traverser, obj: Any) -> Traverser:
     return Traverser(obj) if trav.obj is START else trav.split(obj)
+
+
+def _end_id(criteria: dict[Any, Any], side: str) -> Any:
+    for key, value in criteria.items():
+        if _direction_key(key) == side:
+            return value
+    return None
 
 
 def _direction_key(key: Any) -> str | None:
@@ -345,6 +377,7 @@ class MergeEStep(MergeStep):
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         for trav in it:
             criteria = _merge_map(ctx, self.search, trav, "mergeE")
+            check_merge_map(criteria)
             ends: dict[str, VertexRecord | None] = {}
             for key, value in criteria.items():
                 side = _direction_key(key)
@@ -362,15 +395,19 @@ class MergeEStep(MergeStep):
                     yield _emit(trav, edge)
                 continue
             on_create = self._option(ctx, trav, "onCreate") or {}
-            combined = {**criteria, **on_create}
+            check_no_overrides(criteria, on_create)
+            combined = {**on_create, **criteria}
             for key, value in on_create.items():
                 side = _direction_key(key)
                 if side is not None:
                     ends[side] = self._endpoint(ctx, trav, value, side)
             out_v, in_v = ends.get("OUT"), ends.get("IN")
-            if out_v is None or in_v is None:
-                raise IllegalArgument("mergeE(): creating an edge needs existing Direction.OUT and "
-                                      "Direction.IN vertices")
+            if out_v is None:
+                raise IllegalArgument("Out Vertex not specified in mergeE()" if "OUT" not in ends
+                                      else f"Vertex id could not be resolved from mergeE: {_end_id(combined, 'OUT')}")
+            if in_v is None:
+                raise IllegalArgument("In Vertex not specified in mergeE()" if "IN" not in ends
+                                      else f"Vertex id could not be resolved from mergeE: {_end_id(combined, 'IN')}")
             edge = ctx.tx.add_edge(_id_of(combined), _label_of(combined) or DEFAULT_EDGE_LABEL, out_v, in_v)
             for key, value in combined.items():
                 if not isinstance(key, Sym):

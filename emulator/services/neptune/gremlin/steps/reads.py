@@ -314,6 +314,8 @@ class ValueMapStep(MapStep):
         if name == "with" and args and args[0] == TOKENS_OPTION:
             self.tokens = args[1] if len(args) > 1 and isinstance(args[1], int) else 15
         elif name == "by":
+            if self.by is not None:
+                raise MalformedQuery("ValueMap step can only have one by modulator")
             self.by = By(args, "valueMap")
         else:
             super().modulate(name, args)

@@ -248,9 +248,11 @@ class GroupStep(Step):
 
 
 def _hashable_key(key: Any) -> Any:
-    """Map keys must be hashable in Python; a list key becomes a tuple."""
+    """Map keys must be hashable in Python; a list key becomes a tuple, a set key a frozenset."""
     if isinstance(key, list):
         return tuple(_hashable_key(k) for k in key)
+    if isinstance(key, set):
+        return frozenset(key)
     if isinstance(key, dict):
         return freeze(key)
     return key
@@ -269,6 +271,8 @@ class GroupCountStep(Step):
     def modulate(self, name: str, args: list[Any]) -> None:
         if name != "by":
             super().modulate(name, args)
+        if self.key_by is not None:
+            raise MalformedQuery("GroupCount step can only have one by modulator")
         self.key_by = By(args, "groupCount")
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
