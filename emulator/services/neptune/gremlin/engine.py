@@ -10,6 +10,7 @@ Every traverser has bulk 1 (no bulking optimisation): results are the same, only
 
 from __future__ import annotations
 
+import random
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -84,6 +85,8 @@ class Context:
         self._tx = tx
         self.deadline = time.monotonic() + timeout_ms / 1000.0 if timeout_ms else None
         self.side_effects: dict[str, Any] = {}
+        #: what coin/sample/shuffle draw from; SeedStrategy seeds it
+        self.rng = random.Random()
         self._ticks = 0
 
     @property

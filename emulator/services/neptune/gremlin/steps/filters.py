@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from typing import Any
 
@@ -448,10 +447,24 @@ class SampleStep(Step):
                 if items is None:
                     yield trav
                     continue
-                yield trav.split(random.sample(items, min(self.count, len(items))))
+                yield trav.split(ctx.rng.sample(items, min(self.count, len(items))))
             return
         kept = list(it)
-        yield from random.sample(kept, min(self.count, len(kept)))
+        yield from ctx.rng.sample(kept, min(self.count, len(kept)))
+
+
+@register("coin")
+class CoinStep(FilterStep):
+    """``coin(p)``: keep each traverser with probability ``p`` (SeedStrategy makes it repeatable)."""
+
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        if len(args) != 1 or isinstance(args[0], bool) or not isinstance(args[0], int | float):
+            raise MalformedQuery("coin() takes a probability")
+        self.probability = float(args[0])
+
+    def test(self, ctx: Context, trav: Traverser) -> bool:
+        return self.probability >= 1.0 or (self.probability > 0.0 and ctx.rng.random() < self.probability)
 
 
 def fuse_range(steps: list[Step]) -> list[Step]:

@@ -6,7 +6,6 @@ collection (https://tinkerpop.apache.org/docs/3.7.0/reference/#a-note-on-scopes)
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from typing import Any
 
@@ -132,7 +131,7 @@ def sort_traversers(ctx: Context, items: list[Any], bys: list[By], of: Any) -> l
         bys = [By([], "order")]
     if any(by.order == "shuffle" for by in bys):
         items = list(items)
-        random.shuffle(items)
+        ctx.rng.shuffle(items)
         return items
     keyed = []
     for item in items:
