@@ -8,6 +8,7 @@ kinds are never equal and never ordered (a comparison that would be an error is 
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import re
 from collections.abc import Callable
 from typing import Any
@@ -25,7 +26,7 @@ class PredicateError(ValueError):
 
 
 def is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, int | float | decimal.Decimal) and not isinstance(value, bool)
 
 
 def values_equal(a: Any, b: Any) -> bool:

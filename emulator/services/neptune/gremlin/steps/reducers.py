@@ -6,6 +6,7 @@ collection (https://tinkerpop.apache.org/docs/3.7.0/reference/#a-note-on-scopes)
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Iterator
 from typing import Any
 
@@ -81,13 +82,21 @@ def _numbers(values: list[Any], step: str) -> list[Any]:
     return values
 
 
+def _sum(values: list[Any]) -> Any:
+    """A sum that widens to BigDecimal when one is present, as Java's NumberHelper does."""
+    if any(isinstance(v, decimal.Decimal) for v in values):
+        return sum((v if isinstance(v, decimal.Decimal) else decimal.Decimal(str(v)) for v in values),
+                   decimal.Decimal(0))
+    return sum(values)
+
+
 def _reduce(name: str, values: list[Any]) -> Any:
     if not values:
         return NOVALUE
     if name == "sum":
-        return sum(_numbers(values, name))
+        return _sum(_numbers(values, name))
     if name == "mean":
-        return float(sum(_numbers(values, name))) / len(values)
+        return float(_sum(_numbers(values, name))) / len(values)
     best = values[0]
     for value in values[1:]:
         result = compare(value, best)

@@ -1,0 +1,81 @@
+"""Value fixes over gremlinpython, both serializers: local ranges keep lists, sets stay sets, BigDecimal and
+BigInteger round-trip, and the suite's error scenarios raise (filter/Range.feature, data/Set.feature,
+map/MergeVertex.feature, map/MergeEdge.feature, filter/Dedup.feature...).
+"""
+
+from __future__ import annotations
+
+import decimal
+
+import pytest
+from gremlin_python.driver.protocol import GremlinServerError
+from gremlin_python.process.graph_traversal import GraphTraversalSource, __
+from gremlin_python.process.traversal import Direction, Merge, Scope, T
+from gremlin_python.statics import BigDecimal, bigdecimal, bigint
+
+
+def raises(traversal, text: str) -> None:  # noqa: ANN001 - a gremlinpython traversal
+    with pytest.raises(GremlinServerError) as caught:
+        traversal.to_list()
+    assert text in str(caught.value)
+
+
+def test_local_ranges_keep_the_collection(modern: GraphTraversalSource) -> None:
+    g = modern
+    assert g.inject([1, 2, 3]).limit(Scope.local, 1).to_list() == [[1]]
+    assert g.inject([1, 2, 3], [4, 5, 6]).range_(Scope.local, 1, 2).to_list() == [[2], [5]]
+    assert g.inject([1, 2, 3]).tail(Scope.local, 1).to_list() == [[3]]
+    assert g.inject([1, 2, 3]).tail(Scope.local, 1).unfold().to_list() == [3]
+    assert g.V().fold().range_(Scope.local, 6, 7).to_list() == [[]]
+    assert g.V("1").values("age").range_(Scope.local, 20, 30).to_list() == [29]
+    assert g.V("1").value_map("name").tail(Scope.local, 1).to_list() == [{"name": ["marko"]}]
+
+
+def test_sets_stay_sets(modern: GraphTraversalSource) -> None:
+    g = modern
+    assert g.inject({"a", "b"}).to_list() == [{"a", "b"}]
+    assert g.inject({"a", "b"}).unfold().order().to_list() == ["a", "b"]
+    assert g.inject({1, 2, 3}).count(Scope.local).to_list() == [3]
+    assert g.inject(["x", "y"]).merge({"z"}).to_list() == [{"x", "y", "z"}]
+
+
+def test_big_numbers_round_trip(modern: GraphTraversalSource) -> None:
+    g = modern
+    value = bigdecimal("123.4500")
+    result = g.inject(value).next()
+    assert isinstance(result, BigDecimal)
+    assert result.value == decimal.Decimal("123.4500")
+    total = g.inject(bigdecimal("1.25"), bigdecimal("2.5")).sum_().next()
+    assert total.value == decimal.Decimal("3.75")
+    huge = bigint(2 ** 80 + 7)
+    assert g.inject(huge).next() == 2 ** 80 + 7
+    assert g.inject(huge).is_(bigint(2 ** 80 + 7)).count().next() == 1
+
+
+def test_merge_errors(empty_graph: GraphTraversalSource) -> None:
+    g = empty_graph
+    raises(g.merge_v({T.label: "a"}).option(Merge.on_create, {T.label: "b"}),
+           "option(onCreate) cannot override values from merge() argument")
+    raises(g.merge_v({T.id: "1"}).option(Merge.on_create, {T.id: "2"}),
+           "option(onCreate) cannot override values from merge() argument")
+    raises(g.merge_v({"~id": "1"}), "Property key can not be a hidden key: ~id")
+    raises(g.merge_v({}).option(Merge.on_create, {T.label: "~vertex"}), "Label can not be a hidden key: ~vertex")
+    raises(g.merge_e({}), "Out Vertex not specified")
+    raises(g.merge_e({T.label: "knows", Direction.OUT: "100", Direction.IN: "101"}),
+           "Vertex id could not be resolved from mergeE")
+    g.add_v("person").property(T.id, "1").add_v("person").property(T.id, "2").iterate()
+    raises(g.merge_e({T.label: "knows", Direction.OUT: "1", Direction.IN: "2"}).option(
+        Merge.on_create, {Direction.OUT: "2"}), "option(onCreate) cannot override values from merge() argument")
+    # onCreate may add to the merge map, and what it repeats unchanged is fine
+    created = g.merge_v({T.label: "person", "name": "x"}).option(
+        Merge.on_create, {T.label: "person", "age": 3}).element_map("name", "age").next()
+    assert (created["name"], created["age"]) == ("x", 3)
+    assert g.V().count().next() == 3
+
+
+def test_one_by_modulator(modern: GraphTraversalSource) -> None:
+    g = modern
+    raises(g.V().both().dedup().by("lang").by("name"), "Dedup step can only have one by modulator")
+    raises(g.V("1").value_map("name").by(__.unfold()).by(), "ValueMap step can only have one by modulator")
+    raises(g.V().out("created").group_count().by("name").by("age"), "GroupCount step can only have one by modulator")
+    assert g.V().both().has_label("software").dedup().by("lang").count().next() == 1
