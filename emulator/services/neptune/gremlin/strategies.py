@@ -18,6 +18,8 @@ silent no-op.
 - ``OptionsStrategy``: request options (``evaluationTimeout``...), see ``traversal.REQUEST_OPTIONS``.
 - ``EdgeLabelVerificationStrategy``, ``ReservedKeysVerificationStrategy``: their checks, when
   ``throwException`` is set.
+- ``ProductiveByStrategy``: a ``by()`` that produces nothing gives ``null`` instead of filtering the
+  traverser (``by("age")`` becomes ``by(coalesce(values("age"), constant(null)))``).
 - ``VertexProgramStrategy``: refused (Neptune has no GraphComputer).
 """
 
@@ -38,11 +40,14 @@ OPTIMIZATIONS = frozenset({
     "GraphFilterStrategy", "ProfileStrategy", "ReferenceElementStrategy", "HaltedTraverserStrategy",
     "MatchAlgorithmStrategy", "ComputerFinalizationStrategy", "ComputerVerificationStrategy",
     "StandardVerificationStrategy", "LambdaRestrictionStrategy", "VertexProgramRestrictionStrategy",
-    "ElementIdStrategy", "ProductiveByStrategy",
+    "ElementIdStrategy",
 })
 #: strategies this module applies
 APPLIED = frozenset({"ReadOnlyStrategy", "SubgraphStrategy", "PartitionStrategy", "SeedStrategy", "OptionsStrategy",
-                     "EdgeLabelVerificationStrategy", "ReservedKeysVerificationStrategy", "VertexProgramStrategy"})
+                     "EdgeLabelVerificationStrategy", "ReservedKeysVerificationStrategy", "VertexProgramStrategy",
+                     "ProductiveByStrategy"})
+#: steps whose by() traversal reduces (group().by(x).by(count())): ProductiveByStrategy leaves those as they are
+_REDUCERS = frozenset({"count", "fold", "sum", "min", "max", "mean", "group", "groupCount", "tree"})
 KNOWN = OPTIMIZATIONS | APPLIED
 
 MUTATING_STEPS = frozenset({"addV", "addE", "property", "drop", "mergeV", "mergeE"})
@@ -71,10 +76,12 @@ class StrategyPlan:
     options: dict[str, Any] = field(default_factory=dict)
     edge_labels_required: bool = False
     reserved_keys: frozenset[str] | None = None
+    productive_by: bool = False
 
     @property
     def rewrites(self) -> bool:
-        return any(x is not None for x in (self.vertices, self.edges, self.vertex_properties, self.partition_key))
+        return self.productive_by or any(x is not None for x in (self.vertices, self.edges, self.vertex_properties,
+                                                                 self.partition_key))
 
 
 def strategy_name(value: Any) -> str:
@@ -141,6 +148,8 @@ def add_strategies(plan: StrategyPlan, strategies: list[Any]) -> None:
             if config.get("throwException", False):
                 keys = config.get("keys")
                 plan.reserved_keys = frozenset(keys) if keys else _RESERVED_DEFAULT
+        elif name == "ProductiveByStrategy":
+            plan.productive_by = True
         elif name == "VertexProgramStrategy":
             raise UnsupportedOperation("The TraversalSource does not allow the use of a GraphComputer "
                                        "(Neptune runs OLTP traversals only)")
@@ -162,6 +171,8 @@ def remove_strategies(plan: StrategyPlan, strategies: list[Any]) -> None:
             plan.edge_labels_required = False
         elif name == "ReservedKeysVerificationStrategy":
             plan.reserved_keys = None
+        elif name == "ProductiveByStrategy":
+            plan.productive_by = False
 
 
 # -- verification ---------------------------------------------------------------------------
@@ -263,6 +274,8 @@ class Rewriter:
             (name, args), modulators = group[0], group[1:]
             args = [self._arg(a) for a in args]
             modulators = [(m, [self._arg(a) for a in margs]) for m, margs in modulators]
+            if self.plan.productive_by:
+                modulators = [(m, _productive(margs) if m == "by" else margs) for m, margs in modulators]
             out.extend(self._step(name, args, modulators))
         return out
 
@@ -306,6 +319,20 @@ class Rewriter:
                           if m == "option" and len(margs) == 2 and isinstance(margs[0], Sym)
                           and margs[0].name in ("onCreate",) else (m, margs) for m, margs in modulators]
         return [(name, args), *modulators]
+
+
+def _productive(args: list[Any]) -> list[Any]:
+    """``by(x)`` that gives null where ``x`` gives nothing (ProductiveByStrategy)."""
+    if not args:
+        return args
+    first = args[0]
+    if isinstance(first, str):
+        inner = Bytecode([("values", [first])])
+    elif isinstance(first, Bytecode) and first.steps and first.steps[-1][0] not in _REDUCERS:
+        inner = first
+    else:
+        return args
+    return [Bytecode([("coalesce", [inner, Bytecode([("constant", [None])])])]), *args[1:]]
 
 
 def _with_entry(value: Any, key: Any, item: Any) -> Any:

@@ -383,7 +383,7 @@ class RangeStep(Step):
         else:
             self.low, self.high = _int_arg(rest[0], name), -1
         if self.low < 0 or (self.high >= 0 and self.high < self.low):
-            raise MalformedQuery(f"{name}(): not a valid range [{self.low}, {self.high})")
+            raise MalformedQuery(f"Not a legal range: [{self.low}, {self.high}]")
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         if self.local:
@@ -433,12 +433,41 @@ class TailStep(Step):
 
 @register("sample")
 class SampleStep(Step):
+    """``sample(n)``: ``n`` traversers drawn without replacement; ``by(x)`` weighs each by its ``x``."""
+
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
         self.local, rest = _scope(args)
         if len(rest) != 1:
             raise MalformedQuery("sample() takes a number")
         self.count = _int_arg(rest[0], "sample")
+        self.by: By | None = None
+
+    def modulate(self, name: str, args: list[Any]) -> None:
+        if name != "by":
+            super().modulate(name, args)
+        if self.by is not None:
+            raise MalformedQuery("Sample step can only have one by modulator")
+        self.by = By(args, "sample")
+
+    def _draw(self, ctx: Context, items: list[Any], weights: list[float] | None) -> list[Any]:
+        if weights is None:
+            return ctx.rng.sample(items, min(self.count, len(items)))
+        pool = [(item, weight) for item, weight in zip(items, weights, strict=True) if weight > 0]
+        chosen = []
+        while pool and len(chosen) < self.count:
+            pick = ctx.rng.random() * sum(weight for _, weight in pool)
+            for index, (item, weight) in enumerate(pool):
+                pick -= weight
+                if pick <= 0 or index == len(pool) - 1:
+                    chosen.append(item)
+                    del pool[index]
+                    break
+        return chosen
+
+    def _weight(self, ctx: Context, trav: Traverser) -> float:
+        value = self.by.value(ctx, trav) if self.by is not None else 1.0
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         if self.local:
@@ -447,10 +476,12 @@ class SampleStep(Step):
                 if items is None:
                     yield trav
                     continue
-                yield trav.split(ctx.rng.sample(items, min(self.count, len(items))))
+                weights = None if self.by is None else [self._weight(ctx, trav.split(i)) for i in items]
+                yield trav.split(self._draw(ctx, items, weights))
             return
         kept = list(it)
-        yield from ctx.rng.sample(kept, min(self.count, len(kept)))
+        weights = None if self.by is None else [self._weight(ctx, t) for t in kept]
+        yield from self._draw(ctx, kept, weights)
 
 
 @register("coin")

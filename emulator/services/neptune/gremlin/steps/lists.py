@@ -72,13 +72,18 @@ class CollectionStep(Step):
     def combine(self, incoming: Any, argument: Any) -> Any:
         raise NotImplementedError
 
-    def _argument(self, ctx: Context, trav: Traverser) -> Any:
+    def _argument(self, ctx: Context, trav: Traverser, incoming: Any) -> Any:
         if self.steps is None:
             return self.value
         value = first_result(ctx, self.steps, trav)
+        if isinstance(incoming, dict):
+            if not isinstance(value, dict):
+                raise IllegalArgument(f"{self.name} step expected provided argument to evaluate to a Map, "
+                                      f"encountered {java_type_name(value)}")
+            return value
         if value is None or value is NOVALUE:
             raise IllegalArgument(f"traversal argument for {self.name} step must yield an iterable type, not null")
-        if not (_is_collection(value) or (self.maps and isinstance(value, dict))):
+        if not _is_collection(value):
             raise IllegalArgument(f"traversal argument for {self.name} step must yield an iterable type, "
                                   f"encountered {java_type_name(value)}")
         return value
@@ -91,7 +96,7 @@ class CollectionStep(Step):
             if not (_is_collection(obj) or (self.maps and isinstance(obj, dict))):
                 raise IllegalArgument(f"{self.name} step can only take an array or an Iterable type for incoming "
                                       f"traversers, encountered {java_type_name(obj)}")
-            argument = self._argument(ctx, trav)
+            argument = self._argument(ctx, trav, obj)
             if isinstance(obj, dict) != isinstance(argument, dict):
                 expected = "Map" if isinstance(obj, dict) else "Iterable"
                 got = "Map" if isinstance(argument, dict) else java_type_name(argument)

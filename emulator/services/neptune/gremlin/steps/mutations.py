@@ -284,6 +284,8 @@ class MergeStep(Step):
     def modulate(self, name: str, args: list[Any]) -> None:
         if name != "option" or len(args) != 2 or not is_sym(args[0], "Merge"):
             super().modulate(name, args)
+        if isinstance(args[1], dict) and args[0].name in ("onCreate", "onMatch"):
+            check_merge_map(args[1])  # a constant option is checked even when it is never used
         self.options[args[0].name] = _Dynamic(args[1])
 
     def _option(self, ctx: Context, trav: Traverser, name: str) -> dict[Any, Any] | None:
@@ -317,6 +319,8 @@ class MergeVStep(MergeStep):
         for trav in it:
             criteria = _merge_map(ctx, self.search, trav, "mergeV")
             check_merge_map(criteria)
+            on_create = self._option(ctx, trav, "onCreate") or {}
+            check_no_overrides(criteria, on_create)  # invalid even when a vertex matches
             for key in criteria:
                 if isinstance(key, Sym) and not (is_sym(key, "T", "id") or is_sym(key, "T", "label")):
                     raise IllegalArgument(f"mergeV() search keys are T.id, T.label or strings, got {key}")
@@ -328,8 +332,6 @@ class MergeVStep(MergeStep):
                         self._apply_match(ctx, vertex, on_match)
                     yield _emit(trav, vertex)
                 continue
-            on_create = self._option(ctx, trav, "onCreate") or {}
-            check_no_overrides(criteria, on_create)
             combined = {**on_create, **criteria}
             vertex = ctx.tx.add_vertex(_id_of(combined), _label_of(combined) or DEFAULT_VERTEX_LABEL)
             for key, value in combined.items():
@@ -359,9 +361,13 @@ def _direction_key(key: Any) -> str | None:
 class MergeEStep(MergeStep):
     def _endpoint(self, ctx: Context, trav: Traverser, value: Any, side: str) -> VertexRecord | None:
         if is_sym(value, "Merge"):
-            option = self._option(ctx, trav, value.name)
-            if option is None:
+            source = self.options.get(value.name)
+            if source is None:
                 raise IllegalArgument(f"mergeE(): {value} is used but option({value}, ...) is missing")
+            found = source.get(ctx, trav)
+            if not isinstance(found, dict):
+                return self._endpoint(ctx, trav, found, side) if found is not NOVALUE else None
+            option = found
             vid = _id_of(option)
             if vid is not None:
                 return ctx.store.vertices.get(vid)
@@ -378,6 +384,8 @@ class MergeEStep(MergeStep):
         for trav in it:
             criteria = _merge_map(ctx, self.search, trav, "mergeE")
             check_merge_map(criteria)
+            on_create = self._option(ctx, trav, "onCreate") or {}
+            check_no_overrides(criteria, on_create)  # invalid even when an edge matches
             ends: dict[str, VertexRecord | None] = {}
             for key, value in criteria.items():
                 side = _direction_key(key)
@@ -394,8 +402,6 @@ class MergeEStep(MergeStep):
                         self._apply_match(ctx, edge, on_match)
                     yield _emit(trav, edge)
                 continue
-            on_create = self._option(ctx, trav, "onCreate") or {}
-            check_no_overrides(criteria, on_create)
             combined = {**on_create, **criteria}
             for key, value in on_create.items():
                 side = _direction_key(key)

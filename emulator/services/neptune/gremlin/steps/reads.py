@@ -307,7 +307,7 @@ class ValueMapStep(MapStep):
         if args and isinstance(args[0], bool):
             self.tokens = 15 if args[0] else 0
             args = args[1:]
-        self.keys = _check_keys(args, "valueMap")
+        self.keys = _check_keys([a for a in args if a is not None], "valueMap")  # valueMap("a", null) is valueMap("a")
         self.by: By | None = None
 
     def modulate(self, name: str, args: list[Any]) -> None:
