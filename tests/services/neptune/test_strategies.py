@@ -10,13 +10,14 @@ from gremlin_python.process.strategies import (
     LazyBarrierStrategy,
     OptionsStrategy,
     PartitionStrategy,
+    ProductiveByStrategy,
     ReadOnlyStrategy,
     ReservedKeysVerificationStrategy,
     SeedStrategy,
     SubgraphStrategy,
     VertexProgramStrategy,
 )
-from gremlin_python.process.traversal import Order, P, TraversalStrategy
+from gremlin_python.process.traversal import Order, P, T, TraversalStrategy
 
 
 def raises(traversal, text: str) -> None:  # noqa: ANN001 - a gremlinpython traversal
@@ -93,3 +94,15 @@ def test_other_strategies(modern: GraphTraversalSource) -> None:
     raises(g.with_strategies(VertexProgramStrategy()).V(), "does not allow the use of a GraphComputer")
     raises(g.with_strategies(TraversalStrategy("NoSuchStrategy", {}, fqcn="org.example.NoSuchStrategy")).V(),
            "Unsupported traversal strategy: NoSuchStrategy")
+
+
+@pytest.mark.filterwarnings("ignore:ProductiveByStrategy is deprecated:DeprecationWarning")  # still sent by clients
+def test_productive_by(modern: GraphTraversalSource) -> None:
+    productive = modern.with_strategies(ProductiveByStrategy())
+    assert productive.V().group().by("age").by("name").next()[None] == ["lop", "ripple"]
+    assert None not in modern.V().group().by("age").by("name").next()  # without it, unproductive keys drop
+    assert productive.V().group_count().by("age").next()[None] == 2
+    assert productive.V().has_label("software").project("a", "b").by(__.in_e().count()).by("age").to_list() == [
+        {"a": 3, "b": None}, {"a": 1, "b": None}]
+    assert productive.V().group().by(T.label).by(__.count()).next() == {"person": 4, "software": 2}
+    assert productive.without_strategies(ProductiveByStrategy).V().group_count().by("age").next().get(None) is None

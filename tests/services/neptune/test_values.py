@@ -79,3 +79,39 @@ def test_one_by_modulator(modern: GraphTraversalSource) -> None:
     raises(g.V("1").value_map("name").by(__.unfold()).by(), "ValueMap step can only have one by modulator")
     raises(g.V().out("created").group_count().by("name").by("age"), "GroupCount step can only have one by modulator")
     assert g.V().both().has_label("software").dedup().by("lang").count().next() == 1
+
+
+def test_dedup_local_gives_a_set_and_edge_properties_compare_by_value(modern: GraphTraversalSource) -> None:
+    g = modern
+    assert g.V().out().in_().values("name").fold().dedup(Scope.local).to_list() == [{"marko", "josh", "peter"}]
+    assert g.V().both_e().properties().dedup().count().next() == 4  # weights 0.5, 1.0, 0.4, 0.2
+    assert g.V().properties().dedup().count().next() == 12  # vertex properties stay distinct per vertex
+
+
+def test_null_keys_are_ignored(modern: GraphTraversalSource) -> None:
+    assert modern.V("1").value_map("name", "age", None).to_list() == [{"name": ["marko"], "age": [29]}]
+    assert modern.V("1").element_map("name", None).select("name").to_list() == ["marko"]
+
+
+def test_weighted_sample(modern: GraphTraversalSource) -> None:
+    g = modern
+    assert g.E().sample(2).by("weight").count().next() == 2
+    assert g.V().local(__.out_e().sample(1).by("weight")).count().next() == 3
+    assert g.V().sample(3).by("age").has_label("software").count().next() == 0  # no age: weight 0, never drawn
+    raises(g.V().sample(1).by("age").by(T.id), "Sample step can only have one by modulator")
+
+
+def test_merge_options_checked(empty_graph: GraphTraversalSource) -> None:
+    g = empty_graph
+    g.add_v("person").property("name", "marko").iterate()
+    # a constant option is checked even when a vertex matches and the option is never used
+    raises(g.merge_v({"name": "marko"}).option(Merge.on_match, {"~label": "x"}),
+           "Property key can not be a hidden key: ~label")
+    raises(g.merge_v({"name": "marko"}).option(Merge.on_create, {"name": "mike"}),
+           "option(onCreate) cannot override values from merge() argument")
+    # a traversal-valued onCreate is only checked when it is used (TinkerPop's "sketchily allowed")
+    assert g.with_side_effect("c", {"name": "mike"}).merge_v({"name": "marko"}).option(
+        Merge.on_create, __.select("c")).count().next() == 1
+    raises(g.with_side_effect("c", {"name": "mike"}).merge_v({"name": "zed"}).option(Merge.on_create, __.select("c")),
+           "option(onCreate) cannot override values from merge() argument")
+    assert g.V().count().next() == 1

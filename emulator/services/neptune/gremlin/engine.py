@@ -56,11 +56,15 @@ class PropRef:
         return f"{digest:08x}"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, PropRef) and other.element is self.element and other.key == self.key \
-            and other.value == self.value
+        if not isinstance(other, PropRef) or other.key != self.key or other.value != self.value:
+            return False
+        # TinkerPop: an edge property equals any property with its key and value, a vertex property is its own
+        return other.element is self.element or (isinstance(self.element, EdgeRecord)
+                                                 and isinstance(other.element, EdgeRecord))
 
     def __hash__(self) -> int:
-        return hash((id(self.element), self.key, repr(self.value)))
+        owner = 0 if isinstance(self.element, EdgeRecord) else id(self.element)
+        return hash((owner, self.key, repr(self.value)))
 
 
 class Traverser:

@@ -332,7 +332,7 @@ class DedupStep(Step):
                 seen: dict[Any, Any] = {}
                 for item in items:
                     seen.setdefault(freeze(item), item)
-                yield trav.split(list(seen.values()))
+                yield trav.split(_as_set(list(seen.values())))  # TinkerPop 3.8: dedup(local) gives a Set
             return
         seen_keys: set[Any] = set()
         for trav in it:
@@ -341,6 +341,13 @@ class DedupStep(Step):
                 continue
             seen_keys.add(key)
             yield trav
+
+
+def _as_set(items: list[Any]) -> Any:
+    try:
+        return set(items)
+    except TypeError:  # unhashable items (lists, maps): a list with set semantics
+        return items
 
 
 def _int_arg(value: Any, step: str) -> int:

@@ -296,6 +296,13 @@ class MergeStep(Step):
         check_merge_map(found)
         return found
 
+    def _check_on_create(self, criteria: dict[Any, Any], on_create: dict[Any, Any], matched: bool) -> None:
+        """onCreate may not override the merge map: always when creating, and when matching if it is a constant
+        (TinkerPop lets a traversal-valued onCreate pass unchecked when it is not used)."""
+        source = self.options.get("onCreate")
+        if not matched or (source is not None and source.steps is None):
+            check_no_overrides(criteria, on_create)
+
     def _apply_match(self, ctx: Context, element: Any, on_match: dict[Any, Any]) -> None:
         for key, value in on_match.items():
             if isinstance(key, Sym):
@@ -320,11 +327,11 @@ class MergeVStep(MergeStep):
             criteria = _merge_map(ctx, self.search, trav, "mergeV")
             check_merge_map(criteria)
             on_create = self._option(ctx, trav, "onCreate") or {}
-            check_no_overrides(criteria, on_create)  # invalid even when a vertex matches
             for key in criteria:
                 if isinstance(key, Sym) and not (is_sym(key, "T", "id") or is_sym(key, "T", "label")):
                     raise IllegalArgument(f"mergeV() search keys are T.id, T.label or strings, got {key}")
             matched = self._find(ctx, criteria)
+            self._check_on_create(criteria, on_create, bool(matched))
             if matched:
                 on_match = self._option(ctx, trav, "onMatch")
                 for vertex in matched:
@@ -385,7 +392,6 @@ class MergeEStep(MergeStep):
             criteria = _merge_map(ctx, self.search, trav, "mergeE")
             check_merge_map(criteria)
             on_create = self._option(ctx, trav, "onCreate") or {}
-            check_no_overrides(criteria, on_create)  # invalid even when an edge matches
             ends: dict[str, VertexRecord | None] = {}
             for key, value in criteria.items():
                 side = _direction_key(key)
@@ -395,6 +401,7 @@ class MergeEStep(MergeStep):
                     raise IllegalArgument(f"mergeE() search keys are T.id, T.label, Direction or strings, got {key}")
             eid, label = _id_of(criteria), _label_of(criteria)
             matched = self._find(ctx, eid, label, ends, criteria)
+            self._check_on_create(criteria, on_create, bool(matched))
             if matched:
                 on_match = self._option(ctx, trav, "onMatch")
                 for edge in matched:

@@ -348,7 +348,7 @@ class ValueMapStep(MapStep):
 class ElementMapStep(MapStep):
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
-        self.keys = _check_keys(args, "elementMap")
+        self.keys = _check_keys([a for a in args if a is not None], "elementMap")
 
     def map(self, ctx: Context, trav: Traverser) -> Any:
         obj = trav.obj
