@@ -149,9 +149,9 @@ def _b_date(value: dt.datetime, out: bytearray) -> None:
 
 _BINARY: dict[type, Callable[[Any, bytearray], None]] = {
     str: _b_str, int: _b_int, long: _b_long, float: _b_float, bool: _b_bool, list: _b_list, tuple: _b_list,
-    set: _b_set, frozenset: _b_set, dict: _b_map, Traverser: _b_traverser, Vertex: _b_vertex, Edge: _b_edge,
-    dt.datetime: _b_date,
+    set: _b_set, dict: _b_map, Traverser: _b_traverser, Vertex: _b_vertex, Edge: _b_edge, dt.datetime: _b_date,
 }
+_BINARY[frozenset] = _b_set  # a set used as a map key (groupCount() of sets)
 
 
 def write_binary(value: Any, out: bytearray) -> None:
@@ -202,7 +202,6 @@ _GRAPHSON: dict[type, Callable[[Any], Any]] = {
     list: lambda v: _typed("g:List", [write_graphson(i) for i in v]),
     tuple: lambda v: _typed("g:List", [write_graphson(i) for i in v]),
     set: lambda v: _typed("g:Set", [write_graphson(i) for i in v]),
-    frozenset: lambda v: _typed("g:Set", [write_graphson(i) for i in v]),
     dict: lambda v: _typed("g:Map", [x for k, i in v.items() for x in (write_graphson(k), write_graphson(i))]),
     Traverser: lambda v: _typed("g:Traverser", {"bulk": _typed("g:Int64", v.bulk), "value": write_graphson(v.object)}),
     Vertex: lambda v: _typed("g:Vertex", {"id": write_graphson(v.id), "label": v.label}),
@@ -210,6 +209,7 @@ _GRAPHSON: dict[type, Callable[[Any], Any]] = {
     VertexProperty: _j_vertex_property,
     Property: lambda v: _typed("g:Property", {"key": v.key, "value": write_graphson(v.value)}),
 }
+_GRAPHSON[frozenset] = _GRAPHSON[set]  # a set used as a map key
 _GRAPHSON_ENUMS = {T.id: _typed("g:T", "id"), T.label: _typed("g:T", "label"), T.key: _typed("g:T", "key"),
                    T.value: _typed("g:T", "value"), Direction.OUT: _typed("g:Direction", "OUT"),
                    Direction.IN: _typed("g:Direction", "IN"), Direction.BOTH: _typed("g:Direction", "BOTH")}

@@ -37,6 +37,7 @@ def test_sets_stay_sets(modern: GraphTraversalSource) -> None:
     assert g.inject({"a", "b"}).unfold().order().to_list() == ["a", "b"]
     assert g.inject({1, 2, 3}).count(Scope.local).to_list() == [3]
     assert g.inject(["x", "y"]).merge({"z"}).to_list() == [{"x", "y", "z"}]
+    assert g.inject({"test"}).group_count().next() == {("test",): 1}  # a Set key (gremlinpython makes it a tuple)
 
 
 def test_big_numbers_round_trip(modern: GraphTraversalSource) -> None:
