@@ -10,8 +10,8 @@ import decimal
 import pytest
 from gremlin_python.driver.protocol import GremlinServerError
 from gremlin_python.process.graph_traversal import GraphTraversalSource, __
-from gremlin_python.process.traversal import Direction, Merge, Scope, T
-from gremlin_python.statics import BigDecimal, bigdecimal, bigint
+from gremlin_python.process.traversal import Direction, Merge, P, Scope, T
+from gremlin_python.statics import BigDecimal, bigdecimal, bigint, long
 
 
 def raises(traversal, text: str) -> None:  # noqa: ANN001 - a gremlinpython traversal
@@ -116,3 +116,19 @@ def test_merge_options_checked(empty_graph: GraphTraversalSource) -> None:
     raises(g.with_side_effect("c", {"name": "mike"}).merge_v({"name": "zed"}).option(Merge.on_create, __.select("c")),
            "option(onCreate) cannot override values from merge() argument")
     assert g.V().count().next() == 1
+
+
+def test_type_of(modern: GraphTraversalSource) -> None:
+    """``P.typeOf`` by Java class name (GType tokens decode once the protocol branch's GType reader is in)."""
+    g = modern
+    assert g.V().values("name").is_(P.type_of("String")).count().next() == 6
+    assert g.V().values("age").is_(P.type_of("java.lang.Integer")).count().next() == 4
+    assert g.V().values("age").is_(P.not_(P.type_of("String"))).count().next() == 4
+    assert g.V().has("age", P.type_of("Integer")).values("name").order().to_list() == ["josh", "marko", "peter",
+                                                                                        "vadas"]
+    assert g.inject(long(5), bigint(2 ** 70), 2.5, True, None).is_(P.type_of("Number")).count().next() == 3
+    assert g.inject(bigdecimal("1.5")).is_(P.type_of("BigDecimal")).count().next() == 1
+    assert g.inject({"a"}, ["a"], {"a": 1}).is_(P.type_of("Set")).to_list() == [{"a"}]
+    assert g.V("1").is_(P.type_of("Vertex")).count().next() == 1
+    assert g.V("1").properties("age").is_(P.type_of("VertexProperty")).count().next() == 1
+    raises(g.V().values("age").is_(P.type_of("non-registered-Name")), "is not a GType or a type name")

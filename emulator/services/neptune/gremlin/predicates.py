@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from emulator.services.neptune.gremlin.bytecode import Pred
+from emulator.services.neptune.gremlin.gtypes import type_test
 
 Predicate = Callable[[Any], bool]
 
@@ -137,6 +138,11 @@ def compile_predicate(pred: Pred) -> Predicate:
         if op == "inside":
             return lambda v: _ordered("gt", low)(v) and _ordered("lt", high)(v)
         return lambda v: _ordered("lt", low)(v) or _ordered("gt", high)(v)
+    if op == "typeOf":
+        try:
+            return type_test(args)
+        except ValueError as error:
+            raise PredicateError(str(error)) from None
     if len(args) != 1:
         raise PredicateError(f"P.{op} needs one value")
     other = args[0]

@@ -34,6 +34,7 @@ from emulator.services.neptune.gremlin.engine import (
     refuse_lambdas,
     run_steps,
 )
+from emulator.services.neptune.gremlin.gtypes import Float32
 from emulator.services.neptune.gremlin.predicates import PredicateError
 from emulator.services.neptune.gremlin.steps.filters import fuse_range
 from emulator.services.neptune.gremlin.steps.reads import START
@@ -110,6 +111,8 @@ def to_wire(obj: Any) -> Any:
         return frozenset(to_wire(v) for v in obj)
     if kind is decimal.Decimal:
         return bigdecimal(obj)
+    if kind is Float32:  # gremlinpython has no float32 type; the value goes as a double
+        return float(obj)
     return obj
 
 

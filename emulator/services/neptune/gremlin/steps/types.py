@@ -29,6 +29,7 @@ from emulator.services.neptune.gremlin.engine import (
     is_sym,
     register,
 )
+from emulator.services.neptune.gremlin.gtypes import Float32
 from emulator.services.neptune.store import EdgeRecord, VertexRecord
 
 #: (lowest, highest) of the bounded integer types asNumber() converts to
@@ -167,8 +168,10 @@ def _to_type(value: Any, gtype: str) -> Any:
     """Convert a number to one numeric GType, refusing overflow as TinkerPop does."""
     if gtype == "NUMBER":
         return value
-    if gtype in ("DOUBLE", "FLOAT"):
+    if gtype == "DOUBLE":
         return float(value)
+    if gtype == "FLOAT":
+        return Float32(value)
     if gtype == "BIGDECIMAL":
         return decimal.Decimal(str(value)) if isinstance(value, float) else decimal.Decimal(value)
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
