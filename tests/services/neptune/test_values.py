@@ -132,3 +132,28 @@ def test_type_of(modern: GraphTraversalSource) -> None:
     assert g.V("1").is_(P.type_of("Vertex")).count().next() == 1
     assert g.V("1").properties("age").is_(P.type_of("VertexProperty")).count().next() == 1
     raises(g.V().values("age").is_(P.type_of("non-registered-Name")), "is not a GType or a type name")
+
+
+def test_property_forms(empty_graph: GraphTraversalSource) -> None:
+    g = empty_graph
+    assert g.add_v().property(T.label, "person").label().next() == "person"
+    assert g.add_v("empty").property(None).values().to_list() == []
+    assert g.add_v("empty").property({}).values().to_list() == []
+    assert g.add_v().property("name", "marko").with_("key", "value").values("name", "key").to_list() == ["marko"]
+    assert g.with_side_effect("k", "name").add_v().property(__.select("k"), "vadas").values("name").next() == "vadas"
+    raises(g.V().has_label("person").property(T.label, "x"), "The label of an existing vertex cannot be changed")
+
+
+def test_reducers_skip_nulls_and_null_keys_are_ignored(modern: GraphTraversalSource) -> None:
+    g = modern
+    assert g.inject(None, 10, 5, None).sum_().next() == 15
+    assert g.inject([None, 10, 20, None]).mean(Scope.local).next() == 15.0
+    assert g.inject(None, 10, 5).min_().next() == 5
+    assert g.V("1").values("name", "age", None).to_list() == ["marko", 29]
+    assert g.V("1").properties("name", None).value().to_list() == ["marko"]
+
+
+def test_inject_in_a_child_traversal_follows_its_start(modern: GraphTraversalSource) -> None:
+    g = modern
+    assert g.inject("a", "b").concat(__.inject("c")).to_list() == ["aa", "bb"]
+    assert g.V("1").values("name").inject("daniel").to_list() == ["daniel", "marko"]  # mid-traversal: first

@@ -113,6 +113,8 @@ class Step:
     name = "step"
     #: a reducing barrier (count, fold, sum...): ``group().by(x).by(<this>)`` uses it as the reducer
     reducing = False
+    #: set on the first step of every compiled traversal (inject() orders its output by it)
+    leads = False
 
     def __init__(self, args: list[Any]) -> None:
         self.args = args
@@ -180,6 +182,8 @@ def compile_bytecode(bytecode: Bytecode) -> list[Step]:
             steps.append(cls(args))
         except PredicateError as error:
             raise MalformedQuery(f"{name}(): {error}") from None
+    if steps:
+        steps[0].leads = True
     return steps
 
 

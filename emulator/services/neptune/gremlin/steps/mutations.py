@@ -135,6 +135,15 @@ def _rekey(ctx: Context, element: VertexRecord | EdgeRecord, new_id: Any) -> Non
         tx.edge_before[new_id] = None
 
 
+def _relabel(ctx: Context, vertex: VertexRecord, label: Any) -> None:
+    """``addV().property(T.label, x)``: the label of a vertex this request created (Neptune labels are fixed later)."""
+    if not isinstance(label, str) or not label:
+        raise IllegalArgument(f"a label must be a non-empty string, got {describe(label)}")
+    if ctx.tx.vertex_before.get(vertex.id, "missing") is not None:
+        raise UnsupportedOperation("The label of an existing vertex cannot be changed; set it when adding the vertex")
+    ctx.tx.set_vertex_label(vertex, label)
+
+
 def set_property(ctx: Context, element: Any, key: Any, value: Any, cardinality: str | None) -> None:
     """One ``property()`` write on a vertex or edge."""
     tx = ctx.tx
@@ -142,6 +151,9 @@ def set_property(ctx: Context, element: Any, key: Any, value: Any, cardinality: 
         cardinality, value = value.cardinality, value.value
     if is_sym(key, "T", "id"):
         _rekey(ctx, element, value)
+        return
+    if is_sym(key, "T", "label") and isinstance(element, VertexRecord):
+        _relabel(ctx, element, value)
         return
     if isinstance(key, Sym):
         raise IllegalArgument(f"property() cannot set {key}")
@@ -163,6 +175,9 @@ def set_property(ctx: Context, element: Any, key: Any, value: Any, cardinality: 
 
 @register("property")
 class PropertyStep(Step):
+    """``property([cardinality,] key, value)`` or ``property([cardinality,] map)``; a null or empty map writes
+    nothing; the key and the value may be traversals."""
+
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
         self.cardinality: str | None = None
@@ -170,15 +185,19 @@ class PropertyStep(Step):
             self.cardinality = args[0].name
             args = args[1:]
         self.map: dict[Any, Any] | None = None
-        if len(args) == 1 and isinstance(args[0], dict):
-            self.map = args[0]
+        if len(args) == 1 and (args[0] is None or isinstance(args[0], dict)):
+            self.map = args[0] or {}
             return
         if len(args) < 2:
             raise MalformedQuery("property() takes a key and a value")
         if len(args) > 2:
             raise UnsupportedOperation("Meta-properties are not supported by Neptune")
-        self.key = args[0]
+        self.key = _Dynamic(args[0])
         self.value = _Dynamic(args[1])
+
+    def modulate(self, name: str, args: list[Any]) -> None:
+        if name != "with":  # with() options on a property configure meta-properties, which Neptune has none of
+            super().modulate(name, args)
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         for trav in it:
@@ -186,10 +205,11 @@ class PropertyStep(Step):
                 for key, value in self.map.items():
                     set_property(ctx, trav.obj, key, value, self.cardinality)
             else:
+                key = self.key.get(ctx, trav)
                 value = self.value.get(ctx, trav)
                 if value is NOVALUE:
-                    raise IllegalArgument(f"property({self.key!r}): the value traversal produced nothing")
-                set_property(ctx, trav.obj, self.key, value, self.cardinality)
+                    raise IllegalArgument(f"property({key!r}): the value traversal produced nothing")
+                set_property(ctx, trav.obj, key, value, self.cardinality)
             yield trav
 
 

@@ -91,10 +91,16 @@ register("E")(type("EStep", (GraphStep,), {"table": "edges"}))
 
 @register("inject")
 class InjectStep(Step):
+    """``inject(values)``: the values come before the incoming traversers, except at the head of a child
+    traversal, where the parent's traverser was already waiting (``concat(__.inject("c"))`` sees it first)."""
+
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        if self.leads:
+            yield from _pass_start(it)
         for value in self.args:
             yield Traverser(value)
-        yield from _pass_start(it)
+        if not self.leads:
+            yield from _pass_start(it)
 
 
 # -- navigation -----------------------------------------------------------------------------
@@ -247,11 +253,16 @@ def _check_keys(args: list[Any], step: str) -> list[str]:
     return list(args)
 
 
+def _property_keys(args: list[Any], step: str) -> list[str]:
+    """The keys of values()/properties()/valueMap()/elementMap(): a null key is ignored (TinkerPop 3.8)."""
+    return _check_keys([a for a in args if a is not None], step)
+
+
 @register("values")
 class ValuesStep(Step):
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
-        self.keys = _check_keys(args, "values")
+        self.keys = _property_keys(args, "values")
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         keys = self.keys
@@ -282,7 +293,7 @@ class ValuesStep(Step):
 class PropertiesStep(Step):
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
-        self.keys = _check_keys(args, "properties")
+        self.keys = _property_keys(args, "properties")
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         for trav in it:
@@ -307,7 +318,7 @@ class ValueMapStep(MapStep):
         if args and isinstance(args[0], bool):
             self.tokens = 15 if args[0] else 0
             args = args[1:]
-        self.keys = _check_keys([a for a in args if a is not None], "valueMap")  # valueMap("a", null) is valueMap("a")
+        self.keys = _property_keys(args, "valueMap")
         self.by: By | None = None
 
     def modulate(self, name: str, args: list[Any]) -> None:
@@ -348,7 +359,7 @@ class ValueMapStep(MapStep):
 class ElementMapStep(MapStep):
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
-        self.keys = _check_keys([a for a in args if a is not None], "elementMap")
+        self.keys = _property_keys(args, "elementMap")
 
     def map(self, ctx: Context, trav: Traverser) -> Any:
         obj = trav.obj

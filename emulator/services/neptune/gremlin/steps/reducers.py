@@ -91,6 +91,7 @@ def _sum(values: list[Any]) -> Any:
 
 
 def _reduce(name: str, values: list[Any]) -> Any:
+    values = [v for v in values if v is not None]  # TinkerPop 3.8: the reducers skip nulls
     if not values:
         return NOVALUE
     if name == "sum":
