@@ -157,3 +157,12 @@ def test_inject_in_a_child_traversal_follows_its_start(modern: GraphTraversalSou
     g = modern
     assert g.inject("a", "b").concat(__.inject("c")).to_list() == ["aa", "bb"]
     assert g.V("1").values("name").inject("daniel").to_list() == ["daniel", "marko"]  # mid-traversal: first
+
+
+def test_add_e_modulators_after_property(empty_graph: GraphTraversalSource) -> None:
+    g = empty_graph
+    g.add_v("person").property(T.id, "1").add_v("person").property(T.id, "2").iterate()
+    edge = g.add_e("knows").property("weight", 0.5).from_(__.V("1")).to(__.V("2")).element_map().next()
+    assert (edge[Direction.OUT][T.id], edge[Direction.IN][T.id], edge["weight"]) == ("1", "2", 0.5)
+    raises(g.add_e("knows").from_(__.V("1")).to(__.V("2")).add_e("knows").from_(__.V("1")),
+           "must resolve to a Vertex or the ID of a Vertex present in the graph")

@@ -172,7 +172,11 @@ def compile_bytecode(bytecode: Bytecode) -> list[Step]:
         if name in MODULATORS:
             if not steps:
                 raise MalformedQuery(f"{name}() must follow a step")
-            steps[-1].modulate(name, args)
+            target = len(steps) - 1
+            # property() right after addE() is part of it (TinkerPop folds it in): a later from()/to() is addE()'s
+            while name in ("from", "to") and target > 0 and steps[target].name == "property":
+                target -= 1
+            steps[target].modulate(name, args)
             continue
         cls = STEPS.get(name)
         if cls is None:

@@ -94,7 +94,8 @@ class AddEStep(Step):
             vertex = ctx.store.vertices.get(flatten_ids([value])[0]) if not isinstance(value, EdgeRecord) else None
             if vertex is not None:
                 return vertex
-        raise IllegalArgument(f"addE(): the {which} vertex was not found (got {describe(value)})")
+        raise IllegalArgument(f"addE(): the {which} vertex must resolve to a Vertex or the ID of a Vertex present in "
+                              f"the graph (got {describe(value)})")
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         for trav in it:
