@@ -10,7 +10,7 @@ import decimal
 import pytest
 from gremlin_python.driver.protocol import GremlinServerError
 from gremlin_python.process.graph_traversal import GraphTraversalSource, __
-from gremlin_python.process.traversal import Direction, Merge, P, Scope, T
+from gremlin_python.process.traversal import Column, Direction, Merge, P, Scope, T
 from gremlin_python.statics import BigDecimal, bigdecimal, bigint, long
 
 
@@ -166,3 +166,10 @@ def test_add_e_modulators_after_property(empty_graph: GraphTraversalSource) -> N
     assert (edge[Direction.OUT][T.id], edge[Direction.IN][T.id], edge["weight"]) == ("1", "2", 0.5)
     raises(g.add_e("knows").from_(__.V("1")).to(__.V("2")).add_e("knows").from_(__.V("1")),
            "must resolve to a Vertex or the ID of a Vertex present in the graph")
+
+
+def test_select_keys_gives_a_set(modern: GraphTraversalSource) -> None:
+    g = modern
+    assert g.V("1").value_map().select(Column.keys).next() == {"name", "age"}
+    assert g.V("1").value_map().select(Column.values).next() == [["marko"], [29]]
+    assert g.V("1").value_map().unfold().map(__.select(Column.keys)).to_list() == ["name", "age"]  # entries

@@ -431,6 +431,17 @@ class AsStep(Step):
             yield Traverser(trav.obj, labels)
 
 
+def _column(obj: dict[Any, Any], column: str) -> Any:
+    """``select(keys|values)``: a map's key Set or value list; a one-entry map is taken for a map entry
+    (what ``unfold()`` of a map gives here), whose key or value comes alone, as ``by(keys)`` does."""
+    if len(obj) == 1:
+        key, value = next(iter(obj.items()))
+        return key if column == "keys" else value
+    if column == "values":
+        return list(obj.values())
+    return set(obj)
+
+
 @register("select")
 class SelectStep(MapStep):
     def __init__(self, args: list[Any]) -> None:
@@ -458,7 +469,7 @@ class SelectStep(MapStep):
         obj = trav.obj
         if self.column is not None:
             if isinstance(obj, dict):
-                return list(obj.keys()) if self.column == "keys" else list(obj.values())
+                return _column(obj, self.column)
             raise IllegalArgument(f"select(Column.{self.column}) needs a map, got {describe(obj)}")
         if len(self.keys) == 1:
             value = select_value(trav, self.keys[0], self.pop, ctx.side_effects)
