@@ -173,3 +173,13 @@ def test_select_keys_gives_a_set(modern: GraphTraversalSource) -> None:
     assert g.V("1").value_map().select(Column.keys).next() == {"name", "age"}
     assert g.V("1").value_map().select(Column.values).next() == [["marko"], [29]]
     assert g.V("1").value_map().unfold().map(__.select(Column.keys)).to_list() == ["name", "age"]  # entries
+
+
+def test_group_value_traversal_without_a_reducer_takes_its_first_result(modern: GraphTraversalSource) -> None:
+    g = modern
+    assert g.V().group().by(__.values("name").substring(0, 1)).by(__.constant(1)).next() == {
+        "m": 1, "v": 1, "l": 1, "j": 1, "r": 1, "p": 1}
+    grouped = g.V().has("person", "name", P.within("vadas", "peter")).group().by().by(__.out().order()).next()
+    assert [(k.id, v.id) for k, v in grouped.items()] == [("6", "3")]  # vadas has no out(): no entry
+    assert g.V().group().by(T.label).by(__.values("name").order().fold()).next()["software"] == ["lop", "ripple"]
+    assert g.V().group().by(T.label).by(__.count()).next() == {"person": 4, "software": 2}

@@ -205,13 +205,12 @@ def _group_value(ctx: Context, by: By | None, members: list[Traverser]) -> Any:
     """The value of one group: folded members, or the value ``by()`` reduced over them."""
     if by is None or by.kind == "identity":
         return [t.obj for t in members]
-    if by.kind == "traversal":
-        results = run_steps(ctx, by.steps, iter(members))
-        if by.steps and by.steps[-1].reducing:
-            for result in results:
-                return result.obj
-            return NOVALUE
-        return [r.obj for r in results]
+    if by.kind in ("traversal", "chain"):
+        # the value traversal runs over the group's members; without a reducing end TinkerPop takes its first
+        # result (group().by().by(out().order()) maps a vertex to one neighbour; no result drops the key)
+        for result in run_steps(ctx, by.steps, iter(members)):
+            return result.obj
+        return NOVALUE
     values = []
     for trav in members:
         value = by.value(ctx, trav)
