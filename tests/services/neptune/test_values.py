@@ -10,7 +10,7 @@ import decimal
 import pytest
 from gremlin_python.driver.protocol import GremlinServerError
 from gremlin_python.process.graph_traversal import GraphTraversalSource, __
-from gremlin_python.process.traversal import Column, Direction, Merge, P, Scope, T
+from gremlin_python.process.traversal import Column, Direction, Merge, Operator, P, Scope, T
 from gremlin_python.statics import BigDecimal, bigdecimal, bigint, long
 
 
@@ -183,3 +183,27 @@ def test_group_value_traversal_without_a_reducer_takes_its_first_result(modern: 
     assert [(k.id, v.id) for k, v in grouped.items()] == [("6", "3")]  # vadas has no out(): no entry
     assert g.V().group().by(T.label).by(__.values("name").order().fold()).next()["software"] == ["lop", "ripple"]
     assert g.V().group().by(T.label).by(__.count()).next() == {"person": 4, "software": 2}
+
+
+def test_fold_with_a_seed_and_an_operator(modern: GraphTraversalSource) -> None:
+    g = modern
+    assert g.V().values("age").fold(0, Operator.sum_).next() == 123
+    assert g.V().values("age").fold(0, Operator.max_).next() == 35
+    assert g.inject({"a": 1}, {"b": 2}).fold({}, Operator.add_all).next() == {"a": 1, "b": 2}
+    raises(g.inject("x").fold(0, Operator.sum_), "Operator.sum needs numbers")
+
+
+def test_has_null_key_matches_nothing(modern: GraphTraversalSource) -> None:
+    assert modern.V().has(None).to_list() == []
+    assert modern.E().has(None, "x").to_list() == []
+
+
+def test_on_match_traversal_starts_at_the_matched_element(empty_graph: GraphTraversalSource) -> None:
+    g = empty_graph
+    g.add_v("person").property(T.id, "1").add_v("person").property(T.id, "2").iterate()
+    g.add_e("knows").from_(__.V("1")).to(__.V("2")).property("weight", 1).iterate()
+    g.merge_e({T.label: "knows", Direction.OUT: "1", Direction.IN: "2"}).option(
+        Merge.on_match, __.side_effect(__.property("weight", 0)).constant({})).iterate()
+    assert g.E().values("weight").to_list() == [0]
+    g.merge_v({T.id: "1"}).option(Merge.on_match, __.side_effect(__.property("seen", True)).constant({})).iterate()
+    assert g.V("1").values("seen").to_list() == [True]

@@ -76,7 +76,7 @@ class HasStep(FilterStep):
             key, value = args[0], NOVALUE
         else:
             raise MalformedQuery(f"has() takes 1 to 3 arguments, got {len(args)}")
-        if not isinstance(key, str) and not is_sym(key, "T"):
+        if key is not None and not isinstance(key, str) and not is_sym(key, "T"):
             raise MalformedQuery(f"has() key must be a string or T, got {describe(key)}")
         self.key = key
         if isinstance(value, Bytecode):
@@ -88,7 +88,7 @@ class HasStep(FilterStep):
 
     def test(self, ctx: Context, trav: Traverser) -> bool:
         obj = trav.obj
-        if not isinstance(obj, VertexRecord | EdgeRecord):
+        if not isinstance(obj, VertexRecord | EdgeRecord) or self.key is None:  # has(null): no element has it
             return False
         if self.label_test is not None and not any(self.label_test(lab) for lab in _labels_of(obj)):
             return False

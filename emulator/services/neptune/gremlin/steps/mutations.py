@@ -354,8 +354,9 @@ class MergeVStep(MergeStep):
             matched = self._find(ctx, criteria)
             self._check_on_create(criteria, on_create, bool(matched))
             if matched:
-                on_match = self._option(ctx, trav, "onMatch")
                 for vertex in matched:
+                    # onMatch runs with the matched element as its start: option(onMatch, sideEffect(property(...)))
+                    on_match = self._option(ctx, Traverser(vertex, trav.labels), "onMatch")
                     if on_match:
                         self._apply_match(ctx, vertex, on_match)
                     yield _emit(trav, vertex)
@@ -424,8 +425,9 @@ class MergeEStep(MergeStep):
             matched = self._find(ctx, eid, label, ends, criteria)
             self._check_on_create(criteria, on_create, bool(matched))
             if matched:
-                on_match = self._option(ctx, trav, "onMatch")
                 for edge in matched:
+                    # onMatch runs with the matched element as its start (see mergeV)
+                    on_match = self._option(ctx, Traverser(edge, trav.labels), "onMatch")
                     if on_match:
                         self._apply_match(ctx, edge, on_match)
                     yield _emit(trav, edge)

@@ -6,6 +6,7 @@ collection (https://tinkerpop.apache.org/docs/3.7.0/reference/#a-note-on-scopes)
 
 from __future__ import annotations
 
+import copy
 import decimal
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +23,7 @@ from emulator.services.neptune.gremlin.engine import (
     collection_items,
     describe,
     freeze,
+    is_sym,
     register,
     run_steps,
     select_value,
@@ -50,17 +52,57 @@ class CountStep(Step):
         yield Traverser(long(total))
 
 
+def _operator(name: str) -> Any:
+    """An ``Operator`` as a two-argument function (https://tinkerpop.apache.org/docs/3.7.0/reference/#operator)."""
+
+    def add_all(a: Any, b: Any) -> Any:
+        if isinstance(a, dict) and isinstance(b, dict):
+            return {**a, **b}
+        if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+            return [*a, *b]
+        if isinstance(a, set) and isinstance(b, set | list | tuple):
+            return a | set(b)
+        raise IllegalArgument(f"Operator.addAll needs two collections, got {describe(a)} and {describe(b)}")
+
+    def numbers(fn: Any) -> Any:
+        def apply(a: Any, b: Any) -> Any:
+            if not is_number(a) or not is_number(b):
+                raise IllegalArgument(f"Operator.{name} needs numbers, got {describe(a)} and {describe(b)}")
+            return fn(a, b)
+        return apply
+
+    table = {
+        "sum": numbers(lambda a, b: a + b), "sumLong": numbers(lambda a, b: long(a + b)),
+        "minus": numbers(lambda a, b: a - b), "mult": numbers(lambda a, b: a * b),
+        "div": numbers(lambda a, b: a // b if isinstance(a, int) and isinstance(b, int) else a / b),
+        "min": numbers(min), "max": numbers(max), "assign": lambda a, b: b,
+        "and": lambda a, b: bool(a) and bool(b), "or": lambda a, b: bool(a) or bool(b), "addAll": add_all,
+    }
+    return table[name]
+
+
 @register("fold")
 class FoldStep(Step):
+    """``fold()`` into a list, or ``fold(seed, Operator)`` reducing the stream from the seed."""
+
     reducing = True
 
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
+        self.operator: Any = None
         if args:
-            raise MalformedQuery("fold(seed, operator) is not supported; use fold()")
+            if len(args) != 2 or not is_sym(args[1], "Operator"):
+                raise MalformedQuery("fold() takes no arguments, or a seed and an Operator")
+            self.seed, self.operator = args[0], _operator(args[1].name)
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
-        yield Traverser([t.obj for t in it])
+        if self.operator is None:
+            yield Traverser([t.obj for t in it])
+            return
+        value = copy.deepcopy(self.seed)
+        for trav in it:
+            value = self.operator(value, trav.obj)
+        yield Traverser(value)
 
 
 @register("unfold")
