@@ -275,7 +275,7 @@ class Rewriter:
             args = [self._arg(a) for a in args]
             modulators = [(m, [self._arg(a) for a in margs]) for m, margs in modulators]
             if self.plan.productive_by:
-                modulators = [(m, _productive(margs) if m == "by" else margs) for m, margs in modulators]
+                modulators = _productive_modulators(name, modulators)
             out.extend(self._step(name, args, modulators))
         return out
 
@@ -321,7 +321,20 @@ class Rewriter:
         return [(name, args), *modulators]
 
 
-def _productive(args: list[Any]) -> list[Any]:
+def _productive_modulators(step: str, modulators: list[Instruction]) -> list[Instruction]:
+    """ProductiveByStrategy on one step's modulators; group()'s value ``by(key)`` still folds its members."""
+    out: list[Instruction] = []
+    bys = 0
+    for name, args in modulators:
+        if name == "by":
+            out.append((name, _productive(args, fold=step == "group" and bys == 1)))
+            bys += 1
+        else:
+            out.append((name, args))
+    return out
+
+
+def _productive(args: list[Any], fold: bool = False) -> list[Any]:
     """``by(x)`` that gives null where ``x`` gives nothing (ProductiveByStrategy)."""
     if not args:
         return args
@@ -332,7 +345,10 @@ def _productive(args: list[Any]) -> list[Any]:
         inner = first
     else:
         return args
-    return [Bytecode([("coalesce", [inner, Bytecode([("constant", [None])])])]), *args[1:]]
+    wrapped: list[Instruction] = [("coalesce", [inner, Bytecode([("constant", [None])])])]
+    if fold and isinstance(first, str):
+        wrapped.append(("fold", []))
+    return [Bytecode(wrapped), *args[1:]]
 
 
 def _with_entry(value: Any, key: Any, item: Any) -> Any:
