@@ -10,7 +10,7 @@ import decimal
 import pytest
 from gremlin_python.driver.protocol import GremlinServerError
 from gremlin_python.process.graph_traversal import GraphTraversalSource, __
-from gremlin_python.process.traversal import Column, Direction, Merge, Operator, P, Scope, T
+from gremlin_python.process.traversal import Column, Direction, Merge, Operator, Order, P, Scope, T
 from gremlin_python.statics import BigDecimal, bigdecimal, bigint, long
 
 
@@ -207,3 +207,9 @@ def test_on_match_traversal_starts_at_the_matched_element(empty_graph: GraphTrav
     assert g.E().values("weight").to_list() == [0]
     g.merge_v({T.id: "1"}).option(Merge.on_match, __.side_effect(__.property("seen", True)).constant({})).iterate()
     assert g.V("1").values("seen").to_list() == [True]
+
+
+def test_select_keys_keeps_the_map_order(modern: GraphTraversalSource) -> None:
+    ranked = modern.V().out_e().label().group_count().order(Scope.local).by(Column.values, Order.desc)
+    assert ranked.clone().select(Column.keys).unfold().limit(1).next() == "created"
+    assert ranked.clone().select(Column.keys).next() == {"created", "knows"}  # a Set on the wire

@@ -25,6 +25,10 @@ class Float32(float):
     """A float that is a Java Float (``asNumber(GType.FLOAT)``), not a Double."""
 
 
+class OrderedSet(list):
+    """A Set that keeps its order, as Java's LinkedHashSet does (a map's ``select(keys)``); written as a Set."""
+
+
 def _is_int(value: Any) -> bool:
     return type(value) is int and -2**31 <= value < 2**31
 
@@ -63,8 +67,8 @@ GTYPE_TESTS: dict[str, Callable[[Any], bool]] = {
     "DATETIME": lambda v: isinstance(v, dt.datetime),
     "DURATION": lambda v: isinstance(v, dt.timedelta),
     "BINARY": lambda v: isinstance(v, bytes | bytearray),
-    "LIST": lambda v: isinstance(v, list | tuple),
-    "SET": lambda v: isinstance(v, set | frozenset),
+    "LIST": lambda v: isinstance(v, list | tuple) and not isinstance(v, OrderedSet),
+    "SET": lambda v: isinstance(v, set | frozenset | OrderedSet),
     "MAP": lambda v: isinstance(v, dict),
     "VERTEX": lambda v: isinstance(v, VertexRecord),
     "EDGE": lambda v: isinstance(v, EdgeRecord),

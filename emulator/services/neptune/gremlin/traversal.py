@@ -34,7 +34,7 @@ from emulator.services.neptune.gremlin.engine import (
     refuse_lambdas,
     run_steps,
 )
-from emulator.services.neptune.gremlin.gtypes import Float32
+from emulator.services.neptune.gremlin.gtypes import Float32, OrderedSet
 from emulator.services.neptune.gremlin.predicates import PredicateError
 from emulator.services.neptune.gremlin.steps.filters import fuse_range
 from emulator.services.neptune.gremlin.steps.reads import START
@@ -113,6 +113,12 @@ def to_wire(obj: Any) -> Any:
         return bigdecimal(obj)
     if kind is Float32:  # gremlinpython has no float32 type; the value goes as a double
         return float(obj)
+    if kind is OrderedSet:
+        items = [to_wire(v) for v in obj]
+        try:
+            return set(items)
+        except TypeError:  # unhashable members: the order-keeping list
+            return items
     return obj
 
 

@@ -35,6 +35,7 @@ from emulator.services.neptune.gremlin.engine import (
     select_value,
     token_value,
 )
+from emulator.services.neptune.gremlin.gtypes import OrderedSet
 from emulator.services.neptune.store import EdgeRecord, VertexRecord
 
 #: the object the root traversal starts from (start steps ignore it, other steps refuse it)
@@ -432,14 +433,17 @@ class AsStep(Step):
 
 
 def _column(obj: dict[Any, Any], column: str) -> Any:
-    """``select(keys|values)``: a map's key Set or value list; a one-entry map is taken for a map entry
-    (what ``unfold()`` of a map gives here), whose key or value comes alone, as ``by(keys)`` does."""
+    """``select(keys|values)``: a map's key Set (in the map's order) or value list.
+
+    A one-entry map is taken for a map entry (what ``unfold()`` of a map gives here), whose key or value
+    comes alone, as ``by(keys)`` does.
+    """
     if len(obj) == 1:
         key, value = next(iter(obj.items()))
         return key if column == "keys" else value
     if column == "values":
         return list(obj.values())
-    return set(obj)
+    return OrderedSet(obj)
 
 
 @register("select")
