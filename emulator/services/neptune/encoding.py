@@ -167,6 +167,7 @@ _BINARY: dict[type, Callable[[Any, bytearray], None]] = {
     set: _b_set, dict: _b_map, Traverser: _b_traverser, Vertex: _b_vertex, Edge: _b_edge, dt.datetime: _b_date,
 }
 _BINARY[Sym] = _b_sym  # an enum a traversal returns (constant(GType.INT), a T token...)
+_BINARY[frozenset] = _b_set  # a set used as a map key (groupCount() of sets)
 
 
 def write_binary(value: Any, out: bytearray) -> None:
@@ -233,6 +234,7 @@ _GRAPHSON: dict[type, Callable[[Any], Any]] = {
     Property: lambda v: _typed("g:Property", {"key": v.key, "value": write_graphson(v.value)}),
 }
 _GRAPHSON[Sym] = lambda v: _typed(f"g:{v.kind}", v.name)
+_GRAPHSON[frozenset] = _GRAPHSON[set]  # a set used as a map key
 _GRAPHSON_ENUMS = {T.id: _typed("g:T", "id"), T.label: _typed("g:T", "label"), T.key: _typed("g:T", "key"),
                    T.value: _typed("g:T", "value"), Direction.OUT: _typed("g:Direction", "OUT"),
                    Direction.IN: _typed("g:Direction", "IN"), Direction.BOTH: _typed("g:Direction", "BOTH")}

@@ -13,6 +13,7 @@ https://tinkerpop.apache.org/docs/3.7.0/dev/io/#_request_message and #_response_
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import io
 import json
 import struct
@@ -20,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from gremlin_python.statics import long
+from gremlin_python.statics import bigint, long
 from gremlin_python.structure.graph import Edge, Vertex
 from gremlin_python.structure.io import graphbinaryV1 as gb
 from gremlin_python.structure.io.graphsonV3d0 import GraphSONReader
@@ -146,8 +147,10 @@ class _Reader:
             return _F64.unpack(self.take(8))[0]
         if code == 0x08:
             return _F32.unpack(self.take(4))[0]
-        if code in (0x09, 0x0B):
+        if code == 0x09:
             return [self.any() for _ in range(self.length())]
+        if code == 0x0B:
+            return as_set([self.any() for _ in range(self.length())])
         if code == 0x0A:
             result = {}
             for _ in range(self.length()):
@@ -199,9 +202,9 @@ class _Reader:
         if code == 0x22:
             scale = self.i32()
             unscaled = int.from_bytes(self.take(self.length()), "big", signed=True)
-            return float(unscaled) / (10 ** scale)
+            return decimal.Decimal(unscaled).scaleb(-scale)
         if code == 0x23:
-            return int.from_bytes(self.take(self.length()), "big", signed=True)
+            return bigint(int.from_bytes(self.take(self.length()), "big", signed=True))
         if code == 0x24:
             return struct.unpack(">b", self.take(1))[0]
         if code == 0x25:
@@ -287,6 +290,21 @@ def decode_graphbinary_request(body: bytes) -> RequestMessage:
     return RequestMessage(request_id, op, processor, args)
 
 
+def as_set(items: list[Any]) -> Any:
+    """A request Set as a Python set, so that Set in gives Set out; a list when an item is unhashable."""
+    try:
+        return set(items)
+    except TypeError:
+        return items
+
+
+def _decimal(raw: Any) -> decimal.Decimal:
+    try:
+        return decimal.Decimal(str(raw))
+    except decimal.InvalidOperation:
+        raise RequestError(f"bad BigDecimal {raw!r}") from None
+
+
 # -- GraphSON requests ----------------------------------------------------------------------
 
 _GRAPHSON_ENUMS = {"g:T": "T", "g:Direction": "Direction", "g:Order": "Order", "g:Cardinality": "Cardinality",
@@ -314,9 +332,13 @@ def from_graphson(value: Any, depth: int = 0) -> Any:  # noqa: C901 - one branch
     raw = value.get("@value")
     if kind in ("g:Int32", "gx:Int16", "gx:Byte"):
         return int(raw)
-    if kind in ("g:Int64", "gx:BigInteger"):
+    if kind == "g:Int64":
         return long(int(raw))
-    if kind in ("g:Double", "g:Float", "gx:BigDecimal"):
+    if kind == "gx:BigInteger":
+        return bigint(int(raw))
+    if kind == "gx:BigDecimal":
+        return _decimal(raw)
+    if kind in ("g:Double", "g:Float"):
         return float(raw)
     if kind in ("g:Date", "g:Timestamp"):
         return dt.datetime.fromtimestamp(int(raw) / 1000.0, tz=dt.UTC).replace(tzinfo=None)
@@ -324,8 +346,10 @@ def from_graphson(value: Any, depth: int = 0) -> Any:  # noqa: C901 - one branch
         return dt.datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
     if kind == "g:UUID":
         return uuid.UUID(str(raw))
-    if kind in ("g:List", "g:Set", "g:BulkSet"):
+    if kind in ("g:List", "g:BulkSet"):
         return [from_graphson(v, depth + 1) for v in raw or []]
+    if kind == "g:Set":
+        return as_set([from_graphson(v, depth + 1) for v in raw or []])
     if kind == "g:Map":
         items = raw or []
         result = {}

@@ -121,7 +121,7 @@ def test_dedup_limit_range_skip_tail_sample(modern: GraphTraversalSource) -> Non
     assert len(modern.V().sample(30).to_list()) == 6
     folded = modern.V().order().by("name").values("name").fold()
     assert folded.clone().limit(Scope.local, 2).next() == ["josh", "lop"]
-    assert folded.clone().range_(Scope.local, 1, 2).next() == "lop"
+    assert folded.clone().range_(Scope.local, 1, 2).next() == ["lop"]  # TinkerPop 3.8: a list stays a list
     assert folded.clone().tail(Scope.local, 2).next() == ["ripple", "vadas"]
     assert folded.clone().skip(Scope.local, 5).next() == ["vadas"]
     assert modern.V().values("age").fold().dedup(Scope.local).count(Scope.local).next() == 4

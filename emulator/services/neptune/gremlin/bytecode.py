@@ -29,7 +29,7 @@ ENUMS: dict[str, frozenset[str]] = {
 
 #: the predicate names of ``P`` and ``TextP``
 P_OPERATORS = frozenset({"eq", "neq", "lt", "lte", "gt", "gte", "inside", "outside", "between",
-                         "within", "without", "and", "or", "not", "test"})
+                         "within", "without", "and", "or", "not", "test", "typeOf"})
 TEXTP_OPERATORS = frozenset({"containing", "notContaining", "startingWith", "notStartingWith",
                              "endingWith", "notEndingWith", "regex", "notRegex"})
 

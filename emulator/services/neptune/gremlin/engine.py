@@ -10,6 +10,7 @@ Every traverser has bulk 1 (no bulking optimisation): results are the same, only
 
 from __future__ import annotations
 
+import random
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -55,11 +56,15 @@ class PropRef:
         return f"{digest:08x}"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, PropRef) and other.element is self.element and other.key == self.key \
-            and other.value == self.value
+        if not isinstance(other, PropRef) or other.key != self.key or other.value != self.value:
+            return False
+        # TinkerPop: an edge property equals any property with its key and value, a vertex property is its own
+        return other.element is self.element or (isinstance(self.element, EdgeRecord)
+                                                 and isinstance(other.element, EdgeRecord))
 
     def __hash__(self) -> int:
-        return hash((id(self.element), self.key, repr(self.value)))
+        owner = 0 if isinstance(self.element, EdgeRecord) else id(self.element)
+        return hash((owner, self.key, repr(self.value)))
 
 
 class Traverser:
@@ -84,6 +89,8 @@ class Context:
         self._tx = tx
         self.deadline = time.monotonic() + timeout_ms / 1000.0 if timeout_ms else None
         self.side_effects: dict[str, Any] = {}
+        #: what coin/sample/shuffle draw from; SeedStrategy seeds it
+        self.rng = random.Random()
         self._ticks = 0
 
     @property
@@ -106,6 +113,8 @@ class Step:
     name = "step"
     #: a reducing barrier (count, fold, sum...): ``group().by(x).by(<this>)`` uses it as the reducer
     reducing = False
+    #: set on the first step of every compiled traversal (inject() orders its output by it)
+    leads = False
 
     def __init__(self, args: list[Any]) -> None:
         self.args = args
@@ -163,7 +172,11 @@ def compile_bytecode(bytecode: Bytecode) -> list[Step]:
         if name in MODULATORS:
             if not steps:
                 raise MalformedQuery(f"{name}() must follow a step")
-            steps[-1].modulate(name, args)
+            target = len(steps) - 1
+            # property() right after addE() is part of it (TinkerPop folds it in): a later from()/to() is addE()'s
+            while name in ("from", "to") and target > 0 and steps[target].name == "property":
+                target -= 1
+            steps[target].modulate(name, args)
             continue
         cls = STEPS.get(name)
         if cls is None:
@@ -173,6 +186,8 @@ def compile_bytecode(bytecode: Bytecode) -> list[Step]:
             steps.append(cls(args))
         except PredicateError as error:
             raise MalformedQuery(f"{name}(): {error}") from None
+    if steps:
+        steps[0].leads = True
     return steps
 
 

@@ -13,12 +13,14 @@ lookaround: such a pattern is refused as invalid.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from collections.abc import Callable
 from typing import Any
 
 import re2
 
 from emulator.services.neptune.gremlin.bytecode import Pred
+from emulator.services.neptune.gremlin.gtypes import type_test
 
 Predicate = Callable[[Any], bool]
 
@@ -31,7 +33,7 @@ class PredicateError(ValueError):
 
 
 def is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, int | float | decimal.Decimal) and not isinstance(value, bool)
 
 
 def values_equal(a: Any, b: Any) -> bool:
@@ -142,6 +144,11 @@ def compile_predicate(pred: Pred) -> Predicate:
         if op == "inside":
             return lambda v: _ordered("gt", low)(v) and _ordered("lt", high)(v)
         return lambda v: _ordered("lt", low)(v) or _ordered("gt", high)(v)
+    if op == "typeOf":
+        try:
+            return type_test(args)
+        except ValueError as error:
+            raise PredicateError(str(error)) from None
     if len(args) != 1:
         raise PredicateError(f"P.{op} needs one value")
     other = args[0]

@@ -8,10 +8,12 @@ serializers know how to write.
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from gremlin_python.statics import bigdecimal
 from gremlin_python.structure.graph import Edge, Property, Vertex, VertexProperty
 
 from emulator.services.neptune.errors import (
@@ -23,7 +25,7 @@ from emulator.services.neptune.errors import (
     UnsupportedOperation,
 )
 from emulator.services.neptune.gremlin import steps  # noqa: F401  (importing the package registers every step)
-from emulator.services.neptune.gremlin.bytecode import Bytecode, Strategy
+from emulator.services.neptune.gremlin.bytecode import Bytecode
 from emulator.services.neptune.gremlin.engine import (
     Context,
     PropRef,
@@ -32,9 +34,16 @@ from emulator.services.neptune.gremlin.engine import (
     refuse_lambdas,
     run_steps,
 )
+from emulator.services.neptune.gremlin.gtypes import Float32, OrderedSet
 from emulator.services.neptune.gremlin.predicates import PredicateError
 from emulator.services.neptune.gremlin.steps.filters import fuse_range
 from emulator.services.neptune.gremlin.steps.reads import START
+from emulator.services.neptune.gremlin.strategies import (
+    StrategyPlan,
+    add_strategies,
+    apply_strategies,
+    remove_strategies,
+)
 from emulator.services.neptune.store import EdgeRecord, GraphError, GraphStore, VertexRecord
 
 #: steps a root traversal (``g.…``) may begin with
@@ -42,7 +51,7 @@ START_STEPS = frozenset({"V", "E", "inject", "addV", "addE", "mergeV", "mergeE",
 #: request options a client may set with ``with_()`` / ``OptionsStrategy`` (Gremlin Server's)
 REQUEST_OPTIONS = frozenset({"evaluationTimeout", "scriptEvaluationTimeout", "batchSize", "requestId",
                              "userAgent", "materializeProperties"})
-IGNORED_SOURCES = frozenset({"withoutStrategies", "withBulk", "withPath"})
+IGNORED_SOURCES = frozenset({"withBulk", "withPath"})
 
 
 @dataclass
@@ -51,6 +60,7 @@ class SourceOptions:
 
     options: dict[str, Any] = field(default_factory=dict)
     side_effects: dict[str, Any] = field(default_factory=dict)
+    strategies: StrategyPlan = field(default_factory=StrategyPlan)
 
 
 def read_sources(bytecode: Bytecode) -> SourceOptions:
@@ -59,9 +69,10 @@ def read_sources(bytecode: Bytecode) -> SourceOptions:
     for name, args in bytecode.sources:
         refuse_lambdas(args)
         if name == "withStrategies":
-            for strategy in args:
-                if isinstance(strategy, Strategy) and strategy.name.endswith("OptionsStrategy"):
-                    found.options.update({k: v for k, v in strategy.config.items() if k in REQUEST_OPTIONS})
+            add_strategies(found.strategies, args)
+            found.options.update({k: v for k, v in found.strategies.options.items() if k in REQUEST_OPTIONS})
+        elif name == "withoutStrategies":
+            remove_strategies(found.strategies, args)
         elif name == "with":
             if not args or not isinstance(args[0], str):
                 raise MalformedQuery("with() on the traversal source takes an option name")
@@ -94,11 +105,27 @@ def to_wire(obj: Any) -> Any:
         return Property(obj.key, obj.value, None)
     if kind is tuple:
         return tuple(to_wire(v) for v in obj)
+    if kind is set:
+        return {to_wire(v) for v in obj}
+    if kind is frozenset:  # a set used as a map key
+        return frozenset(to_wire(v) for v in obj)
+    if kind is decimal.Decimal:
+        return bigdecimal(obj)
+    if kind is Float32:  # gremlinpython has no float32 type; the value goes as a double
+        return float(obj)
+    if kind is OrderedSet:
+        items = [to_wire(v) for v in obj]
+        try:
+            return set(items)
+        except TypeError:  # unhashable members: the order-keeping list
+            return items
     return obj
 
 
-def compile_root(bytecode: Bytecode) -> list[Any]:
-    """Compile a ``g.…`` traversal, checking it starts with a start step."""
+def compile_root(bytecode: Bytecode, strategies: StrategyPlan | None = None) -> list[Any]:
+    """Compile a ``g.…`` traversal, checking it starts with a start step; strategies rewrite it first."""
+    if strategies is not None:
+        bytecode = apply_strategies(strategies, bytecode)
     if not bytecode.steps:
         raise MalformedQuery("The traversal has no steps")
     first = bytecode.steps[0][0]
@@ -122,9 +149,11 @@ def execute_stream(store: GraphStore, bytecode: Bytecode, timeout_ms: float | No
         timeout = sources.options.get("evaluationTimeout", sources.options.get("scriptEvaluationTimeout"))
         if isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
             timeout_ms = float(timeout)
-        compiled = compile_root(bytecode)
+        compiled = compile_root(bytecode, sources.strategies)
         with store.transaction() as tx:
             ctx = Context(store, tx, timeout_ms)
+            if sources.strategies.seed is not None:
+                ctx.rng.seed(sources.strategies.seed)
             ctx.side_effects.update(sources.side_effects)
             for trav in run_steps(ctx, compiled, iter((Traverser(START),))):
                 yield to_wire(trav.obj)

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from typing import Any
 
@@ -77,7 +76,7 @@ class HasStep(FilterStep):
             key, value = args[0], NOVALUE
         else:
             raise MalformedQuery(f"has() takes 1 to 3 arguments, got {len(args)}")
-        if not isinstance(key, str) and not is_sym(key, "T"):
+        if key is not None and not isinstance(key, str) and not is_sym(key, "T"):
             raise MalformedQuery(f"has() key must be a string or T, got {describe(key)}")
         self.key = key
         if isinstance(value, Bytecode):
@@ -89,7 +88,7 @@ class HasStep(FilterStep):
 
     def test(self, ctx: Context, trav: Traverser) -> bool:
         obj = trav.obj
-        if not isinstance(obj, VertexRecord | EdgeRecord):
+        if not isinstance(obj, VertexRecord | EdgeRecord) or self.key is None:  # has(null): no element has it
             return False
         if self.label_test is not None and not any(self.label_test(lab) for lab in _labels_of(obj)):
             return False
@@ -313,6 +312,8 @@ class DedupStep(Step):
     def modulate(self, name: str, args: list[Any]) -> None:
         if name != "by":
             super().modulate(name, args)
+        if self.by is not None:
+            raise MalformedQuery("Dedup step can only have one by modulator")
         self.by = By(args, "dedup")
 
     def _key(self, ctx: Context, trav: Traverser) -> Any:
@@ -331,7 +332,7 @@ class DedupStep(Step):
                 seen: dict[Any, Any] = {}
                 for item in items:
                     seen.setdefault(freeze(item), item)
-                yield trav.split(list(seen.values()))
+                yield trav.split(_as_set(list(seen.values())))  # TinkerPop 3.8: dedup(local) gives a Set
             return
         seen_keys: set[Any] = set()
         for trav in it:
@@ -342,6 +343,13 @@ class DedupStep(Step):
             yield trav
 
 
+def _as_set(items: list[Any]) -> Any:
+    try:
+        return set(items)
+    except TypeError:  # unhashable items (lists, maps): a list with set semantics
+        return items
+
+
 def _int_arg(value: Any, step: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise MalformedQuery(f"{step}() expects an integer, got {describe(value)}")
@@ -349,18 +357,19 @@ def _int_arg(value: Any, step: str) -> int:
 
 
 def _local_slice(obj: Any, low: int, high: int) -> Any:
-    """``range(local, low, high)`` on one collection (a one-item list range yields the item)."""
+    """``range(local, low, high)`` on one collection.
+
+    TinkerPop 3.8 keeps the collection's shape: a one-item range of a list is a one-item list (``unfold()``
+    takes the item out), a map stays a map, and a value that is not a collection passes unchanged.
+    """
     if isinstance(obj, dict):
         items = list(obj.items())
         chosen = items[low:] if high < 0 else items[low:high]
         return dict(chosen)
     items = collection_items(obj)
     if items is None:
-        return obj if low == 0 and high != 0 else NOVALUE
-    chosen = items[low:] if high < 0 else items[low:high]
-    if high - low == 1:
-        return chosen[0] if chosen else NOVALUE
-    return chosen
+        return obj
+    return items[low:] if high < 0 else items[low:high]
 
 
 class RangeStep(Step):
@@ -381,7 +390,7 @@ class RangeStep(Step):
         else:
             self.low, self.high = _int_arg(rest[0], name), -1
         if self.low < 0 or (self.high >= 0 and self.high < self.low):
-            raise MalformedQuery(f"{name}(): not a valid range [{self.low}, {self.high})")
+            raise MalformedQuery(f"Not a legal range: [{self.low}, {self.high}]")
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         if self.local:
@@ -423,12 +432,7 @@ class TailStep(Step):
                 if items is None:
                     yield trav
                     continue
-                chosen = items[-count:] if count else []
-                if count == 1:
-                    if chosen:
-                        yield trav.split(chosen[0])
-                else:
-                    yield trav.split(chosen)
+                yield trav.split(items[-count:] if count else [])
             return
         kept = list(it)
         yield from (kept[-count:] if count else [])
@@ -436,12 +440,41 @@ class TailStep(Step):
 
 @register("sample")
 class SampleStep(Step):
+    """``sample(n)``: ``n`` traversers drawn without replacement; ``by(x)`` weighs each by its ``x``."""
+
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
         self.local, rest = _scope(args)
         if len(rest) != 1:
             raise MalformedQuery("sample() takes a number")
         self.count = _int_arg(rest[0], "sample")
+        self.by: By | None = None
+
+    def modulate(self, name: str, args: list[Any]) -> None:
+        if name != "by":
+            super().modulate(name, args)
+        if self.by is not None:
+            raise MalformedQuery("Sample step can only have one by modulator")
+        self.by = By(args, "sample")
+
+    def _draw(self, ctx: Context, items: list[Any], weights: list[float] | None) -> list[Any]:
+        if weights is None:
+            return ctx.rng.sample(items, min(self.count, len(items)))
+        pool = [(item, weight) for item, weight in zip(items, weights, strict=True) if weight > 0]
+        chosen = []
+        while pool and len(chosen) < self.count:
+            pick = ctx.rng.random() * sum(weight for _, weight in pool)
+            for index, (item, weight) in enumerate(pool):
+                pick -= weight
+                if pick <= 0 or index == len(pool) - 1:
+                    chosen.append(item)
+                    del pool[index]
+                    break
+        return chosen
+
+    def _weight(self, ctx: Context, trav: Traverser) -> float:
+        value = self.by.value(ctx, trav) if self.by is not None else 1.0
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         if self.local:
@@ -450,10 +483,26 @@ class SampleStep(Step):
                 if items is None:
                     yield trav
                     continue
-                yield trav.split(random.sample(items, min(self.count, len(items))))
+                weights = None if self.by is None else [self._weight(ctx, trav.split(i)) for i in items]
+                yield trav.split(self._draw(ctx, items, weights))
             return
         kept = list(it)
-        yield from random.sample(kept, min(self.count, len(kept)))
+        weights = None if self.by is None else [self._weight(ctx, t) for t in kept]
+        yield from self._draw(ctx, kept, weights)
+
+
+@register("coin")
+class CoinStep(FilterStep):
+    """``coin(p)``: keep each traverser with probability ``p`` (SeedStrategy makes it repeatable)."""
+
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        if len(args) != 1 or isinstance(args[0], bool) or not isinstance(args[0], int | float):
+            raise MalformedQuery("coin() takes a probability")
+        self.probability = float(args[0])
+
+    def test(self, ctx: Context, trav: Traverser) -> bool:
+        return self.probability >= 1.0 or (self.probability > 0.0 and ctx.rng.random() < self.probability)
 
 
 def fuse_range(steps: list[Step]) -> list[Step]:

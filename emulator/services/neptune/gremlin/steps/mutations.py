@@ -94,7 +94,8 @@ class AddEStep(Step):
             vertex = ctx.store.vertices.get(flatten_ids([value])[0]) if not isinstance(value, EdgeRecord) else None
             if vertex is not None:
                 return vertex
-        raise IllegalArgument(f"addE(): the {which} vertex was not found (got {describe(value)})")
+        raise IllegalArgument(f"addE(): the {which} vertex must resolve to a Vertex or the ID of a Vertex present in "
+                              f"the graph (got {describe(value)})")
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         for trav in it:
@@ -135,6 +136,15 @@ def _rekey(ctx: Context, element: VertexRecord | EdgeRecord, new_id: Any) -> Non
         tx.edge_before[new_id] = None
 
 
+def _relabel(ctx: Context, vertex: VertexRecord, label: Any) -> None:
+    """``addV().property(T.label, x)``: the label of a vertex this request created (Neptune labels are fixed later)."""
+    if not isinstance(label, str) or not label:
+        raise IllegalArgument(f"a label must be a non-empty string, got {describe(label)}")
+    if ctx.tx.vertex_before.get(vertex.id, "missing") is not None:
+        raise UnsupportedOperation("The label of an existing vertex cannot be changed; set it when adding the vertex")
+    ctx.tx.set_vertex_label(vertex, label)
+
+
 def set_property(ctx: Context, element: Any, key: Any, value: Any, cardinality: str | None) -> None:
     """One ``property()`` write on a vertex or edge."""
     tx = ctx.tx
@@ -142,6 +152,9 @@ def set_property(ctx: Context, element: Any, key: Any, value: Any, cardinality: 
         cardinality, value = value.cardinality, value.value
     if is_sym(key, "T", "id"):
         _rekey(ctx, element, value)
+        return
+    if is_sym(key, "T", "label") and isinstance(element, VertexRecord):
+        _relabel(ctx, element, value)
         return
     if isinstance(key, Sym):
         raise IllegalArgument(f"property() cannot set {key}")
@@ -163,6 +176,9 @@ def set_property(ctx: Context, element: Any, key: Any, value: Any, cardinality: 
 
 @register("property")
 class PropertyStep(Step):
+    """``property([cardinality,] key, value)`` or ``property([cardinality,] map)``; a null or empty map writes
+    nothing; the key and the value may be traversals."""
+
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
         self.cardinality: str | None = None
@@ -170,15 +186,19 @@ class PropertyStep(Step):
             self.cardinality = args[0].name
             args = args[1:]
         self.map: dict[Any, Any] | None = None
-        if len(args) == 1 and isinstance(args[0], dict):
-            self.map = args[0]
+        if len(args) == 1 and (args[0] is None or isinstance(args[0], dict)):
+            self.map = args[0] or {}
             return
         if len(args) < 2:
             raise MalformedQuery("property() takes a key and a value")
         if len(args) > 2:
             raise UnsupportedOperation("Meta-properties are not supported by Neptune")
-        self.key = args[0]
+        self.key = _Dynamic(args[0])
         self.value = _Dynamic(args[1])
+
+    def modulate(self, name: str, args: list[Any]) -> None:
+        if name != "with":  # with() options on a property configure meta-properties, which Neptune has none of
+            super().modulate(name, args)
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         for trav in it:
@@ -186,10 +206,11 @@ class PropertyStep(Step):
                 for key, value in self.map.items():
                     set_property(ctx, trav.obj, key, value, self.cardinality)
             else:
+                key = self.key.get(ctx, trav)
                 value = self.value.get(ctx, trav)
                 if value is NOVALUE:
-                    raise IllegalArgument(f"property({self.key!r}): the value traversal produced nothing")
-                set_property(ctx, trav.obj, self.key, value, self.cardinality)
+                    raise IllegalArgument(f"property({key!r}): the value traversal produced nothing")
+                set_property(ctx, trav.obj, key, value, self.cardinality)
             yield trav
 
 
@@ -221,6 +242,25 @@ def _merge_map(ctx: Context, source: _Dynamic | None, trav: Traverser, step: str
     if not isinstance(value, dict):
         raise IllegalArgument(f"{step}() needs a map, got {describe(value)}")
     return value
+
+
+def check_merge_map(criteria: dict[Any, Any]) -> None:
+    """TinkerPop's checks on a merge map: no hidden (``~``) keys, and a label that is a visible string."""
+    for key, value in criteria.items():
+        if isinstance(key, str) and key.startswith("~"):
+            raise IllegalArgument(f"Property key can not be a hidden key: {key}")
+        if is_sym(key, "T", "label"):
+            if not isinstance(value, str):
+                raise IllegalArgument(f"T.label must be a string, got {describe(value)}")
+            if value.startswith("~"):
+                raise IllegalArgument(f"Label can not be a hidden key: {value}")
+
+
+def check_no_overrides(criteria: dict[Any, Any], on_create: dict[Any, Any]) -> None:
+    """``option(onCreate)`` may add to the merge map but not change any of its entries."""
+    for key, value in on_create.items():
+        if key in criteria and not values_equal(criteria[key], value):
+            raise IllegalArgument(f"option(onCreate) cannot override values from merge() argument: ({key}, {value})")
 
 
 def _matches_props(element: Any, criteria: dict[Any, Any]) -> bool:
@@ -265,11 +305,24 @@ class MergeStep(Step):
     def modulate(self, name: str, args: list[Any]) -> None:
         if name != "option" or len(args) != 2 or not is_sym(args[0], "Merge"):
             super().modulate(name, args)
+        if isinstance(args[1], dict) and args[0].name in ("onCreate", "onMatch"):
+            check_merge_map(args[1])  # a constant option is checked even when it is never used
         self.options[args[0].name] = _Dynamic(args[1])
 
     def _option(self, ctx: Context, trav: Traverser, name: str) -> dict[Any, Any] | None:
         source = self.options.get(name)
-        return None if source is None else _merge_map(ctx, source, trav, self.name)
+        if source is None:
+            return None
+        found = _merge_map(ctx, source, trav, self.name)
+        check_merge_map(found)
+        return found
+
+    def _check_on_create(self, criteria: dict[Any, Any], on_create: dict[Any, Any], matched: bool) -> None:
+        """onCreate may not override the merge map: always when creating, and when matching if it is a constant
+        (TinkerPop lets a traversal-valued onCreate pass unchecked when it is not used)."""
+        source = self.options.get("onCreate")
+        if not matched or (source is not None and source.steps is None):
+            check_no_overrides(criteria, on_create)
 
     def _apply_match(self, ctx: Context, element: Any, on_match: dict[Any, Any]) -> None:
         for key, value in on_match.items():
@@ -293,19 +346,22 @@ class MergeVStep(MergeStep):
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         for trav in it:
             criteria = _merge_map(ctx, self.search, trav, "mergeV")
+            check_merge_map(criteria)
+            on_create = self._option(ctx, trav, "onCreate") or {}
             for key in criteria:
                 if isinstance(key, Sym) and not (is_sym(key, "T", "id") or is_sym(key, "T", "label")):
                     raise IllegalArgument(f"mergeV() search keys are T.id, T.label or strings, got {key}")
             matched = self._find(ctx, criteria)
+            self._check_on_create(criteria, on_create, bool(matched))
             if matched:
-                on_match = self._option(ctx, trav, "onMatch")
                 for vertex in matched:
+                    # onMatch runs with the matched element as its start: option(onMatch, sideEffect(property(...)))
+                    on_match = self._option(ctx, Traverser(vertex, trav.labels), "onMatch")
                     if on_match:
                         self._apply_match(ctx, vertex, on_match)
                     yield _emit(trav, vertex)
                 continue
-            on_create = self._option(ctx, trav, "onCreate")
-            combined = {**criteria, **(on_create or {})}
+            combined = {**on_create, **criteria}
             vertex = ctx.tx.add_vertex(_id_of(combined), _label_of(combined) or DEFAULT_VERTEX_LABEL)
             for key, value in combined.items():
                 if not isinstance(key, Sym):
@@ -315,6 +371,13 @@ class MergeVStep(MergeStep):
 
 def _emit(trav: Traverser, obj: Any) -> Traverser:
     return Traverser(obj) if trav.obj is START else trav.split(obj)
+
+
+def _end_id(criteria: dict[Any, Any], side: str) -> Any:
+    for key, value in criteria.items():
+        if _direction_key(key) == side:
+            return value
+    return None
 
 
 def _direction_key(key: Any) -> str | None:
@@ -327,9 +390,13 @@ def _direction_key(key: Any) -> str | None:
 class MergeEStep(MergeStep):
     def _endpoint(self, ctx: Context, trav: Traverser, value: Any, side: str) -> VertexRecord | None:
         if is_sym(value, "Merge"):
-            option = self._option(ctx, trav, value.name)
-            if option is None:
+            source = self.options.get(value.name)
+            if source is None:
                 raise IllegalArgument(f"mergeE(): {value} is used but option({value}, ...) is missing")
+            found = source.get(ctx, trav)
+            if not isinstance(found, dict):
+                return self._endpoint(ctx, trav, found, side) if found is not NOVALUE else None
+            option = found
             vid = _id_of(option)
             if vid is not None:
                 return ctx.store.vertices.get(vid)
@@ -345,6 +412,8 @@ class MergeEStep(MergeStep):
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         for trav in it:
             criteria = _merge_map(ctx, self.search, trav, "mergeE")
+            check_merge_map(criteria)
+            on_create = self._option(ctx, trav, "onCreate") or {}
             ends: dict[str, VertexRecord | None] = {}
             for key, value in criteria.items():
                 side = _direction_key(key)
@@ -354,23 +423,27 @@ class MergeEStep(MergeStep):
                     raise IllegalArgument(f"mergeE() search keys are T.id, T.label, Direction or strings, got {key}")
             eid, label = _id_of(criteria), _label_of(criteria)
             matched = self._find(ctx, eid, label, ends, criteria)
+            self._check_on_create(criteria, on_create, bool(matched))
             if matched:
-                on_match = self._option(ctx, trav, "onMatch")
                 for edge in matched:
+                    # onMatch runs with the matched element as its start (see mergeV)
+                    on_match = self._option(ctx, Traverser(edge, trav.labels), "onMatch")
                     if on_match:
                         self._apply_match(ctx, edge, on_match)
                     yield _emit(trav, edge)
                 continue
-            on_create = self._option(ctx, trav, "onCreate") or {}
-            combined = {**criteria, **on_create}
+            combined = {**on_create, **criteria}
             for key, value in on_create.items():
                 side = _direction_key(key)
                 if side is not None:
                     ends[side] = self._endpoint(ctx, trav, value, side)
             out_v, in_v = ends.get("OUT"), ends.get("IN")
-            if out_v is None or in_v is None:
-                raise IllegalArgument("mergeE(): creating an edge needs existing Direction.OUT and "
-                                      "Direction.IN vertices")
+            if out_v is None:
+                raise IllegalArgument("Out Vertex not specified in mergeE()" if "OUT" not in ends
+                                      else f"Vertex id could not be resolved from mergeE: {_end_id(combined, 'OUT')}")
+            if in_v is None:
+                raise IllegalArgument("In Vertex not specified in mergeE()" if "IN" not in ends
+                                      else f"Vertex id could not be resolved from mergeE: {_end_id(combined, 'IN')}")
             edge = ctx.tx.add_edge(_id_of(combined), _label_of(combined) or DEFAULT_EDGE_LABEL, out_v, in_v)
             for key, value in combined.items():
                 if not isinstance(key, Sym):

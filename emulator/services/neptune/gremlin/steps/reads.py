@@ -35,6 +35,7 @@ from emulator.services.neptune.gremlin.engine import (
     select_value,
     token_value,
 )
+from emulator.services.neptune.gremlin.gtypes import OrderedSet
 from emulator.services.neptune.store import EdgeRecord, VertexRecord
 
 #: the object the root traversal starts from (start steps ignore it, other steps refuse it)
@@ -91,10 +92,16 @@ register("E")(type("EStep", (GraphStep,), {"table": "edges"}))
 
 @register("inject")
 class InjectStep(Step):
+    """``inject(values)``: the values come before the incoming traversers, except at the head of a child
+    traversal, where the parent's traverser was already waiting (``concat(__.inject("c"))`` sees it first)."""
+
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        if self.leads:
+            yield from _pass_start(it)
         for value in self.args:
             yield Traverser(value)
-        yield from _pass_start(it)
+        if not self.leads:
+            yield from _pass_start(it)
 
 
 # -- navigation -----------------------------------------------------------------------------
@@ -247,11 +254,16 @@ def _check_keys(args: list[Any], step: str) -> list[str]:
     return list(args)
 
 
+def _property_keys(args: list[Any], step: str) -> list[str]:
+    """The keys of values()/properties()/valueMap()/elementMap(): a null key is ignored (TinkerPop 3.8)."""
+    return _check_keys([a for a in args if a is not None], step)
+
+
 @register("values")
 class ValuesStep(Step):
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
-        self.keys = _check_keys(args, "values")
+        self.keys = _property_keys(args, "values")
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         keys = self.keys
@@ -282,7 +294,7 @@ class ValuesStep(Step):
 class PropertiesStep(Step):
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
-        self.keys = _check_keys(args, "properties")
+        self.keys = _property_keys(args, "properties")
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         for trav in it:
@@ -307,13 +319,15 @@ class ValueMapStep(MapStep):
         if args and isinstance(args[0], bool):
             self.tokens = 15 if args[0] else 0
             args = args[1:]
-        self.keys = _check_keys(args, "valueMap")
+        self.keys = _property_keys(args, "valueMap")
         self.by: By | None = None
 
     def modulate(self, name: str, args: list[Any]) -> None:
         if name == "with" and args and args[0] == TOKENS_OPTION:
             self.tokens = args[1] if len(args) > 1 and isinstance(args[1], int) else 15
         elif name == "by":
+            if self.by is not None:
+                raise MalformedQuery("ValueMap step can only have one by modulator")
             self.by = By(args, "valueMap")
         else:
             super().modulate(name, args)
@@ -346,7 +360,7 @@ class ValueMapStep(MapStep):
 class ElementMapStep(MapStep):
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
-        self.keys = _check_keys(args, "elementMap")
+        self.keys = _property_keys(args, "elementMap")
 
     def map(self, ctx: Context, trav: Traverser) -> Any:
         obj = trav.obj
@@ -418,6 +432,20 @@ class AsStep(Step):
             yield Traverser(trav.obj, labels)
 
 
+def _column(obj: dict[Any, Any], column: str) -> Any:
+    """``select(keys|values)``: a map's key Set (in the map's order) or value list.
+
+    A one-entry map is taken for a map entry (what ``unfold()`` of a map gives here), whose key or value
+    comes alone, as ``by(keys)`` does.
+    """
+    if len(obj) == 1:
+        key, value = next(iter(obj.items()))
+        return key if column == "keys" else value
+    if column == "values":
+        return list(obj.values())
+    return OrderedSet(obj)
+
+
 @register("select")
 class SelectStep(MapStep):
     def __init__(self, args: list[Any]) -> None:
@@ -445,7 +473,7 @@ class SelectStep(MapStep):
         obj = trav.obj
         if self.column is not None:
             if isinstance(obj, dict):
-                return list(obj.keys()) if self.column == "keys" else list(obj.values())
+                return _column(obj, self.column)
             raise IllegalArgument(f"select(Column.{self.column}) needs a map, got {describe(obj)}")
         if len(self.keys) == 1:
             value = select_value(trav, self.keys[0], self.pop, ctx.side_effects)

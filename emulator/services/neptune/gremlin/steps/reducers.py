@@ -6,7 +6,8 @@ collection (https://tinkerpop.apache.org/docs/3.7.0/reference/#a-note-on-scopes)
 
 from __future__ import annotations
 
-import random
+import copy
+import decimal
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +23,7 @@ from emulator.services.neptune.gremlin.engine import (
     collection_items,
     describe,
     freeze,
+    is_sym,
     register,
     run_steps,
     select_value,
@@ -50,17 +52,57 @@ class CountStep(Step):
         yield Traverser(long(total))
 
 
+def _operator(name: str) -> Any:
+    """An ``Operator`` as a two-argument function (https://tinkerpop.apache.org/docs/3.7.0/reference/#operator)."""
+
+    def add_all(a: Any, b: Any) -> Any:
+        if isinstance(a, dict) and isinstance(b, dict):
+            return {**a, **b}
+        if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+            return [*a, *b]
+        if isinstance(a, set) and isinstance(b, set | list | tuple):
+            return a | set(b)
+        raise IllegalArgument(f"Operator.addAll needs two collections, got {describe(a)} and {describe(b)}")
+
+    def numbers(fn: Any) -> Any:
+        def apply(a: Any, b: Any) -> Any:
+            if not is_number(a) or not is_number(b):
+                raise IllegalArgument(f"Operator.{name} needs numbers, got {describe(a)} and {describe(b)}")
+            return fn(a, b)
+        return apply
+
+    table = {
+        "sum": numbers(lambda a, b: a + b), "sumLong": numbers(lambda a, b: long(a + b)),
+        "minus": numbers(lambda a, b: a - b), "mult": numbers(lambda a, b: a * b),
+        "div": numbers(lambda a, b: a // b if isinstance(a, int) and isinstance(b, int) else a / b),
+        "min": numbers(min), "max": numbers(max), "assign": lambda a, b: b,
+        "and": lambda a, b: bool(a) and bool(b), "or": lambda a, b: bool(a) or bool(b), "addAll": add_all,
+    }
+    return table[name]
+
+
 @register("fold")
 class FoldStep(Step):
+    """``fold()`` into a list, or ``fold(seed, Operator)`` reducing the stream from the seed."""
+
     reducing = True
 
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
+        self.operator: Any = None
         if args:
-            raise MalformedQuery("fold(seed, operator) is not supported; use fold()")
+            if len(args) != 2 or not is_sym(args[1], "Operator"):
+                raise MalformedQuery("fold() takes no arguments, or a seed and an Operator")
+            self.seed, self.operator = args[0], _operator(args[1].name)
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
-        yield Traverser([t.obj for t in it])
+        if self.operator is None:
+            yield Traverser([t.obj for t in it])
+            return
+        value = copy.deepcopy(self.seed)
+        for trav in it:
+            value = self.operator(value, trav.obj)
+        yield Traverser(value)
 
 
 @register("unfold")
@@ -82,13 +124,22 @@ def _numbers(values: list[Any], step: str) -> list[Any]:
     return values
 
 
+def _sum(values: list[Any]) -> Any:
+    """A sum that widens to BigDecimal when one is present, as Java's NumberHelper does."""
+    if any(isinstance(v, decimal.Decimal) for v in values):
+        return sum((v if isinstance(v, decimal.Decimal) else decimal.Decimal(str(v)) for v in values),
+                   decimal.Decimal(0))
+    return sum(values)
+
+
 def _reduce(name: str, values: list[Any]) -> Any:
+    values = [v for v in values if v is not None]  # TinkerPop 3.8: the reducers skip nulls
     if not values:
         return NOVALUE
     if name == "sum":
-        return sum(_numbers(values, name))
+        return _sum(_numbers(values, name))
     if name == "mean":
-        return float(sum(_numbers(values, name))) / len(values)
+        return float(_sum(_numbers(values, name))) / len(values)
     best = values[0]
     for value in values[1:]:
         result = compare(value, best)
@@ -132,7 +183,7 @@ def sort_traversers(ctx: Context, items: list[Any], bys: list[By], of: Any) -> l
         bys = [By([], "order")]
     if any(by.order == "shuffle" for by in bys):
         items = list(items)
-        random.shuffle(items)
+        ctx.rng.shuffle(items)
         return items
     keyed = []
     for item in items:
@@ -196,13 +247,12 @@ def _group_value(ctx: Context, by: By | None, members: list[Traverser]) -> Any:
     """The value of one group: folded members, or the value ``by()`` reduced over them."""
     if by is None or by.kind == "identity":
         return [t.obj for t in members]
-    if by.kind == "traversal":
-        results = run_steps(ctx, by.steps, iter(members))
-        if by.steps and by.steps[-1].reducing:
-            for result in results:
-                return result.obj
-            return NOVALUE
-        return [r.obj for r in results]
+    if by.kind in ("traversal", "chain"):
+        # the value traversal runs over the group's members; without a reducing end TinkerPop takes its first
+        # result (group().by().by(out().order()) maps a vertex to one neighbour; no result drops the key)
+        for result in run_steps(ctx, by.steps, iter(members)):
+            return result.obj
+        return NOVALUE
     values = []
     for trav in members:
         value = by.value(ctx, trav)
@@ -248,9 +298,11 @@ class GroupStep(Step):
 
 
 def _hashable_key(key: Any) -> Any:
-    """Map keys must be hashable in Python; a list key becomes a tuple."""
+    """Map keys must be hashable in Python; a list key becomes a tuple, a set key a frozenset."""
     if isinstance(key, list):
         return tuple(_hashable_key(k) for k in key)
+    if isinstance(key, set):
+        return frozenset(key)
     if isinstance(key, dict):
         return freeze(key)
     return key
@@ -269,6 +321,8 @@ class GroupCountStep(Step):
     def modulate(self, name: str, args: list[Any]) -> None:
         if name != "by":
             super().modulate(name, args)
+        if self.key_by is not None:
+            raise MalformedQuery("GroupCount step can only have one by modulator")
         self.key_by = By(args, "groupCount")
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
