@@ -10,6 +10,7 @@ Every traverser has bulk 1 (no bulking optimisation): results are the same, only
 
 from __future__ import annotations
 
+import copy
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -62,18 +63,115 @@ class PropRef:
         return hash((id(self.element), self.key, repr(self.value)))
 
 
+#: the object the root traversal starts from (start steps ignore it, other steps refuse it)
+START: Any = object()
+
+
+class PathNode:
+    """One step of a traverser's history: the object, the ``as()`` labels given to it, the step before.
+
+    A linked list shared between the traversers split from one another, so extending a path is O(1).
+    """
+
+    __slots__ = ("obj", "names", "parent")
+
+    def __init__(self, obj: Any, names: tuple[str, ...] = (), parent: PathNode | None = None) -> None:
+        self.obj = obj
+        self.names = names
+        self.parent = parent
+
+    def nodes(self) -> list[PathNode]:
+        """The nodes from the first step to this one."""
+        found: list[PathNode] = []
+        node: PathNode | None = self
+        while node is not None:
+            found.append(node)
+            node = node.parent
+        found.reverse()
+        return found
+
+
+class Path:
+    """What ``path()`` emits: the objects a traverser went through and the labels of each step."""
+
+    __slots__ = ("labels", "objects")
+
+    def __init__(self, labels: list[set[str]], objects: list[Any]) -> None:
+        self.labels = labels
+        self.objects = objects
+
+    @classmethod
+    def of(cls, node: PathNode | None) -> Path:
+        nodes = node.nodes() if node is not None else []
+        return cls([set(n.names) for n in nodes], [n.obj for n in nodes])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Path) and other.objects == self.objects and other.labels == self.labels
+
+    def __hash__(self) -> int:
+        return hash(len(self.objects))
+
+    def __repr__(self) -> str:
+        return f"path{self.objects!r}"
+
+
 class Traverser:
-    """One object moving through the steps, with the objects it was given names for by ``as()``."""
+    """One object moving through the steps, and its state (TinkerPop's ``Traverser``).
 
-    __slots__ = ("obj", "labels", "origin")
+    - ``labels``: the objects given each ``as()`` name, in order (what ``select()`` reads);
+    - ``path``: the objects it went through (:class:`PathNode`), each with its ``as()`` names;
+    - ``loops``: one ``(name, count)`` per enclosing ``repeat()``, innermost last;
+    - ``sack``: its sack value (``withSack``), NOVALUE until first read;
+    - ``origin``: the vertex an edge was reached from (for ``otherV()``).
 
-    def __init__(self, obj: Any, labels: dict[str, list[Any]] | None = None, origin: Any = None) -> None:
+    A map step makes the next traverser with :meth:`split`, which extends the path and keeps the rest.
+    """
+
+    __slots__ = ("obj", "labels", "origin", "path", "loops", "sack")
+
+    def __init__(self, obj: Any, labels: dict[str, list[Any]] | None = None, origin: Any = None,
+                 path: PathNode | None = None, loops: tuple[tuple[str | None, int], ...] = (),
+                 sack: Any = None) -> None:
         self.obj = obj
         self.labels = labels
-        self.origin = origin  # the vertex an edge was reached from (for otherV)
+        self.origin = origin
+        self.path = path if path is not None or obj is START else PathNode(obj)
+        self.loops = loops
+        self.sack = NOVALUE if sack is None else sack
 
-    def split(self, obj: Any) -> Traverser:
-        return Traverser(obj, self.labels)
+    def split(self, obj: Any, origin: Any = None) -> Traverser:
+        """The traverser that carries on with ``obj``: same labels, loops and sack, one more path step."""
+        return Traverser(obj, self.labels, origin, PathNode(obj, (), self.path), self.loops, self.sack)
+
+    def replace(self, **changes: Any) -> Traverser:
+        """A copy with some state changed (``obj``, ``labels``, ``path``, ``loops``, ``sack``)."""
+        state = {"obj": self.obj, "labels": self.labels, "origin": self.origin, "path": self.path,
+                 "loops": self.loops, "sack": self.sack}
+        state.update(changes)
+        trav = Traverser(state["obj"], state["labels"], state["origin"], state["path"], state["loops"])
+        trav.sack = state["sack"]
+        return trav
+
+    def named(self, names: list[str]) -> Traverser:
+        """The same traverser with ``as(names)`` applied: the labels and the current path step get them."""
+        labels = dict(self.labels) if self.labels else {}
+        for name in names:
+            labels[name] = [*labels.get(name, []), self.obj]
+        head = self.path
+        if head is None:
+            path = PathNode(self.obj, tuple(names))
+        else:
+            path = PathNode(head.obj, head.names + tuple(n for n in names if n not in head.names), head.parent)
+        return self.replace(labels=labels, path=path)
+
+    def loop_count(self, name: str | None = None) -> int:
+        """``loops()``: how many times the innermost (or the named) ``repeat()`` ran for this traverser."""
+        if name is None:
+            return self.loops[-1][1] if self.loops else 0
+        for loop_name, count in reversed(self.loops):
+            if loop_name == name:
+                return count
+        return 0
 
 
 class Context:
@@ -84,7 +182,15 @@ class Context:
         self._tx = tx
         self.deadline = time.monotonic() + timeout_ms / 1000.0 if timeout_ms else None
         self.side_effects: dict[str, Any] = {}
+        #: ``withSack(initial)``: the sack a traverser starts with (NOVALUE: no sack)
+        self.sack_initial: Any = NOVALUE
+        #: ``withSack(initial, Operator)``: how barriers merge sacks (unused with bulk 1)
+        self.sack_merge: Any = None
         self._ticks = 0
+
+    def initial_sack(self) -> Any:
+        """A fresh copy of the ``withSack()`` initial value (each traverser owns its sack)."""
+        return copy.deepcopy(self.sack_initial)
 
     @property
     def tx(self) -> Transaction:
@@ -106,6 +212,9 @@ class Step:
     name = "step"
     #: a reducing barrier (count, fold, sum...): ``group().by(x).by(<this>)`` uses it as the reducer
     reducing = False
+    #: a step whose result depends on all the traversers it sees (order, limit, dedup, aggregate...):
+    #: a branch holding one must get all its inputs as one stream (see :func:`holds_state`)
+    barrier = False
 
     def __init__(self, args: list[Any]) -> None:
         self.args = args
@@ -122,6 +231,9 @@ class Step:
 
 
 STEPS: dict[str, type[Step]] = {}
+
+#: passes over a freshly compiled step list, in order (``repeat()`` takes in its emit/until/times)
+COMPILE_PASSES: list[Callable[[list[Step]], list[Step]]] = []
 
 
 def register(*names: str) -> Callable[[type[Step]], type[Step]]:
@@ -173,6 +285,8 @@ def compile_bytecode(bytecode: Bytecode) -> list[Step]:
             steps.append(cls(args))
         except PredicateError as error:
             raise MalformedQuery(f"{name}(): {error}") from None
+    for compile_pass in COMPILE_PASSES:
+        steps = compile_pass(steps)
     return steps
 
 
@@ -194,6 +308,22 @@ def run_steps(ctx: Context, steps: list[Step], it: Iterator[Traverser]) -> Itera
     for step in steps:
         it = step.run(ctx, it)
     return it
+
+
+def holds_state(steps: list[Step]) -> bool:
+    """Whether a child traversal must see all its inputs together rather than one at a time.
+
+    TinkerPop runs a global child (``union``, ``choose``/``branch`` options, ``repeat``) as one
+    traversal that all the parent's traversers flow through, so ``union(count())`` counts them all.
+    Running it per traverser gives the same result unless it holds a barrier or a global range/dedup.
+    """
+    for step in steps:
+        if step.reducing or step.barrier:
+            return True
+        if type(step).__name__.startswith(("RangeStep", "TailStep", "SampleStep", "DedupStep", "OrderStep")) \
+                and not getattr(step, "local", False):
+            return True
+    return False
 
 
 def run_nested(ctx: Context, steps: list[Step], trav: Traverser) -> Iterator[Traverser]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gremlin_python.structure.graph import Edge, Property, Vertex, VertexProperty
+from gremlin_python.structure.graph import Path as WirePath
 
 from emulator.services.neptune.errors import (
     ConstraintViolation,
@@ -23,9 +24,10 @@ from emulator.services.neptune.errors import (
     UnsupportedOperation,
 )
 from emulator.services.neptune.gremlin import steps  # noqa: F401  (importing the package registers every step)
-from emulator.services.neptune.gremlin.bytecode import Bytecode, Strategy
+from emulator.services.neptune.gremlin.bytecode import Bytecode, Strategy, Sym
 from emulator.services.neptune.gremlin.engine import (
     Context,
+    Path,
     PropRef,
     Traverser,
     compile_bytecode,
@@ -51,6 +53,8 @@ class SourceOptions:
 
     options: dict[str, Any] = field(default_factory=dict)
     side_effects: dict[str, Any] = field(default_factory=dict)
+    #: ``withSack(initial[, Operator])``: the initial sack and the merge operator (None: no sack)
+    sack: tuple[Any, Any] | None = None
 
 
 def read_sources(bytecode: Bytecode) -> SourceOptions:
@@ -70,6 +74,10 @@ def read_sources(bytecode: Bytecode) -> SourceOptions:
             if len(args) < 2 or not isinstance(args[0], str):
                 raise MalformedQuery("withSideEffect() takes a key and a value")
             found.side_effects[args[0]] = args[1]
+        elif name == "withSack":
+            if not args or len(args) > 2 or (len(args) == 2 and not isinstance(args[1], Sym)):
+                raise MalformedQuery("withSack() takes an initial value and optionally a merge Operator")
+            found.sack = (args[0], args[1] if len(args) == 2 else None)
         elif name not in IGNORED_SOURCES:
             raise UnsupportedOperation(f"Unsupported traversal source step: {name}()")
     return found
@@ -94,6 +102,8 @@ def to_wire(obj: Any) -> Any:
         return Property(obj.key, obj.value, None)
     if kind is tuple:
         return tuple(to_wire(v) for v in obj)
+    if kind is Path:
+        return WirePath(obj.labels, [to_wire(v) for v in obj.objects])
     return obj
 
 
@@ -126,6 +136,8 @@ def execute_stream(store: GraphStore, bytecode: Bytecode, timeout_ms: float | No
         with store.transaction() as tx:
             ctx = Context(store, tx, timeout_ms)
             ctx.side_effects.update(sources.side_effects)
+            if sources.sack is not None:
+                ctx.sack_initial, ctx.sack_merge = sources.sack
             for trav in run_steps(ctx, compiled, iter((Traverser(START),))):
                 yield to_wire(trav.obj)
     except GraphServiceError:

@@ -1,9 +1,22 @@
 """The Gremlin steps, one module per family; importing this package registers every one of them.
 
 ``reads``: start, navigation and maps; ``filters``: has*, is, where, dedup, range…; ``reducers``:
-count, fold, group, order…; ``mutations``: addV, addE, property, drop.
+count, fold, group, order…; ``mutations``: addV, addE, property, drop; ``branches``: union,
+choose, branch, optional; ``repeats``: repeat/emit/until/times, loops; ``paths``: path, simplePath,
+cyclicPath; ``side_effects``: aggregate/store, cap, sideEffect, group/groupCount(key); ``sacks``: sack.
 """
 
-from emulator.services.neptune.gremlin.steps import filters, mutations, reads, reducers
+# the flow and state steps come after the core families: some replace a core step's handler
+from emulator.services.neptune.gremlin.steps import (  # noqa: E402
+    branches,
+    filters,
+    mutations,
+    paths,
+    reads,
+    reducers,
+    repeats,
+    sacks,
+    side_effects,
+)
 
-__all__ = ["filters", "mutations", "reads", "reducers"]
+__all__ = ["branches", "filters", "mutations", "paths", "reads", "reducers", "repeats", "sacks", "side_effects"]

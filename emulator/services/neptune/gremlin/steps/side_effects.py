@@ -1,0 +1,180 @@
+"""Side-effect steps: aggregate/store, cap, sideEffect, and the keyed group/groupCount
+(https://tinkerpop.apache.org/docs/3.7.0/reference/#aggregate-step, #cap-step, #sideeffect-step).
+
+Semantics. Side effects are named values shared by the whole traversal (its children included),
+held in ``Context.side_effects`` and seeded by ``g.withSideEffect(key, value)``; ``select(key)``,
+``where(…, key)`` and ``cap(key)`` read them.
+
+- ``aggregate(key)`` (global scope) is a barrier: it adds every incoming object (``by()``-modulated)
+  to the list under ``key``, then lets the traversers through, so later steps see the full list.
+  ``aggregate(local, key)`` and the older ``store(key)`` add each object as it passes (lazy).
+  TinkerPop keeps a bulk set; without bulking that is a list, which is what a client receives.
+- ``cap(key, …)`` is a barrier that emits the value under ``key`` (a map of them for several keys).
+- ``sideEffect(t)`` runs ``t`` for each traverser and lets the traverser through unchanged.
+- ``group(key)`` / ``groupCount(key)`` let traversers through and store the map ``group()`` /
+  ``groupCount()`` would have emitted under ``key`` once their input is exhausted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from emulator.services.neptune.errors import MalformedQuery
+from emulator.services.neptune.gremlin.engine import (
+    NOVALUE,
+    By,
+    Context,
+    Step,
+    Traverser,
+    is_sym,
+    only_traversal,
+    register,
+    run_nested,
+)
+from emulator.services.neptune.gremlin.steps.reducers import GroupCountStep, GroupStep
+
+
+def _bucket(ctx: Context, key: str) -> list[Any]:
+    """The list an aggregate adds to (extending a ``withSideEffect`` list or set seed)."""
+    current = ctx.side_effects.get(key)
+    if isinstance(current, list):
+        return current
+    bucket = [] if current is None else list(current) if isinstance(current, set | tuple) else [current]
+    ctx.side_effects[key] = bucket
+    return bucket
+
+
+@register("aggregate")
+class AggregateStep(Step):
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        self.local = False
+        if args and is_sym(args[0], "Scope"):
+            self.local = args[0].name == "local"
+            args = args[1:]
+        if len(args) != 1 or not isinstance(args[0], str):
+            raise MalformedQuery("aggregate() takes an optional Scope and a side-effect key")
+        self.key = args[0]
+        self.barrier = not self.local
+        self.by: By | None = None
+
+    def modulate(self, name: str, args: list[Any]) -> None:
+        if name != "by":
+            super().modulate(name, args)
+        self.by = By(args, "aggregate")
+
+    def _value(self, ctx: Context, trav: Traverser) -> Any:
+        return trav.obj if self.by is None else self.by.value(ctx, trav)
+
+    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        bucket = _bucket(ctx, self.key)
+        if self.local:
+            for trav in it:
+                value = self._value(ctx, trav)
+                if value is not NOVALUE:
+                    bucket.append(value)
+                yield trav
+            return
+        seen = []
+        for trav in it:
+            value = self._value(ctx, trav)
+            if value is not NOVALUE:
+                bucket.append(value)
+            seen.append(trav)
+        yield from seen
+
+
+class StoreStep(AggregateStep):
+    """``store(key)``: the pre-3.4 name of ``aggregate(local, key)``."""
+
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        self.local, self.barrier = True, False
+
+
+register("store")(StoreStep)
+
+
+@register("cap")
+class CapStep(Step):
+    reducing = False
+    barrier = True
+
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        if not args or not all(isinstance(a, str) for a in args):
+            raise MalformedQuery("cap() takes one or more side-effect keys")
+        self.keys = list(args)
+
+    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        for _ in it:
+            ctx.tick()
+        values = {key: ctx.side_effects.get(key, NOVALUE) for key in self.keys}
+        missing = [key for key, value in values.items() if value is NOVALUE]
+        if missing:
+            raise MalformedQuery(f"The side-effect key does not exist in the side-effects: {missing[0]}")
+        yield Traverser(values[self.keys[0]] if len(self.keys) == 1 else values)
+
+
+@register("sideEffect")
+class SideEffectStep(Step):
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        self.steps = only_traversal(args, "sideEffect")
+
+    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        for trav in it:
+            for _ in run_nested(ctx, self.steps, trav):
+                pass
+            yield trav
+
+
+def _keyed(args: list[Any], step: str) -> tuple[str | None, list[Any]]:
+    if not args:
+        return None, args
+    if len(args) != 1 or not isinstance(args[0], str):
+        raise MalformedQuery(f"{step}() takes at most a side-effect key")
+    return args[0], []
+
+
+def _store_when_done(step: Any, ctx: Context, it: Iterator[Traverser], reduce: Any) -> Iterator[Traverser]:
+    """Pass the traversers through; when the input ends, store ``reduce`` over them under the key."""
+    kept: list[Traverser] = []
+    for trav in it:
+        kept.append(trav)
+        yield trav
+    for result in reduce(ctx, iter(kept)):
+        ctx.side_effects[step.side_effect_key] = result.obj
+
+
+@register("group")
+class KeyedGroupStep(GroupStep):
+    """``group()``, or with a key, ``group(key)``: the side-effect form."""
+
+    def __init__(self, args: list[Any]) -> None:
+        key, rest = _keyed(args, "group")
+        super().__init__(rest)
+        self.side_effect_key = key
+        self.reducing = key is None
+
+    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        if self.side_effect_key is None:
+            return super().run(ctx, it)
+        return _store_when_done(self, ctx, it, super().run)
+
+
+@register("groupCount")
+class KeyedGroupCountStep(GroupCountStep):
+    """``groupCount()``, or with a key, ``groupCount(key)``: the side-effect form."""
+
+    def __init__(self, args: list[Any]) -> None:
+        key, rest = _keyed(args, "groupCount")
+        super().__init__(rest)
+        self.side_effect_key = key
+        self.reducing = key is None
+
+    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        if self.side_effect_key is None:
+            return super().run(ctx, it)
+        return _store_when_done(self, ctx, it, super().run)
