@@ -186,6 +186,8 @@ class Context:
         self.sack_initial: Any = NOVALUE
         #: ``withSack(initial, Operator)``: how barriers merge sacks (unused with bulk 1)
         self.sack_merge: Any = None
+        #: state a step keeps across the runs of one child traversal (keyed by ``id(step)``)
+        self.step_state: dict[int, Any] = {}
         self._ticks = 0
 
     def initial_sack(self) -> Any:
@@ -318,7 +320,7 @@ def holds_state(steps: list[Step]) -> bool:
     Running it per traverser gives the same result unless it holds a barrier or a global range/dedup.
     """
     for step in steps:
-        if step.reducing or step.barrier:
+        if step.reducing or step.barrier:  # a branch or repeat holding one is a barrier too
             return True
         if type(step).__name__.startswith(("RangeStep", "TailStep", "SampleStep", "DedupStep", "OrderStep")) \
                 and not getattr(step, "local", False):
@@ -484,7 +486,7 @@ class By:
         if kind == "chain":
             obj = trav.obj
             for step in self.steps:
-                obj = step.map_one(ctx, Traverser(obj, trav.labels))  # type: ignore[misc]
+                obj = step.map_one(ctx, trav.replace(obj=obj))  # type: ignore[misc]
                 if obj is NOVALUE:
                     return NOVALUE
             return obj

@@ -53,12 +53,16 @@ class Router(Step):
 
     children: list[list[Step]]
 
+    @property  # type: ignore[override]
+    def barrier(self) -> bool:  # a child holding a barrier makes the branch one for its parent
+        return any(holds_state(steps) for steps in self.children)
+
     def route(self, ctx: Context, trav: Traverser) -> list[int]:
         """Indexes into ``self.children`` (``-1``: pass the traverser through unchanged)."""
         raise NotImplementedError
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
-        if not any(holds_state(steps) for steps in self.children):
+        if not self.barrier:
             for trav in it:
                 for index in self.route(ctx, trav):
                     if index < 0:

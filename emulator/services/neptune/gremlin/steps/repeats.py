@@ -95,7 +95,7 @@ class LoopModifier(Step):
             self.test = LoopTest(args, self.name)
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
-        raise MalformedQuery(f"{self.name}() must modulate a repeat()")
+        raise MalformedQuery(f"The repeat()-traversal was not defined: {self.name}() must modulate a repeat()")
 
 
 for _name in ("emit", "until", "times"):
@@ -112,6 +112,10 @@ class RepeatStep(Step):
         if len(args) != 1 or not isinstance(args[0], Bytecode):
             raise MalformedQuery("repeat() takes a traversal (optionally after a loop name)")
         self.body = compile_bytecode(args[0])
+        if self.body and self.body[0].name == "inject":
+            raise MalformedQuery("The parent of inject()-step can not be repeat()-step")
+        #: a body with a barrier makes this repeat one too (a branch around it must see all inputs)
+        self.barrier = holds_state(self.body)
         self.until_first: LoopTest | None = None
         self.emit_first: LoopTest | None = None
         self.until_last: LoopTest | None = None
@@ -128,8 +132,9 @@ class RepeatStep(Step):
     def _enter(self, trav: Traverser) -> Traverser:
         return trav.replace(loops=(*trav.loops, (self.loop_name, 0)))
 
-    @staticmethod
-    def _turn(trav: Traverser) -> Traverser:
+    def _turn(self, trav: Traverser) -> Traverser:
+        if not trav.loops:  # a barrier in the body made a fresh traverser
+            return trav.replace(loops=((self.loop_name, 1),))
         name, count = trav.loops[-1]
         return trav.replace(loops=(*trav.loops[:-1], (name, count + 1)))
 
@@ -166,7 +171,7 @@ class RepeatStep(Step):
         if self.until_first is None and self.until_last is None and self.emit_first is None \
                 and self.emit_last is None:
             raise MalformedQuery("repeat() needs times(), until() or emit(), or it never ends")
-        if holds_state(self.body):
+        if self.barrier:
             yield from self._breadth_first(ctx, it)
             return
         for start in it:
@@ -227,10 +232,12 @@ def fold_loop_modifiers(steps: list[Step]) -> list[Step]:
                 step.take(modifier, before=True)
             waiting = []
         elif waiting:
-            raise MalformedQuery(f"{waiting[0].name}() must be next to a repeat()")
+            raise MalformedQuery(f"The repeat()-traversal was not defined: {waiting[0].name}() must be next to "
+                                 "a repeat()")
         result.append(step)
     if waiting:
-        raise MalformedQuery(f"{waiting[0].name}() must be next to a repeat()")
+        raise MalformedQuery(f"The repeat()-traversal was not defined: {waiting[0].name}() must be next to "
+                             "a repeat()")
     return result
 
 

@@ -139,8 +139,13 @@ def _keyed(args: list[Any], step: str) -> tuple[str | None, list[Any]]:
 
 
 def _store_when_done(step: Any, ctx: Context, it: Iterator[Traverser], reduce: Any) -> Iterator[Traverser]:
-    """Pass the traversers through; when the input ends, store ``reduce`` over them under the key."""
-    kept: list[Traverser] = []
+    """Pass the traversers through; when the input ends, store ``reduce`` over them under the key.
+
+    The traversers seen are kept per step across runs, so a ``groupCount(key)`` inside ``repeat()``
+    or ``union()`` (run once per input) counts every traverser of every run, as TinkerPop's one
+    shared step instance does.
+    """
+    kept: list[Traverser] = ctx.step_state.setdefault(id(step), [])
     for trav in it:
         kept.append(trav)
         yield trav
