@@ -137,3 +137,17 @@ def test_sacks(modern: GraphTraversalSource) -> None:
         ["josh", "lop", "vadas"]
     with pytest.raises(GremlinServerError, match="withSack"):
         g.V("1").sack().to_list()
+
+
+def test_where_over_as_labels(modern: GraphTraversalSource) -> None:
+    g = modern
+    knows = g.V().as_("a").out().as_("b").where(__.as_("a").out("knows").as_("b")).select("a", "b").by("name")
+    assert sorted((m["a"], m["b"]) for m in knows.to_list()) == [("marko", "josh"), ("marko", "vadas")]
+    josh_made = g.V().as_("a").out("created").as_("b").where(__.as_("b").in_("created").has("name", "josh")) \
+        .select("a", "b").by("name")
+    assert sorted((m["a"], m["b"]) for m in josh_made.to_list()) == \
+        [("josh", "lop"), ("josh", "ripple"), ("marko", "lop"), ("peter", "lop")]
+    older = g.V().as_("a").out("created").in_("created").as_("b").where("a", P.gt("b")).by("age") \
+        .select("a", "b").by("name")
+    assert sorted((m["a"], m["b"]) for m in older.to_list()) == \
+        [("josh", "marko"), ("peter", "josh"), ("peter", "marko")]

@@ -3,10 +3,11 @@
 ``reads``: start, navigation and maps; ``filters``: has*, is, where, dedup, range…; ``reducers``:
 count, fold, group, order…; ``mutations``: addV, addE, property, drop; ``branches``: union,
 choose, branch, optional; ``repeats``: repeat/emit/until/times, loops; ``paths``: path, simplePath,
-cyclicPath; ``side_effects``: aggregate/store, cap, sideEffect, group/groupCount(key); ``sacks``: sack.
+cyclicPath; ``side_effects``: aggregate/store, cap, sideEffect, group/groupCount(key); ``sacks``: sack;
+``wheres``: where(traversal) over as() labels.
 """
 
-# the flow and state steps come after the core families: some replace a core step's handler
+# a module that replaces a core handler (group, where) imports that core module first, so it registers last
 from emulator.services.neptune.gremlin.steps import (  # noqa: E402
     branches,
     filters,
@@ -17,6 +18,8 @@ from emulator.services.neptune.gremlin.steps import (  # noqa: E402
     repeats,
     sacks,
     side_effects,
+    wheres,
 )
 
-__all__ = ["branches", "filters", "mutations", "paths", "reads", "reducers", "repeats", "sacks", "side_effects"]
+__all__ = ["branches", "filters", "mutations", "paths", "reads", "reducers", "repeats", "sacks", "side_effects",
+           "wheres"]
