@@ -135,8 +135,35 @@ def test_sacks(modern: GraphTraversalSource) -> None:
     assert g.with_sack(long(10)).V("1").sack(Operator.minus).by("age").sack().next() == -19
     assert sorted(g.with_sack([]).V("1").out().values("name").fold().sack(Operator.add_all).sack().next()) == \
         ["josh", "lop", "vadas"]
-    with pytest.raises(GremlinServerError, match="withSack"):
-        g.V("1").sack().to_list()
+    # without withSack() the sack is null, and assign still works
+    assert sorted(g.V().sack(Operator.assign).by("age").sack().to_list()) == [27, 29, 32, 35]
+    with pytest.raises(GremlinServerError, match="Sack step can only have one by modulator"):
+        g.V().sack(Operator.assign).by("age").by("name").sack().to_list()
+
+
+def test_side_effect_operators_and_seeds(modern: GraphTraversalSource) -> None:
+    g = modern
+    assert g.with_side_effect("a", 1, Operator.sum_).V().aggregate("a").by("age").cap("a").next() == 124
+    assert g.with_side_effect("a", 100, Operator.min_).V().aggregate(Scope.local, "a").by("age").cap("a") \
+        .next() == 27
+    assert sorted(g.with_side_effect("a", [1, 2, 3], Operator.assign).V().aggregate("a").by("age").cap("a")
+                  .next()) == [27, 29, 32, 35]
+    with pytest.raises(GremlinServerError, match="Aggregate step can only have one by modulator"):
+        g.V().aggregate("x").by("name").by("age").cap("x").to_list()
+
+
+def test_infix_connectives_and_path_values(modern: GraphTraversalSource) -> None:
+    g = modern
+    assert paths(g.V("1").repeat(__.both().simple_path()).until(__.has("name", "peter").or_().loops().is_(3))
+                 .has("name", "peter").path().by("name").to_list()) == \
+        [("marko", "josh", "lop", "peter"), ("marko", "lop", "peter")]
+    assert sorted(g.V().emit(__.has("name", "marko").or_().loops().is_(2)).repeat(__.out()).values("name")
+                  .to_list()) == ["lop", "marko", "ripple"]
+    assert g.V().choose(__.has_label("person").and_().out("created"), __.out("knows"), __.identity()) \
+        .values("name").count().next() == 5
+    # a by() that cannot map a path object filters the traverser out
+    assert paths(g.V("1").out().path().by("age").to_list()) == [(29, 27), (29, 32)]
+    assert g.V("1").out("knows").path().unfold().count().next() == 4
 
 
 def test_where_over_as_labels(modern: GraphTraversalSource) -> None:

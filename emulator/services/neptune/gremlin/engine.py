@@ -182,6 +182,8 @@ class Context:
         self._tx = tx
         self.deadline = time.monotonic() + timeout_ms / 1000.0 if timeout_ms else None
         self.side_effects: dict[str, Any] = {}
+        #: ``withSideEffect(key, value, Operator)``: the operator that folds new values into ``key``
+        self.side_effect_operators: dict[str, str] = {}
         #: ``withSack(initial)``: the sack a traverser starts with (NOVALUE: no sack)
         self.sack_initial: Any = NOVALUE
         #: ``withSack(initial, Operator)``: how barriers merge sacks (unused with bulk 1)
@@ -530,6 +532,8 @@ def collection_items(obj: Any) -> list[Any] | None:
         return list(obj)
     if isinstance(obj, dict):
         return [{k: v} for k, v in obj.items()]
+    if isinstance(obj, Path):
+        return list(obj.objects)
     return None
 
 

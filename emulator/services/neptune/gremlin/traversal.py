@@ -53,6 +53,8 @@ class SourceOptions:
 
     options: dict[str, Any] = field(default_factory=dict)
     side_effects: dict[str, Any] = field(default_factory=dict)
+    #: ``withSideEffect(key, value, Operator)``: how the steps writing ``key`` combine values
+    side_effect_operators: dict[str, str] = field(default_factory=dict)
     #: ``withSack(initial[, Operator])``: the initial sack and the merge operator (None: no sack)
     sack: tuple[Any, Any] | None = None
 
@@ -74,6 +76,8 @@ def read_sources(bytecode: Bytecode) -> SourceOptions:
             if len(args) < 2 or not isinstance(args[0], str):
                 raise MalformedQuery("withSideEffect() takes a key and a value")
             found.side_effects[args[0]] = args[1]
+            if len(args) > 2 and isinstance(args[2], Sym) and args[2].kind == "Operator":
+                found.side_effect_operators[args[0]] = args[2].name
         elif name == "withSack":
             if not args or len(args) > 2 or (len(args) == 2 and not isinstance(args[1], Sym)):
                 raise MalformedQuery("withSack() takes an initial value and optionally a merge Operator")
@@ -102,6 +106,8 @@ def to_wire(obj: Any) -> Any:
         return Property(obj.key, obj.value, None)
     if kind is tuple:
         return tuple(to_wire(v) for v in obj)
+    if kind is set:
+        return {to_wire(v) for v in obj}
     if kind is Path:
         return WirePath(obj.labels, [to_wire(v) for v in obj.objects])
     return obj
@@ -136,6 +142,7 @@ def execute_stream(store: GraphStore, bytecode: Bytecode, timeout_ms: float | No
         with store.transaction() as tx:
             ctx = Context(store, tx, timeout_ms)
             ctx.side_effects.update(sources.side_effects)
+            ctx.side_effect_operators.update(sources.side_effect_operators)
             if sources.sack is not None:
                 ctx.sack_initial, ctx.sack_merge = sources.sack
             for trav in run_steps(ctx, compiled, iter((Traverser(START),))):

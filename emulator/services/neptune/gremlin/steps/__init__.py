@@ -4,12 +4,14 @@
 count, fold, group, order…; ``mutations``: addV, addE, property, drop; ``branches``: union,
 choose, branch, optional; ``repeats``: repeat/emit/until/times, loops; ``paths``: path, simplePath,
 cyclicPath; ``side_effects``: aggregate/store, cap, sideEffect, group/groupCount(key); ``sacks``: sack;
-``wheres``: where(traversal) over as() labels.
+``wheres``: where(traversal) over as() labels;
+``connectives``: infix and()/or().
 """
 
 # a module that replaces a core handler (group, where) imports that core module first, so it registers last
 from emulator.services.neptune.gremlin.steps import (  # noqa: E402
     branches,
+    connectives,
     filters,
     mutations,
     paths,
@@ -21,5 +23,5 @@ from emulator.services.neptune.gremlin.steps import (  # noqa: E402
     wheres,
 )
 
-__all__ = ["branches", "filters", "mutations", "paths", "reads", "reducers", "repeats", "sacks", "side_effects",
-           "wheres"]
+__all__ = ["branches", "connectives", "filters", "mutations", "paths", "reads", "reducers", "repeats", "sacks",
+           "side_effects", "wheres"]

@@ -4,7 +4,8 @@
 Semantics. A traverser's path is every object it was at, one per map/flatMap step, each with the
 ``as()`` labels given there (see :class:`~emulator.services.neptune.gremlin.engine.Traverser`);
 filters add nothing. ``path()`` emits that history as a ``Path``; its ``by()`` modulators apply
-round-robin to the objects (an unproductive ``by()`` is an error, as in TinkerPop).
+round-robin to the objects; a traverser whose path has an object its ``by()`` cannot map (``by("age")``
+on software) is filtered out, as TinkerPop 3.8 does.
 ``from(a)``/``to(b)`` cut it to the steps from the first one labelled ``a`` to the last one labelled
 ``b`` (both kept). ``simplePath()`` keeps a traverser whose (cut, ``by()``-modulated) path holds no
 object twice; ``cyclicPath()`` keeps the others.
@@ -15,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from emulator.services.neptune.errors import IllegalArgument, MalformedQuery
+from emulator.services.neptune.errors import MalformedQuery
 from emulator.services.neptune.gremlin.engine import (
     NOVALUE,
     By,
@@ -24,7 +25,6 @@ from emulator.services.neptune.gremlin.engine import (
     PathNode,
     Step,
     Traverser,
-    describe,
     freeze,
     register,
 )
@@ -62,15 +62,15 @@ class PathReader(Step):
             nodes = nodes[:ends[-1] + 1] if ends else []
         return nodes
 
-    def values(self, ctx: Context, trav: Traverser, nodes: list[PathNode]) -> list[Any]:
+    def values(self, ctx: Context, trav: Traverser, nodes: list[PathNode]) -> list[Any] | None:
+        """The (modulated) path objects, or None when a ``by()`` is unproductive on one of them."""
         if not self.bys:
             return [node.obj for node in nodes]
         values = []
         for index, node in enumerate(nodes):
             value = self.bys[index % len(self.bys)].value_of(ctx, node.obj, trav)
             if value is NOVALUE:
-                raise IllegalArgument(f"The provided traverser does not map to a value: {describe(node.obj)} "
-                                      f"in {self.name}().by()")
+                return None
             values.append(value)
         return values
 
@@ -80,8 +80,9 @@ class PathStep(PathReader):
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         for trav in it:
             nodes = self.nodes(trav)
-            path = Path([set(node.names) for node in nodes], self.values(ctx, trav, nodes))
-            yield trav.split(path)
+            values = self.values(ctx, trav, nodes)
+            if values is not None:
+                yield trav.split(Path([set(node.names) for node in nodes], values))
 
 
 class PathFilter(PathReader):
@@ -90,6 +91,8 @@ class PathFilter(PathReader):
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         for trav in it:
             values = self.values(ctx, trav, self.nodes(trav))
+            if values is None:
+                continue
             simple = len({freeze(v) if not isinstance(v, Path) else id(v) for v in values}) == len(values)
             if simple == self.keep_simple:
                 yield trav

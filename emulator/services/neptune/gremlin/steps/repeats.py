@@ -168,9 +168,6 @@ class RepeatStep(Step):
             yield leaving, out if again else None
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
-        if self.until_first is None and self.until_last is None and self.emit_first is None \
-                and self.emit_last is None:
-            raise MalformedQuery("repeat() needs times(), until() or emit(), or it never ends")
         if self.barrier:
             yield from self._breadth_first(ctx, it)
             return

@@ -2,7 +2,7 @@
 (https://tinkerpop.apache.org/docs/3.7.0/reference/#sack-step).
 
 Semantics. Every traverser carries a sack, a value of its own that starts as a copy of the
-``withSack()`` initial value and is copied to the traversers split from it. ``sack()`` emits it;
+``withSack()`` initial value (null without one) and is copied to the traversers split from it. ``sack()`` emits it;
 ``sack(op)`` replaces it by ``op(sack, value)``, the value being the object or its ``by()``
 modulation. The operators are TinkerPop's ``Operator`` tokens:
 
@@ -56,11 +56,11 @@ def apply_operator(name: str, a: Any, b: Any) -> Any:
 
 
 def sack_of(ctx: Context, trav: Traverser) -> Any:
-    """The traverser's sack, or the initial value when it never changed; NOVALUE without ``withSack``."""
+    """The traverser's sack, or the initial value when it never changed; None (null) without ``withSack``."""
     if trav.sack is not NOVALUE:
         return trav.sack
     if ctx.sack_initial is NOVALUE:
-        return NOVALUE
+        return None
     trav.sack = ctx.initial_sack()
     return trav.sack
 
@@ -79,13 +79,13 @@ class SackStep(Step):
     def modulate(self, name: str, args: list[Any]) -> None:
         if name != "by" or self.operator is None:
             super().modulate(name, args)
+        if self.by is not None:
+            raise MalformedQuery("Sack step can only have one by modulator")
         self.by = By(args, "sack")
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         for trav in it:
             current = sack_of(ctx, trav)
-            if current is NOVALUE:
-                raise IllegalArgument("sack() needs a sack: start the traversal with g.withSack(initialValue)")
             if self.operator is None:
                 yield trav.split(current)
                 continue

@@ -27,22 +27,41 @@ from emulator.services.neptune.gremlin.engine import (
     Context,
     Step,
     Traverser,
+    freeze,
     is_sym,
     only_traversal,
     register,
     run_nested,
 )
 from emulator.services.neptune.gremlin.steps.reducers import GroupCountStep, GroupStep
+from emulator.services.neptune.gremlin.steps.sacks import apply_operator
 
 
-def _bucket(ctx: Context, key: str) -> list[Any]:
-    """The list an aggregate adds to (extending a ``withSideEffect`` list or set seed)."""
-    current = ctx.side_effects.get(key)
-    if isinstance(current, list):
-        return current
-    bucket = [] if current is None else list(current) if isinstance(current, set | tuple) else [current]
-    ctx.side_effects[key] = bucket
-    return bucket
+def add_to_side_effect(ctx: Context, key: str, values: list[Any], whole: bool) -> None:
+    """Fold ``values`` into the side effect ``key``.
+
+    With ``withSideEffect(key, seed, Operator)`` each value is folded in with the operator (a global
+    ``aggregate`` with ``assign`` replaces the seed by all of its values at once); otherwise the values
+    join the seed collection (a set stays a set) or a new list.
+    """
+    effects = ctx.side_effects
+    operator = ctx.side_effect_operators.get(key)
+    if operator is not None:
+        if whole and operator in ("assign", "addAll"):
+            current = effects.get(key, [])
+            effects[key] = list(values) if operator == "assign" else apply_operator("addAll", current, values)
+            return
+        for value in values:
+            effects[key] = apply_operator(operator, effects[key], value) if key in effects else value
+        return
+    current = effects.get(key)
+    if isinstance(current, set):
+        current.update(freeze(v) if isinstance(v, list | dict | set) else v for v in values)
+    elif isinstance(current, list):
+        current.extend(values)
+    else:
+        effects[key] = ([] if current is None else list(current) if isinstance(current, tuple) else [current]) \
+            + list(values)
 
 
 @register("aggregate")
@@ -62,26 +81,26 @@ class AggregateStep(Step):
     def modulate(self, name: str, args: list[Any]) -> None:
         if name != "by":
             super().modulate(name, args)
+        if self.by is not None:
+            raise MalformedQuery("Aggregate step can only have one by modulator")
         self.by = By(args, "aggregate")
 
     def _value(self, ctx: Context, trav: Traverser) -> Any:
         return trav.obj if self.by is None else self.by.value(ctx, trav)
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
-        bucket = _bucket(ctx, self.key)
+        if self.key not in ctx.side_effects and self.key not in ctx.side_effect_operators:
+            ctx.side_effects[self.key] = []
         if self.local:
             for trav in it:
                 value = self._value(ctx, trav)
                 if value is not NOVALUE:
-                    bucket.append(value)
+                    add_to_side_effect(ctx, self.key, [value], whole=False)
                 yield trav
             return
-        seen = []
-        for trav in it:
-            value = self._value(ctx, trav)
-            if value is not NOVALUE:
-                bucket.append(value)
-            seen.append(trav)
+        seen = list(it)
+        values = [value for value in (self._value(ctx, trav) for trav in seen) if value is not NOVALUE]
+        add_to_side_effect(ctx, self.key, values, whole=True)
         yield from seen
 
 
