@@ -178,3 +178,50 @@ def test_where_over_as_labels(modern: GraphTraversalSource) -> None:
         .select("a", "b").by("name")
     assert sorted((m["a"], m["b"]) for m in older.to_list()) == \
         [("josh", "marko"), ("peter", "josh"), ("peter", "marko")]
+
+
+def test_match(modern: GraphTraversalSource) -> None:
+    g = modern
+    pairs = g.V().match(__.as_("a").out().as_("b")).to_list()
+    assert sorted((m["a"].id, m["b"].id) for m in pairs) == \
+        [("1", "2"), ("1", "3"), ("1", "4"), ("4", "3"), ("4", "5"), ("6", "3")]
+    chain = g.V().match(__.as_("a").out("knows").as_("b"), __.as_("b").out("created").as_("c")) \
+        .select("a", "b", "c").by("name").to_list()
+    assert sorted((m["a"], m["b"], m["c"]) for m in chain) == [("marko", "josh", "lop"), ("marko", "josh", "ripple")]
+    # labels bound before match() are used; an end label already bound must be reached again
+    bound = g.V().as_("a").out().as_("b").match(__.as_("a").out().count().as_("c"),
+                                                 __.as_("b").in_().count().as_("c")).to_list()
+    assert [(m["a"].id, m["b"].id, m["c"]) for m in bound] == [("1", "3", 3)]
+    negated = g.V().match(__.as_("a").out().as_("b"), __.not_(__.as_("a").out("created").as_("b"))).to_list()
+    assert sorted(m["b"].id for m in negated) == ["2", "4"]
+    assert sorted(g.V().match(__.as_("a").out("knows").count().as_("b")).select("b").to_list()) == [0, 0, 0, 0, 0, 2]
+    filtered = g.V().match(__.where("a", P.neq("c")), __.as_("a").out("created").as_("b"),
+                           __.as_("b").in_("created").as_("c")).select("a", "c").by("name").to_list()
+    assert sorted((m["a"], m["c"]) for m in filtered) == \
+        [("josh", "marko"), ("josh", "peter"), ("marko", "josh"), ("marko", "peter"), ("peter", "josh"),
+         ("peter", "marko")]
+
+
+def test_keyed_groups_update_as_traversers_pass(modern: GraphTraversalSource) -> None:
+    g = modern
+    assert g.V().group_count("a").select("a").count(Scope.local).to_list() == [1, 2, 3, 4, 5, 6]
+    assert g.V().group("a").by("name").select("a").count(Scope.local).to_list() == [1, 2, 3, 4, 5, 6]
+    merged = g.V().union(__.repeat(__.out()).times(2).group_count("m").by("lang"),
+                         __.repeat(__.in_()).times(2).group_count("m").by("name")).cap("m").next()
+    assert merged == {"java": 2, "marko": 2}
+
+
+def test_where_connectives_and_optional_runs_once(empty_graph: GraphTraversalSource) -> None:
+    g = empty_graph
+    g.add_v("person").property(T.id, "w1").property("name", "a").iterate()
+    assert g.V("w1").optional(__.add_v("dog")).label().to_list() == ["dog"]
+    assert g.V().count().next() == 2  # the child ran once, not once to test and once to produce
+
+
+def test_where_and_or_over_labels(modern: GraphTraversalSource) -> None:
+    g = modern
+    both = g.V().as_("a").out().as_("b").where(__.and_(__.as_("a").out("knows").as_("b"),
+                                                         __.or_(__.as_("b").out("created").has("name", "ripple"),
+                                                                __.as_("b").in_().count().is_(P.gt(2))))) \
+        .select("a", "b").by("name").to_list()
+    assert sorted((m["a"], m["b"]) for m in both) == [("marko", "josh")]

@@ -188,8 +188,8 @@ class Context:
         self.sack_initial: Any = NOVALUE
         #: ``withSack(initial, Operator)``: how barriers merge sacks (unused with bulk 1)
         self.sack_merge: Any = None
-        #: state a step keeps across the runs of one child traversal (keyed by ``id(step)``)
-        self.step_state: dict[int, Any] = {}
+        #: state kept across the runs of a child traversal (keyed by the step or the side-effect key)
+        self.step_state: dict[Any, Any] = {}
         self._ticks = 0
 
     def initial_sack(self) -> Any:

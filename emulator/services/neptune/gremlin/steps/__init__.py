@@ -5,7 +5,7 @@ count, fold, group, order…; ``mutations``: addV, addE, property, drop; ``branc
 choose, branch, optional; ``repeats``: repeat/emit/until/times, loops; ``paths``: path, simplePath,
 cyclicPath; ``side_effects``: aggregate/store, cap, sideEffect, group/groupCount(key); ``sacks``: sack;
 ``wheres``: where(traversal) over as() labels;
-``connectives``: infix and()/or().
+``connectives``: infix and()/or(); ``match``: match().
 """
 
 # a module that replaces a core handler (group, where) imports that core module first, so it registers last
@@ -13,6 +13,7 @@ from emulator.services.neptune.gremlin.steps import (  # noqa: E402
     branches,
     connectives,
     filters,
+    match,
     mutations,
     paths,
     reads,
@@ -23,5 +24,5 @@ from emulator.services.neptune.gremlin.steps import (  # noqa: E402
     wheres,
 )
 
-__all__ = ["branches", "connectives", "filters", "mutations", "paths", "reads", "reducers", "repeats", "sacks",
+__all__ = ["branches", "connectives", "filters", "match", "mutations", "paths", "reads", "reducers", "repeats", "sacks",
            "side_effects", "wheres"]

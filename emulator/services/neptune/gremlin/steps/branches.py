@@ -231,5 +231,13 @@ class OptionalStep(Router):
     def route(self, ctx: Context, trav: Traverser) -> list[int]:
         return [0] if first_result(ctx, self.children[0], trav) is not NOVALUE else [-1]
 
+    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        if self.barrier:
+            yield from super().run(ctx, it)
+            return
+        for trav in it:  # run the child once: it may write (optional(addV(...)))
+            results = list(run_nested(ctx, self.children[0], trav))
+            yield from results if results else (trav,)
+
 
 __all__ = ["BranchStep", "ChooseStep", "OptionalStep", "UnionStep"]

@@ -11,14 +11,16 @@ held in ``Context.side_effects`` and seeded by ``g.withSideEffect(key, value)``;
   TinkerPop keeps a bulk set; without bulking that is a list, which is what a client receives.
 - ``cap(key, …)`` is a barrier that emits the value under ``key`` (a map of them for several keys).
 - ``sideEffect(t)`` runs ``t`` for each traverser and lets the traverser through unchanged.
-- ``group(key)`` / ``groupCount(key)`` let traversers through and store the map ``group()`` /
-  ``groupCount()`` would have emitted under ``key`` once their input is exhausted.
+- ``group(key)`` / ``groupCount(key)`` let traversers through and keep under ``key`` the map
+  ``group()`` / ``groupCount()`` would emit for the traversers so far (updated as each one passes).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+
+from gremlin_python.statics import long
 
 from emulator.services.neptune.errors import MalformedQuery
 from emulator.services.neptune.gremlin.engine import (
@@ -34,6 +36,8 @@ from emulator.services.neptune.gremlin.engine import (
     run_nested,
 )
 from emulator.services.neptune.gremlin.steps.reducers import GroupCountStep, GroupStep
+from emulator.services.neptune.gremlin.steps.reducers import _group_value as group_value
+from emulator.services.neptune.gremlin.steps.reducers import _hashable_key as hashable_key
 from emulator.services.neptune.gremlin.steps.sacks import apply_operator
 
 
@@ -157,24 +161,21 @@ def _keyed(args: list[Any], step: str) -> tuple[str | None, list[Any]]:
     return args[0], []
 
 
-def _store_when_done(step: Any, ctx: Context, it: Iterator[Traverser], reduce: Any) -> Iterator[Traverser]:
-    """Pass the traversers through; when the input ends, store ``reduce`` over them under the key.
-
-    The traversers seen are kept per step across runs, so a ``groupCount(key)`` inside ``repeat()``
-    or ``union()`` (run once per input) counts every traverser of every run, as TinkerPop's one
-    shared step instance does.
-    """
-    kept: list[Traverser] = ctx.step_state.setdefault(id(step), [])
-    for trav in it:
-        kept.append(trav)
-        yield trav
-    for result in reduce(ctx, iter(kept)):
-        ctx.side_effects[step.side_effect_key] = result.obj
+def _group_map(ctx: Context, key: str) -> dict[Any, Any]:
+    current = ctx.side_effects.get(key)
+    if not isinstance(current, dict):
+        current = ctx.side_effects[key] = {}
+    return current
 
 
 @register("group")
 class KeyedGroupStep(GroupStep):
-    """``group()``, or with a key, ``group(key)``: the side-effect form."""
+    """``group()``, or with a key, ``group(key)``: the side-effect form, updated as each traverser passes.
+
+    The members of each group are kept (per side-effect key, so every step writing the key and
+    every run of a child traversal add to the same map) and the group's value is recomputed from
+    them when one joins, so ``select(key)`` mid-stream sees the groups so far.
+    """
 
     def __init__(self, args: list[Any]) -> None:
         key, rest = _keyed(args, "group")
@@ -184,13 +185,27 @@ class KeyedGroupStep(GroupStep):
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         if self.side_effect_key is None:
-            return super().run(ctx, it)
-        return _store_when_done(self, ctx, it, super().run)
+            yield from super().run(ctx, it)
+            return
+        key = self.side_effect_key
+        members: dict[Any, tuple[Any, list[Traverser]]] = ctx.step_state.setdefault(("group", key), {})
+        for trav in it:
+            group = trav.obj if self.key_by is None else self.key_by.value(ctx, trav)
+            if group is not NOVALUE:
+                entry = members.setdefault(freeze(group), (group, []))
+                entry[1].append(trav)
+                value = group_value(ctx, self.value_by, entry[1])
+                groups = _group_map(ctx, key)
+                if value is NOVALUE:
+                    groups.pop(hashable_key(group), None)
+                else:
+                    groups[hashable_key(group)] = value
+            yield trav
 
 
 @register("groupCount")
 class KeyedGroupCountStep(GroupCountStep):
-    """``groupCount()``, or with a key, ``groupCount(key)``: the side-effect form."""
+    """``groupCount()``, or with a key, ``groupCount(key)``: the side-effect form, counted as each passes."""
 
     def __init__(self, args: list[Any]) -> None:
         key, rest = _keyed(args, "groupCount")
@@ -200,5 +215,12 @@ class KeyedGroupCountStep(GroupCountStep):
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         if self.side_effect_key is None:
-            return super().run(ctx, it)
-        return _store_when_done(self, ctx, it, super().run)
+            yield from super().run(ctx, it)
+            return
+        for trav in it:
+            group = trav.obj if self.key_by is None else self.key_by.value(ctx, trav)
+            if group is not NOVALUE:
+                counts = _group_map(ctx, self.side_effect_key)
+                name = hashable_key(group)
+                counts[name] = long(counts.get(name, 0) + 1)
+            yield trav

@@ -5,6 +5,7 @@ Semantics. In ``where(t)``, a ``t`` that starts with ``as("a")`` starts from the
 its results is the object labelled ``b``; a label that is not set makes the filter fail. Otherwise
 ``where(t)`` holds when ``t`` yields anything from the current traverser. The predicate forms
 (``where(P)``, ``where("a", P)`` with ``by()``) are :class:`~.filters.WhereStep`'s.
+``where(and(…))``, ``where(or(…))``, ``where(not(…))`` combine such labelled patterns, as in ``match()``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from emulator.services.neptune.gremlin.engine import NOVALUE, Context, Traverser, register, run_nested, select_value
 from emulator.services.neptune.gremlin.steps.filters import WhereStep
+from emulator.services.neptune.gremlin.steps.match import Pattern, pattern_holds
 from emulator.services.neptune.gremlin.steps.reads import AsStep
 
 
@@ -35,8 +37,16 @@ class LabelledWhereStep(WhereStep):
             steps = steps[:-1]
         if self.steps is not None:
             self.steps = steps
+        self.pattern: Pattern | None = None
+        if self.steps is not None and self.start_label is None and self.end_label is None:
+            candidate = Pattern(self.steps)
+            if candidate.connective is not None:
+                self.pattern = candidate
 
     def test(self, ctx: Context, trav: Traverser) -> bool:
+        if self.pattern is not None:
+            bindings = {name: objs[-1] for name, objs in (trav.labels or {}).items() if objs}
+            return pattern_holds(ctx, self.pattern, trav, bindings)
         if self.steps is None or (self.start_label is None and self.end_label is None):
             return super().test(ctx, trav)
         start = trav
