@@ -195,6 +195,12 @@ def test_match(modern: GraphTraversalSource) -> None:
     negated = g.V().match(__.as_("a").out().as_("b"), __.not_(__.as_("a").out("created").as_("b"))).to_list()
     assert sorted(m["b"].id for m in negated) == ["2", "4"]
     assert sorted(g.V().match(__.as_("a").out("knows").count().as_("b")).select("b").to_list()) == [0, 0, 0, 0, 0, 2]
+    # the incoming object binds the start label no pattern ends at; and() patterns bind labels too
+    reversed_order = g.V().match(__.as_("b").out("created").as_("c"), __.as_("a").out("knows").as_("b")).to_list()
+    assert sorted((m["a"].id, m["b"].id, m["c"].id) for m in reversed_order) == [("1", "4", "3"), ("1", "4", "5")]
+    nested = g.V().match(__.as_("a").out("knows").as_("b"),
+                         __.and_(__.as_("a").out("created").as_("c"), __.as_("b").out("created").as_("c"))).to_list()
+    assert [(m["a"].id, m["b"].id, m["c"].id) for m in nested] == [("1", "4", "3")]
     filtered = g.V().match(__.where("a", P.neq("c")), __.as_("a").out("created").as_("b"),
                            __.as_("b").in_("created").as_("c")).select("a", "c").by("name").to_list()
     assert sorted((m["a"], m["c"]) for m in filtered) == \
@@ -202,10 +208,12 @@ def test_match(modern: GraphTraversalSource) -> None:
          ("peter", "marko")]
 
 
-def test_keyed_groups_update_as_traversers_pass(modern: GraphTraversalSource) -> None:
+def test_keyed_groups_are_barriers_sharing_one_map(modern: GraphTraversalSource) -> None:
     g = modern
-    assert g.V().group_count("a").select("a").count(Scope.local).to_list() == [1, 2, 3, 4, 5, 6]
-    assert g.V().group("a").by("name").select("a").count(Scope.local).to_list() == [1, 2, 3, 4, 5, 6]
+    assert g.V().group_count("a").select("a").count(Scope.local).to_list() == [6] * 6
+    assert g.V().local(__.group_count("a").select("a").count(Scope.local)).to_list() == [1, 2, 3, 4, 5, 6]
+    assert g.V().local(__.group("a").by("name").select("a").count(Scope.local)).to_list() == [1, 2, 3, 4, 5, 6]
+    assert g.V().has("no").group_count("a").cap("a").to_list() == [{}]
     merged = g.V().union(__.repeat(__.out()).times(2).group_count("m").by("lang"),
                          __.repeat(__.in_()).times(2).group_count("m").by("name")).cap("m").next()
     assert merged == {"java": 2, "marko": 2}

@@ -8,8 +8,9 @@ Semantics. Each argument of ``match(p1, p2, …)`` is a pattern over ``as()`` la
 - a *filter pattern* (``where(…)``, ``not(…)``, ``and(…)``/``or(…)``, or any traversal not starting
   with ``as()``) holds or not for the bindings, once the labels it names are bound.
 
-For each incoming traverser, the labels the patterns name start bound to the traverser's own
-``as()`` labels, and the first pattern's start label (if still free) to the incoming object. The
+``and(p, q)`` is the patterns ``p`` and ``q``. For each incoming traverser, the labels the patterns
+name start bound to the traverser's own ``as()`` labels, and the match's start label (the first
+start label no pattern ends at; if still free) to the incoming object. The
 patterns are then solved by backtracking, always running next a pattern whose start label is bound.
 Every complete binding emits the map ``{label: object}`` of the match's labels, and the traverser
 carries the bindings as ``as()`` labels, so a following ``select()`` sees them.
@@ -120,22 +121,32 @@ def pattern_holds(ctx: Context, pattern: Pattern, trav: Traverser, bindings: dic
     return any(wanted is NOVALUE or _same(result.obj, wanted) for result in run_nested(ctx, pattern.steps, start))
 
 
+def _flatten(patterns: list[Pattern]) -> list[Pattern]:
+    """An ``and(p, q)`` pattern inside ``match()`` is the patterns ``p`` and ``q`` themselves."""
+    flat: list[Pattern] = []
+    for pattern in patterns:
+        flat.extend(_flatten(pattern.parts) if pattern.connective == "and" else [pattern])
+    return flat
+
+
 @register("match")
 class MatchStep(Step):
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
         if not args or not all(isinstance(a, Bytecode) for a in args):
             raise MalformedQuery(f"match() takes patterns (anonymous traversals), got {describe(args)}")
-        self.patterns = [Pattern(compile_bytecode(a)) for a in args]
+        self.patterns = _flatten([Pattern(compile_bytecode(a)) for a in args])
         self.labels: list[str] = []
         for pattern in self.patterns:
-            for name in (pattern.start, pattern.end):
+            for name in [pattern.start, pattern.end, *sorted(pattern.names)]:
                 if name is not None and name not in self.labels:
                     self.labels.append(name)
-        first = next((p.start for p in self.patterns if p.start is not None), None)
-        if first is None:
+        starts = [p.start for p in self.patterns if p.start is not None]
+        if not starts:
             raise MalformedQuery("match() needs at least one pattern starting with as()")
-        self.first_label = first
+        ends = {p.end for p in self.patterns}
+        # the incoming object is bound to a start label no pattern reaches (TinkerPop's start label)
+        self.first_label = next((s for s in starts if s not in ends), starts[0])
 
     def _solve(self, ctx: Context, trav: Traverser, bindings: dict[str, Any],
                remaining: list[Pattern]) -> Iterator[dict[str, Any]]:

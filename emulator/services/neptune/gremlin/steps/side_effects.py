@@ -11,8 +11,9 @@ held in ``Context.side_effects`` and seeded by ``g.withSideEffect(key, value)``;
   TinkerPop keeps a bulk set; without bulking that is a list, which is what a client receives.
 - ``cap(key, …)`` is a barrier that emits the value under ``key`` (a map of them for several keys).
 - ``sideEffect(t)`` runs ``t`` for each traverser and lets the traverser through unchanged.
-- ``group(key)`` / ``groupCount(key)`` let traversers through and keep under ``key`` the map
-  ``group()`` / ``groupCount()`` would emit for the traversers so far (updated as each one passes).
+- ``group(key)`` / ``groupCount(key)`` are barriers: they add all their input to the map under
+  ``key`` (the map ``group()`` / ``groupCount()`` would emit), then let the traversers through, so
+  ``groupCount("a").select("a")`` sees the whole map; inside ``local()`` each run adds to the same map.
 """
 
 from __future__ import annotations
@@ -170,11 +171,11 @@ def _group_map(ctx: Context, key: str) -> dict[Any, Any]:
 
 @register("group")
 class KeyedGroupStep(GroupStep):
-    """``group()``, or with a key, ``group(key)``: the side-effect form, updated as each traverser passes.
+    """``group()``, or with a key, ``group(key)``: the side-effect form.
 
-    The members of each group are kept (per side-effect key, so every step writing the key and
-    every run of a child traversal add to the same map) and the group's value is recomputed from
-    them when one joins, so ``select(key)`` mid-stream sees the groups so far.
+    The members of each group are kept per side-effect key, so every step writing the key and
+    every run of a child traversal add to the same map; a group's value is recomputed from its
+    members when one joins.
     """
 
     def __init__(self, args: list[Any]) -> None:
@@ -182,6 +183,7 @@ class KeyedGroupStep(GroupStep):
         super().__init__(rest)
         self.side_effect_key = key
         self.reducing = key is None
+        self.barrier = key is not None
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         if self.side_effect_key is None:
@@ -189,7 +191,9 @@ class KeyedGroupStep(GroupStep):
             return
         key = self.side_effect_key
         members: dict[Any, tuple[Any, list[Traverser]]] = ctx.step_state.setdefault(("group", key), {})
-        for trav in it:
+        _group_map(ctx, key)
+        passing = list(it)
+        for trav in passing:
             group = trav.obj if self.key_by is None else self.key_by.value(ctx, trav)
             if group is not NOVALUE:
                 entry = members.setdefault(freeze(group), (group, []))
@@ -200,27 +204,29 @@ class KeyedGroupStep(GroupStep):
                     groups.pop(hashable_key(group), None)
                 else:
                     groups[hashable_key(group)] = value
-            yield trav
+        yield from passing
 
 
 @register("groupCount")
 class KeyedGroupCountStep(GroupCountStep):
-    """``groupCount()``, or with a key, ``groupCount(key)``: the side-effect form, counted as each passes."""
+    """``groupCount()``, or with a key, ``groupCount(key)``: the side-effect form."""
 
     def __init__(self, args: list[Any]) -> None:
         key, rest = _keyed(args, "groupCount")
         super().__init__(rest)
         self.side_effect_key = key
         self.reducing = key is None
+        self.barrier = key is not None
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         if self.side_effect_key is None:
             yield from super().run(ctx, it)
             return
-        for trav in it:
+        counts = _group_map(ctx, self.side_effect_key)
+        passing = list(it)
+        for trav in passing:
             group = trav.obj if self.key_by is None else self.key_by.value(ctx, trav)
             if group is not NOVALUE:
-                counts = _group_map(ctx, self.side_effect_key)
                 name = hashable_key(group)
                 counts[name] = long(counts.get(name, 0) + 1)
-            yield trav
+        yield from passing
