@@ -201,6 +201,12 @@ def test_match(modern: GraphTraversalSource) -> None:
     nested = g.V().match(__.as_("a").out("knows").as_("b"),
                          __.and_(__.as_("a").out("created").as_("c"), __.as_("b").out("created").as_("c"))).to_list()
     assert [(m["a"].id, m["b"].id, m["c"].id) for m in nested] == [("1", "4", "3")]
+    # an infix and() inside a pattern keeps the labels on its left: c must equal b's in-degree
+    either = g.V().as_("a").out().as_("b").match(
+        __.as_("a").out().count().as_("c"),
+        __.or_(__.as_("a").out("knows").as_("b"), __.as_("b").in_().count().as_("c").and_().as_("c").is_(P.gt(2)))) \
+        .to_list()
+    assert sorted((m["a"].id, m["b"].id, m["c"]) for m in either) == [("1", "2", 3), ("1", "3", 3), ("1", "4", 3)]
     filtered = g.V().match(__.where("a", P.neq("c")), __.as_("a").out("created").as_("b"),
                            __.as_("b").in_("created").as_("c")).select("a", "c").by("name").to_list()
     assert sorted((m["a"], m["c"]) for m in filtered) == \

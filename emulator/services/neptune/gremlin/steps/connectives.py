@@ -2,8 +2,9 @@
 (https://tinkerpop.apache.org/docs/3.7.0/reference/#and-step, TinkerPop's ``ConnectiveStrategy``).
 
 Semantics. An ``and()``/``or()`` without arguments joins the steps on its two sides into one
-filter. The left side reaches back to the start of the traversal, a start step (``V``, ``E``,
-``inject``) or an ``as()``; the right side runs to the end of the traversal. ``and`` binds tighter
+filter. The left side reaches back to the start of the traversal or a start step (``V``, ``E``,
+``inject``), ``as()`` labels included (``as("b").in().count().as("c").and().as("c").is(gt(2))`` is
+``and(as("b").in().count().as("c"), as("c").is(gt(2)))``); the right side runs to the end. ``and`` binds tighter
 than ``or``: ``a.or().b.and().c`` is ``or(a, and(b, c))``. The prefix form (``or(t1, t2)``) is
 :class:`~.filters.ConnectiveStep`'s.
 """
@@ -14,7 +15,7 @@ from typing import Any
 
 from emulator.services.neptune.gremlin.engine import COMPILE_PASSES, Step, register
 from emulator.services.neptune.gremlin.steps.filters import ConnectiveStep
-from emulator.services.neptune.gremlin.steps.reads import AsStep, GraphStep, InjectStep
+from emulator.services.neptune.gremlin.steps.reads import GraphStep, InjectStep
 
 
 class Connective(ConnectiveStep):
@@ -60,7 +61,7 @@ def fold_infix_connectives(steps: list[Step]) -> list[Step]:
         return steps
     boundary = -1
     for index in range(markers[0] - 1, -1, -1):
-        if isinstance(steps[index], GraphStep | InjectStep | AsStep):
+        if isinstance(steps[index], GraphStep | InjectStep):
             boundary = index
             break
     head, body = steps[:boundary + 1], steps[boundary + 1:]

@@ -58,10 +58,14 @@ class Pattern:
         self.connective: str | None = None
         self.parts: list[Pattern] = []
         only = steps[0] if len(steps) == 1 and self.start is None else None
-        if only is not None and only.name in ("not", "and", "or") and only.args \
-                and all(isinstance(a, Bytecode) for a in only.args):
+        children: list[list[Step]] | None = None
+        if only is not None and only.name in ("and", "or"):
+            children = getattr(only, "children", None)  # prefix or folded infix connective
+        elif only is not None and only.name == "not":
+            children = [only.steps] if getattr(only, "steps", None) is not None else None
+        if children:
             self.connective = only.name
-            self.parts = [Pattern(compile_bytecode(a)) for a in only.args]
+            self.parts = [Pattern(list(child)) for child in children]
 
     @property
     def is_filter(self) -> bool:
