@@ -239,3 +239,19 @@ def test_where_and_or_over_labels(modern: GraphTraversalSource) -> None:
                                                                 __.as_("b").in_().count().is_(P.gt(2))))) \
         .select("a", "b").by("name").to_list()
     assert sorted((m["a"], m["b"]) for m in both) == [("marko", "josh")]
+
+
+def test_where_by_modulators_follow_the_labels(modern: GraphTraversalSource) -> None:
+    g = modern
+    found = g.V().as_("a").out_e("created").as_("b").in_v().as_("c").in_("created").as_("d") \
+        .where("a", P.lt("b").or_(P.gt("c")).and_(P.neq("d"))).by("age").by("weight") \
+        .by(__.in_("created").values("age").min_()).select("a", "c", "d").by("name").to_list()
+    assert sorted((m["a"], m["c"], m["d"]) for m in found) == \
+        [("josh", "lop", "marko"), ("josh", "lop", "peter"), ("peter", "lop", "josh"), ("peter", "lop", "marko")]
+
+
+def test_choose_refuses_a_traversal_pick_token(modern: GraphTraversalSource) -> None:
+    with pytest.raises(GremlinServerError, match="Traversal is not allowed as a Pick token"):
+        modern.V().choose(__.values("name")).option(__.is_("marko"), __.values("age")).to_list()
+    # branch() takes one: the option runs when the traversal yields something for the pick
+    assert modern.V().branch(__.identity()).option(__.has("name", "vadas"), __.values("age")).to_list() == [27]

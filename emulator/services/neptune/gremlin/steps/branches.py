@@ -210,6 +210,9 @@ class ChooseStep(OptionRouter):
     def modulate(self, name: str, args: list[Any]) -> None:
         if self.then_else:
             raise MalformedQuery(f"choose(condition, then, else) cannot be modulated by {name}()")
+        if name == "option" and args and isinstance(args[0], Bytecode):
+            raise MalformedQuery("Traversal is not allowed as a Pick token for choose().option(); "
+                                 "use a value, a predicate or a Pick")
         super().modulate(name, args)
 
     def route(self, ctx: Context, trav: Traverser) -> list[int]:

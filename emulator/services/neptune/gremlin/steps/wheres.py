@@ -4,7 +4,8 @@ Semantics. In ``where(t)``, a ``t`` that starts with ``as("a")`` starts from the
 ``a`` (not from the current object), and a ``t`` that ends with ``as("b")`` holds only when one of
 its results is the object labelled ``b``; a label that is not set makes the filter fail. Otherwise
 ``where(t)`` holds when ``t`` yields anything from the current traverser. The predicate forms
-(``where(P)``, ``where("a", P)`` with ``by()``) are :class:`~.filters.WhereStep`'s.
+(``where(P)``, ``where("a", P)``) are :class:`~.filters.WhereStep`'s; their ``by()`` modulators
+apply round-robin to the start label, then to each label the predicate names, in order.
 ``where(and(…))``, ``where(or(…))``, ``where(not(…))`` combine such labelled patterns, as in ``match()``.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from emulator.services.neptune.gremlin.bytecode import Pred
 from emulator.services.neptune.gremlin.engine import NOVALUE, Context, Traverser, register, run_nested, select_value
 from emulator.services.neptune.gremlin.steps.filters import WhereStep
 from emulator.services.neptune.gremlin.steps.match import Pattern, pattern_holds
@@ -42,6 +44,32 @@ class LabelledWhereStep(WhereStep):
             candidate = Pattern(self.steps)
             if candidate.connective is not None:
                 self.pattern = candidate
+
+    def _resolve(self, ctx: Context, pred: Pred, trav: Traverser, counter: list[int] | None = None) -> Pred | None:
+        """``pred`` with each label replaced by its object; the ``by()`` modulators apply round-robin
+        to the start label and then to the labels in the order the predicate names them."""
+        counter = counter if counter is not None else [0]
+        args = []
+        for arg in pred.args:
+            if isinstance(arg, Pred):
+                inner = self._resolve(ctx, arg, trav, counter)
+                if inner is None:
+                    return None
+                args.append(inner)
+            elif isinstance(arg, str):
+                value = select_value(trav, arg, side_effects=ctx.side_effects)
+                if value is NOVALUE:
+                    return None
+                counter[0] += 1
+                by = self._by(counter[0])
+                if by is not None:
+                    value = by.value_of(ctx, value, trav)
+                    if value is NOVALUE:
+                        return None
+                args.append(value)
+            else:
+                args.append(arg)
+        return Pred(pred.op, args, pred.text)
 
     def test(self, ctx: Context, trav: Traverser) -> bool:
         if self.pattern is not None:
