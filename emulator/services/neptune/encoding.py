@@ -18,7 +18,7 @@ from typing import Any
 
 from gremlin_python.process.traversal import Direction, T, Traverser
 from gremlin_python.statics import long
-from gremlin_python.structure.graph import Edge, Property, Vertex, VertexProperty
+from gremlin_python.structure.graph import Edge, Path, Property, Vertex, VertexProperty
 from gremlin_python.structure.io import graphbinaryV1 as gb
 from gremlin_python.structure.io.graphsonV3d0 import GraphSONWriter
 
@@ -232,6 +232,8 @@ _GRAPHSON: dict[type, Callable[[Any], Any]] = {
     Edge: _j_edge,
     VertexProperty: _j_vertex_property,
     Property: lambda v: _typed("g:Property", {"key": v.key, "value": write_graphson(v.value)}),
+    Path: lambda v: _typed("g:Path", {"labels": _typed("g:List", [_typed("g:Set", sorted(s)) for s in v.labels]),
+                                      "objects": _typed("g:List", [write_graphson(o) for o in v.objects])}),
 }
 _GRAPHSON[Sym] = lambda v: _typed(f"g:{v.kind}", v.name)
 _GRAPHSON[frozenset] = _GRAPHSON[set]  # a set used as a map key

@@ -10,6 +10,7 @@ Every traverser has bulk 1 (no bulking optimisation): results are the same, only
 
 from __future__ import annotations
 
+import copy
 import random
 import time
 import zlib
@@ -67,18 +68,115 @@ class PropRef:
         return hash((owner, self.key, repr(self.value)))
 
 
+#: the object the root traversal starts from (start steps ignore it, other steps refuse it)
+START: Any = object()
+
+
+class PathNode:
+    """One step of a traverser's history: the object, the ``as()`` labels given to it, the step before.
+
+    A linked list shared between the traversers split from one another, so extending a path is O(1).
+    """
+
+    __slots__ = ("obj", "names", "parent")
+
+    def __init__(self, obj: Any, names: tuple[str, ...] = (), parent: PathNode | None = None) -> None:
+        self.obj = obj
+        self.names = names
+        self.parent = parent
+
+    def nodes(self) -> list[PathNode]:
+        """The nodes from the first step to this one."""
+        found: list[PathNode] = []
+        node: PathNode | None = self
+        while node is not None:
+            found.append(node)
+            node = node.parent
+        found.reverse()
+        return found
+
+
+class Path:
+    """What ``path()`` emits: the objects a traverser went through and the labels of each step."""
+
+    __slots__ = ("labels", "objects")
+
+    def __init__(self, labels: list[set[str]], objects: list[Any]) -> None:
+        self.labels = labels
+        self.objects = objects
+
+    @classmethod
+    def of(cls, node: PathNode | None) -> Path:
+        nodes = node.nodes() if node is not None else []
+        return cls([set(n.names) for n in nodes], [n.obj for n in nodes])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Path) and other.objects == self.objects and other.labels == self.labels
+
+    def __hash__(self) -> int:
+        return hash(len(self.objects))
+
+    def __repr__(self) -> str:
+        return f"path{self.objects!r}"
+
+
 class Traverser:
-    """One object moving through the steps, with the objects it was given names for by ``as()``."""
+    """One object moving through the steps, and its state (TinkerPop's ``Traverser``).
 
-    __slots__ = ("obj", "labels", "origin")
+    - ``labels``: the objects given each ``as()`` name, in order (what ``select()`` reads);
+    - ``path``: the objects it went through (:class:`PathNode`), each with its ``as()`` names;
+    - ``loops``: one ``(name, count)`` per enclosing ``repeat()``, innermost last;
+    - ``sack``: its sack value (``withSack``), NOVALUE until first read;
+    - ``origin``: the vertex an edge was reached from (for ``otherV()``).
 
-    def __init__(self, obj: Any, labels: dict[str, list[Any]] | None = None, origin: Any = None) -> None:
+    A map step makes the next traverser with :meth:`split`, which extends the path and keeps the rest.
+    """
+
+    __slots__ = ("obj", "labels", "origin", "path", "loops", "sack")
+
+    def __init__(self, obj: Any, labels: dict[str, list[Any]] | None = None, origin: Any = None,
+                 path: PathNode | None = None, loops: tuple[tuple[str | None, int], ...] = (),
+                 sack: Any = None) -> None:
         self.obj = obj
         self.labels = labels
-        self.origin = origin  # the vertex an edge was reached from (for otherV)
+        self.origin = origin
+        self.path = path if path is not None or obj is START else PathNode(obj)
+        self.loops = loops
+        self.sack = NOVALUE if sack is None else sack
 
-    def split(self, obj: Any) -> Traverser:
-        return Traverser(obj, self.labels)
+    def split(self, obj: Any, origin: Any = None) -> Traverser:
+        """The traverser that carries on with ``obj``: same labels, loops and sack, one more path step."""
+        return Traverser(obj, self.labels, origin, PathNode(obj, (), self.path), self.loops, self.sack)
+
+    def replace(self, **changes: Any) -> Traverser:
+        """A copy with some state changed (``obj``, ``labels``, ``path``, ``loops``, ``sack``)."""
+        state = {"obj": self.obj, "labels": self.labels, "origin": self.origin, "path": self.path,
+                 "loops": self.loops, "sack": self.sack}
+        state.update(changes)
+        trav = Traverser(state["obj"], state["labels"], state["origin"], state["path"], state["loops"])
+        trav.sack = state["sack"]
+        return trav
+
+    def named(self, names: list[str]) -> Traverser:
+        """The same traverser with ``as(names)`` applied: the labels and the current path step get them."""
+        labels = dict(self.labels) if self.labels else {}
+        for name in names:
+            labels[name] = [*labels.get(name, []), self.obj]
+        head = self.path
+        if head is None:
+            path = PathNode(self.obj, tuple(names))
+        else:
+            path = PathNode(head.obj, head.names + tuple(n for n in names if n not in head.names), head.parent)
+        return self.replace(labels=labels, path=path)
+
+    def loop_count(self, name: str | None = None) -> int:
+        """``loops()``: how many times the innermost (or the named) ``repeat()`` ran for this traverser."""
+        if name is None:
+            return self.loops[-1][1] if self.loops else 0
+        for loop_name, count in reversed(self.loops):
+            if loop_name == name:
+                return count
+        return 0
 
 
 class Context:
@@ -91,7 +189,19 @@ class Context:
         self.side_effects: dict[str, Any] = {}
         #: what coin/sample/shuffle draw from; SeedStrategy seeds it
         self.rng = random.Random()
+        #: ``withSideEffect(key, value, Operator)``: the operator that folds new values into ``key``
+        self.side_effect_operators: dict[str, str] = {}
+        #: ``withSack(initial)``: the sack a traverser starts with (NOVALUE: no sack)
+        self.sack_initial: Any = NOVALUE
+        #: ``withSack(initial, Operator)``: how barriers merge sacks (unused with bulk 1)
+        self.sack_merge: Any = None
+        #: state kept across the runs of a child traversal (keyed by the step or the side-effect key)
+        self.step_state: dict[Any, Any] = {}
         self._ticks = 0
+
+    def initial_sack(self) -> Any:
+        """A fresh copy of the ``withSack()`` initial value (each traverser owns its sack)."""
+        return copy.deepcopy(self.sack_initial)
 
     @property
     def tx(self) -> Transaction:
@@ -115,6 +225,9 @@ class Step:
     reducing = False
     #: set on the first step of every compiled traversal (inject() orders its output by it)
     leads = False
+    #: a step whose result depends on all the traversers it sees (order, limit, dedup, aggregate...):
+    #: a branch holding one must get all its inputs as one stream (see :func:`holds_state`)
+    barrier = False
 
     def __init__(self, args: list[Any]) -> None:
         self.args = args
@@ -131,6 +244,9 @@ class Step:
 
 
 STEPS: dict[str, type[Step]] = {}
+
+#: passes over a freshly compiled step list, in order (``repeat()`` takes in its emit/until/times)
+COMPILE_PASSES: list[Callable[[list[Step]], list[Step]]] = []
 
 
 def register(*names: str) -> Callable[[type[Step]], type[Step]]:
@@ -186,6 +302,8 @@ def compile_bytecode(bytecode: Bytecode) -> list[Step]:
             steps.append(cls(args))
         except PredicateError as error:
             raise MalformedQuery(f"{name}(): {error}") from None
+    for compile_pass in COMPILE_PASSES:
+        steps = compile_pass(steps)
     if steps:
         steps[0].leads = True
     return steps
@@ -220,6 +338,22 @@ def _ticking(ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
     for trav in it:
         tick()
         yield trav
+
+
+def holds_state(steps: list[Step]) -> bool:
+    """Whether a child traversal must see all its inputs together rather than one at a time.
+
+    TinkerPop runs a global child (``union``, ``choose``/``branch`` options, ``repeat``) as one
+    traversal that all the parent's traversers flow through, so ``union(count())`` counts them all.
+    Running it per traverser gives the same result unless it holds a barrier or a global range/dedup.
+    """
+    for step in steps:
+        if step.reducing or step.barrier:  # a branch or repeat holding one is a barrier too
+            return True
+        if type(step).__name__.startswith(("RangeStep", "TailStep", "SampleStep", "DedupStep", "OrderStep")) \
+                and not getattr(step, "local", False):
+            return True
+    return False
 
 
 def run_nested(ctx: Context, steps: list[Step], trav: Traverser) -> Iterator[Traverser]:
@@ -380,7 +514,7 @@ class By:
         if kind == "chain":
             obj = trav.obj
             for step in self.steps:
-                obj = step.map_one(ctx, Traverser(obj, trav.labels))  # type: ignore[misc]
+                obj = step.map_one(ctx, trav.replace(obj=obj))  # type: ignore[misc]
                 if obj is NOVALUE:
                     return NOVALUE
             return obj
@@ -424,6 +558,8 @@ def collection_items(obj: Any) -> list[Any] | None:
         return list(obj)
     if isinstance(obj, dict):
         return [{k: v} for k, v in obj.items()]
+    if isinstance(obj, Path):
+        return list(obj.objects)
     return None
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from gremlin_python.statics import bigdecimal
 from gremlin_python.structure.graph import Edge, Property, Vertex, VertexProperty
+from gremlin_python.structure.graph import Path as WirePath
 
 from emulator.services.neptune.errors import (
     ConstraintViolation,
@@ -25,9 +26,10 @@ from emulator.services.neptune.errors import (
     UnsupportedOperation,
 )
 from emulator.services.neptune.gremlin import steps  # noqa: F401  (importing the package registers every step)
-from emulator.services.neptune.gremlin.bytecode import Bytecode
+from emulator.services.neptune.gremlin.bytecode import Bytecode, Sym
 from emulator.services.neptune.gremlin.engine import (
     Context,
+    Path,
     PropRef,
     Traverser,
     compile_bytecode,
@@ -61,6 +63,10 @@ class SourceOptions:
     options: dict[str, Any] = field(default_factory=dict)
     side_effects: dict[str, Any] = field(default_factory=dict)
     strategies: StrategyPlan = field(default_factory=StrategyPlan)
+    #: ``withSideEffect(key, value, Operator)``: how the steps writing ``key`` combine values
+    side_effect_operators: dict[str, str] = field(default_factory=dict)
+    #: ``withSack(initial[, Operator])``: the initial sack and the merge operator (None: no sack)
+    sack: tuple[Any, Any] | None = None
 
 
 def read_sources(bytecode: Bytecode) -> SourceOptions:
@@ -81,6 +87,12 @@ def read_sources(bytecode: Bytecode) -> SourceOptions:
             if len(args) < 2 or not isinstance(args[0], str):
                 raise MalformedQuery("withSideEffect() takes a key and a value")
             found.side_effects[args[0]] = args[1]
+            if len(args) > 2 and isinstance(args[2], Sym) and args[2].kind == "Operator":
+                found.side_effect_operators[args[0]] = args[2].name
+        elif name == "withSack":
+            if not args or len(args) > 2 or (len(args) == 2 and not isinstance(args[1], Sym)):
+                raise MalformedQuery("withSack() takes an initial value and optionally a merge Operator")
+            found.sack = (args[0], args[1] if len(args) == 2 else None)
         elif name not in IGNORED_SOURCES:
             raise UnsupportedOperation(f"Unsupported traversal source step: {name}()")
     return found
@@ -119,6 +131,8 @@ def to_wire(obj: Any) -> Any:
             return set(items)
         except TypeError:  # unhashable members: the order-keeping list
             return items
+    if kind is Path:
+        return WirePath(obj.labels, [to_wire(v) for v in obj.objects])
     return obj
 
 
@@ -155,6 +169,9 @@ def execute_stream(store: GraphStore, bytecode: Bytecode, timeout_ms: float | No
             if sources.strategies.seed is not None:
                 ctx.rng.seed(sources.strategies.seed)
             ctx.side_effects.update(sources.side_effects)
+            ctx.side_effect_operators.update(sources.side_effect_operators)
+            if sources.sack is not None:
+                ctx.sack_initial, ctx.sack_merge = sources.sack
             for trav in run_steps(ctx, compiled, iter((Traverser(START),))):
                 yield to_wire(trav.obj)
     except GraphServiceError:

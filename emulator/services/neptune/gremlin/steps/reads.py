@@ -14,15 +14,15 @@ from typing import Any
 from gremlin_python.process.traversal import Direction, T
 
 from emulator.services.neptune.errors import IllegalArgument, MalformedQuery
-from emulator.services.neptune.gremlin.bytecode import Pred, Sym
+from emulator.services.neptune.gremlin.bytecode import Sym
 from emulator.services.neptune.gremlin.engine import (
     NOVALUE,
+    START,
     By,
     Context,
     PropRef,
     Step,
     Traverser,
-    as_predicate,
     describe,
     element_value,
     first_result,
@@ -37,9 +37,6 @@ from emulator.services.neptune.gremlin.engine import (
 )
 from emulator.services.neptune.gremlin.gtypes import OrderedSet
 from emulator.services.neptune.store import EdgeRecord, VertexRecord
-
-#: the object the root traversal starts from (start steps ignore it, other steps refuse it)
-START: Any = object()
 
 TOKENS_OPTION = "~tinkerpop.valueMap.tokens"
 
@@ -78,12 +75,12 @@ class GraphStep(Step):
                     scan = scan[low:] if high < 0 else scan[low:high]
                 for element in scan:
                     ctx.tick()
-                    yield Traverser(element, trav.labels)
+                    yield trav.split(element)
             else:
                 for element_id in self.ids:
                     element = elements.get(element_id)
                     if element is not None:
-                        yield Traverser(element, trav.labels)
+                        yield trav.split(element)
 
 
 register("V")(type("VStep", (GraphStep,), {"table": "vertices"}))
@@ -128,21 +125,20 @@ class VertexStep(Step):
             if not isinstance(vertex, VertexRecord):
                 raise IllegalArgument(f"{name}() needs a vertex, got {describe(vertex)}")
             ctx.tick()
-            path = trav.labels
             if want_out:
                 for edge in vertex.out_e:
                     if not labels or edge.label in labels:
                         if edges_only:
-                            yield Traverser(edge, path, vertex)
+                            yield trav.split(edge, vertex)
                         else:
-                            yield Traverser(edge.in_v, path)
+                            yield trav.split(edge.in_v)
             if want_in:
                 for edge in vertex.in_e:
                     if not labels or edge.label in labels:
                         if edges_only:
-                            yield Traverser(edge, path, vertex)
+                            yield trav.split(edge, vertex)
                         else:
-                            yield Traverser(edge.out_v, path)
+                            yield trav.split(edge.out_v)
 
 
 for _name in ("out", "in", "both", "outE", "inE", "bothE"):
@@ -273,19 +269,19 @@ class ValuesStep(Step):
             if isinstance(obj, VertexRecord):
                 if single is not None:
                     for value in obj.props.get(single, ()):
-                        yield Traverser(value, trav.labels)
+                        yield trav.split(value)
                 else:
                     for key in keys or list(obj.props):
                         for value in obj.props.get(key, ()):
-                            yield Traverser(value, trav.labels)
+                            yield trav.split(value)
             elif isinstance(obj, EdgeRecord):
                 for key in keys or list(obj.props):
                     if key in obj.props:
-                        yield Traverser(obj.props[key], trav.labels)
+                        yield trav.split(obj.props[key])
             elif isinstance(obj, dict):
                 for key in keys or list(obj):
                     if key in obj:
-                        yield Traverser(obj[key], trav.labels)
+                        yield trav.split(obj[key])
             else:
                 raise IllegalArgument(f"values() needs an element, got {describe(obj)}")
 
@@ -426,10 +422,7 @@ class AsStep(Step):
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         for trav in it:
-            labels = {k: v for k, v in trav.labels.items()} if trav.labels else {}
-            for label in self.args:
-                labels[label] = [*labels.get(label, []), trav.obj]
-            yield Traverser(trav.obj, labels)
+            yield trav.named(self.args)
 
 
 def _column(obj: dict[Any, Any], column: str) -> Any:
@@ -507,18 +500,6 @@ class CoalesceStep(Step):
                     break
 
 
-@register("union")
-class UnionStep(Step):
-    def __init__(self, args: list[Any]) -> None:
-        super().__init__(args)
-        self.children = [nested(a, "union") for a in args]
-
-    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
-        for trav in it:
-            for steps in self.children:
-                yield from run_nested(ctx, steps, trav)
-
-
 @register("local", "flatMap")
 class LocalStep(Step):
     def __init__(self, args: list[Any]) -> None:
@@ -538,57 +519,6 @@ class MapTraversalStep(MapStep):
 
     def map(self, ctx: Context, trav: Traverser) -> Any:
         return first_result(ctx, self.steps, trav)
-
-
-@register("optional")
-class OptionalStep(Step):
-    def __init__(self, args: list[Any]) -> None:
-        super().__init__(args)
-        self.steps = only_traversal(args, "optional")
-
-    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
-        for trav in it:
-            results = list(run_nested(ctx, self.steps, trav))
-            yield from results if results else (trav,)
-
-
-@register("sideEffect")
-class SideEffectStep(Step):
-    def __init__(self, args: list[Any]) -> None:
-        super().__init__(args)
-        self.steps = only_traversal(args, "sideEffect")
-
-    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
-        for trav in it:
-            for _ in run_nested(ctx, self.steps, trav):
-                pass
-            yield trav
-
-
-@register("choose")
-class ChooseStep(Step):
-    def __init__(self, args: list[Any]) -> None:
-        super().__init__(args)
-        if len(args) not in (2, 3):
-            raise MalformedQuery("choose() takes a condition and one or two traversals (option() is not supported)")
-        condition = args[0]
-        self.pred = as_predicate(condition) if isinstance(condition, Pred) else None
-        self.cond_steps = None if self.pred is not None else nested(condition, "choose")
-        self.true_steps = nested(args[1], "choose")
-        self.false_steps = nested(args[2], "choose") if len(args) == 3 else None
-
-    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
-        for trav in it:
-            if self.pred is not None:
-                chosen = self.pred(trav.obj)
-            else:
-                chosen = first_result(ctx, self.cond_steps or [], trav) is not NOVALUE
-            if chosen:
-                yield from run_nested(ctx, self.true_steps, trav)
-            elif self.false_steps is not None:
-                yield from run_nested(ctx, self.false_steps, trav)
-            else:
-                yield trav
 
 
 @register("discard", "none")
