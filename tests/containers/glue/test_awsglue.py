@@ -145,6 +145,15 @@ def test_plain_pyspark_reads_and_writes_s3_with_save_modes(spark: Any, glue: Any
     assert spark.read.format("json").load(f"s3://{data_bucket}/plain-json").count() == 3
 
 
+def test_rdd_text_files_on_s3(spark: Any, glue: Any, s3: Any, data_bucket: str) -> None:
+    lines = spark.sparkContext.textFile(f"s3://{data_bucket}/people/part-1.csv,s3://{data_bucket}/cities/cities.csv")
+    assert lines.count() == 7
+    lines.map(str.upper).saveAsTextFile(f"s3://{data_bucket}/upper/")
+    assert sorted(spark.sparkContext.textFile(f"s3://{data_bucket}/upper/").collect())[0] == "1,ANN,34,PARIS"
+    with pytest.raises(Exception, match="already exists"):
+        lines.saveAsTextFile(f"s3://{data_bucket}/upper/")
+
+
 def put_csv(s3: Any, bucket: str, key: str, rows: list[tuple[int, str]]) -> None:
     body = "id,name\n" + "".join(f"{i},{n}\n" for i, n in rows)
     s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
