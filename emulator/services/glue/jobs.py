@@ -51,10 +51,12 @@ def definition(params: dict[str, Any]) -> dict[str, Any]:
         command.setdefault("PythonVersion", "3.9")
     else:
         command.setdefault("PythonVersion", "3")
-    if "AllocatedCapacity" in params:
-        raise InvalidInputError("AllocatedCapacity is deprecated; use MaxCapacity or WorkerType and NumberOfWorkers.")
-    capacity = capacity_for(job_type, params.get("WorkerType"), params.get("NumberOfWorkers"),
-                            params.get("MaxCapacity"))
+    max_capacity = params.get("MaxCapacity")
+    if "AllocatedCapacity" in params:  # deprecated: the older name of MaxCapacity
+        if max_capacity is not None:
+            raise InvalidInputError("Please set only Allocated Capacity or Max Capacity.")
+        max_capacity = float(params["AllocatedCapacity"])
+    capacity = capacity_for(job_type, params.get("WorkerType"), params.get("NumberOfWorkers"), max_capacity)
     if capacity.worker_type is not None:
         job["WorkerType"], job["NumberOfWorkers"] = capacity.worker_type, capacity.number_of_workers
     job["MaxCapacity"] = capacity.max_capacity

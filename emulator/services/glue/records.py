@@ -102,6 +102,21 @@ def capacity_for(job_type: str, worker_type: str | None, number_of_workers: int 
     return Capacity(None, None, capacity)
 
 
+def run_capacity(job_type: str, job: dict[str, Any], params: dict[str, Any]) -> Capacity:
+    """A run's capacity: the StartJobRun request's own WorkerType / NumberOfWorkers / MaxCapacity where it gives
+    them (each filled from the job's when it gives only one of the pair), else the job's.
+
+    Raises:
+        InvalidInputError: as :func:`capacity_for`.
+    """
+    if not any(member in params for member in ("WorkerType", "NumberOfWorkers", "MaxCapacity")):
+        return Capacity(job.get("WorkerType"), job.get("NumberOfWorkers"), job["MaxCapacity"])
+    if "WorkerType" not in params and "NumberOfWorkers" not in params:
+        return capacity_for(job_type, None, None, params["MaxCapacity"])
+    return capacity_for(job_type, params.get("WorkerType", job.get("WorkerType")),
+                        params.get("NumberOfWorkers", job.get("NumberOfWorkers")), params.get("MaxCapacity"))
+
+
 def local_cores(capacity: Capacity, machine_cores: int | None = None) -> int:
     """``N`` of ``local[N]``: the executors' vCPUs (one worker is the driver), never more than the machine has."""
     machine = machine_cores or os.cpu_count() or 1
@@ -181,6 +196,7 @@ class JobRun:
     GlueVersion: str
     MaxCapacity: float
     Attempt: int = 0
+    PreviousRunId: str | None = None
     WorkerType: str | None = None
     NumberOfWorkers: int | None = None
     CompletedOn: float | None = None

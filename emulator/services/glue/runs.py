@@ -51,12 +51,12 @@ from emulator.services.glue.records import (
     TIMEOUT,
     Capacity,
     JobRun,
-    capacity_for,
     dpu_seconds,
     job_id_of,
     local_cores,
     merge_arguments,
     new_run_id,
+    run_capacity,
     script_arguments,
 )
 from emulator.services.glue.staging import StagingError, stage_inputs
@@ -114,19 +114,14 @@ class RunBackend:
         self.flush_logs = flush_logs
         self._lock = threading.Lock()
         self._stops: dict[str, threading.Event] = {}
+        self._forgotten: set[str] = set()  # runs of deleted jobs: their threads end without writing them back
         self._threads: dict[str, threading.Thread] = {}
 
     # the API ------------------------------------------------------------------------------------------------
 
     def start(self, region: str, params: dict[str, Any]) -> str:
         job = self.jobs.get(region, params["JobName"])
-        job_type = job["Command"]["Name"]
-        if any(key in params for key in ("WorkerType", "NumberOfWorkers", "MaxCapacity")):
-            capacity = capacity_for(job_type, params.get("WorkerType", job.get("WorkerType")),
-                                    params.get("NumberOfWorkers", job.get("NumberOfWorkers")),
-                                    params.get("MaxCapacity") if "WorkerType" not in params else None)
-        else:
-            capacity = Capacity(job.get("WorkerType"), job.get("NumberOfWorkers"), job["MaxCapacity"])
+        capacity = run_capacity(job["Command"]["Name"], job, params)
         arguments = dict(params.get("Arguments") or {})
         merged = merge_arguments(job.get("DefaultArguments") or {}, arguments, job.get("NonOverridableArguments") or {})
         if merged.get("--job-bookmark-option", BOOKMARK_DISABLE) not in BOOKMARK_OPTIONS:
@@ -134,9 +129,8 @@ class RunBackend:
         master = merged.get(SPARK_MASTER_ARGUMENT, "")
         if master and not master.startswith("spark://"):
             raise InvalidInputError(f"{SPARK_MASTER_ARGUMENT} must be spark://HOST:PORT, not {master!r}.")
-        previous = params.get("JobRunId")
-        if previous is not None:
-            self.get(region, job["Name"], previous)
+        retried = params.get("JobRunId")  # "the ID of a previous JobRun to retry": one more attempt of it
+        previous = None if retried is None else self.get(region, job["Name"], retried)
         now = time.time()
         run_id = new_run_id()
         run = JobRun(
@@ -145,6 +139,7 @@ class RunBackend:
             MaxCapacity=capacity.max_capacity, WorkerType=capacity.worker_type,
             NumberOfWorkers=capacity.number_of_workers, ExecutionClass=job.get("ExecutionClass", "STANDARD"),
             work_dir=str(self.settings.runs_dir / run_id), dpus=capacity.dpus,
+            PreviousRunId=retried, Attempt=0 if previous is None else previous.Attempt + 1,
         )
         run.deadline = now + run.Timeout * self.settings.timeout_minute_seconds
         limit = int(job["ExecutionProperty"]["MaxConcurrentRuns"])
@@ -194,11 +189,13 @@ class RunBackend:
 
     def forget(self, region: str, job_name: str) -> None:
         """A deleted job's runs: the active ones are stopped, all are forgotten."""
-        for run in self._runs(region, job_name):
-            stop = self._stops.get(run.Id)
-            if stop is not None:
-                stop.set()
-        self.store.delete(RUN, region, job_name)
+        with self._lock:
+            for run in self._runs(region, job_name):
+                stop = self._stops.get(run.Id)
+                if stop is not None:
+                    self._forgotten.add(run.Id)
+                    stop.set()
+            self.store.delete(RUN, region, job_name)
 
     def recover(self) -> None:
         """Runs left active by a server that went away: their driver died with it (what the script started
@@ -224,14 +221,15 @@ class RunBackend:
               stop: threading.Event) -> None:
         try:
             self._run(region, run, job, merged, capacity, stop)
-        except Exception as error:  # a bug of ours: the run says so instead of staying active forever
-            log.exception("glue run %s broke", run.Id)
-            self._finish(region, self.get(region, run.JobName, run.Id), FAILED,
-                         f"mlharbor internal error: {error!r}", _elapsed(run))
+        except Exception as error:
+            if run.Id not in self._forgotten:  # a bug of ours: the run says so instead of staying active forever
+                log.exception("glue run %s broke", run.Id)
+                self._finish(region, run, FAILED, f"mlharbor internal error: {error!r}", _elapsed(run))
         finally:
             with self._lock:
                 self._stops.pop(run.Id, None)
                 self._threads.pop(run.Id, None)
+                self._forgotten.discard(run.Id)
             if not self.settings.keep_work_dirs:
                 shutil.rmtree(run.work_dir, ignore_errors=True)
 
@@ -324,6 +322,8 @@ class RunBackend:
         return [JobRun.from_document(d) for d in self.store.list(RUN, region, job_name)]
 
     def _save(self, region: str, run: JobRun) -> None:
+        if run.Id in self._forgotten:
+            return
         run.LastModifiedOn = time.time()
         document = asdict(run)
         self.store.put(RUN, region, run.JobName, run.Id, run.StartedOn, {**document, "_region": region})

@@ -39,6 +39,9 @@ def test_create_get_update_delete_a_job(glue: Any) -> None:
     assert error_code(missing) == "EntityNotFoundException"
     assert glue.delete_job(JobName=name)["JobName"] == name  # AWS: deleting a missing job is no error
 
+    legacy = create_job(glue, SCRIPT, "glueetl", AllocatedCapacity=5)  # the deprecated name of MaxCapacity
+    assert glue.get_job(JobName=legacy)["Job"]["MaxCapacity"] == 5.0
+
 
 def test_list_jobs_get_jobs_batch_get_jobs_page_and_filter(glue: Any) -> None:
     names = [create_job(glue, SCRIPT, Tags={"suite": "paging"}) for _ in range(3)]

@@ -149,6 +149,30 @@ def test_stop_and_the_concurrency_limit(glue: Any, glue_s3: Any, glue_bucket: st
     assert wait_for_run(glue, job, second)["JobRunState"] == "STOPPED"
 
 
+def test_deleting_a_job_ends_its_active_runs_and_forgets_them(glue: Any, glue_s3: Any, glue_bucket: str,
+                                                              tmp_path: Path) -> None:
+    job = create_job(glue, put_script(glue_s3, glue_bucket, SLEEPING_SCRIPT))
+    run_id = glue.start_job_run(JobName=job, Arguments={"--pidfile": str(tmp_path / "pids")})["JobRunId"]
+    pids = wait_for_pids(tmp_path / "pids")
+    glue.delete_job(JobName=job)
+    deadline = time.monotonic() + 30
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(pid) for pid in pids)
+    with pytest.raises(ClientError) as gone:
+        glue.get_job_run(JobName=job, RunId=run_id)
+    assert gone.value.response["Error"]["Code"] == "EntityNotFoundException"
+
+
+def test_a_retried_run_is_the_next_attempt_of_the_one_it_names(glue: Any, glue_s3: Any, glue_bucket: str) -> None:
+    job = create_job(glue, put_script(glue_s3, glue_bucket, FAILING_SCRIPT))
+    first = glue.start_job_run(JobName=job)["JobRunId"]
+    assert wait_for_run(glue, job, first)["JobRunState"] == "FAILED"
+    retry = glue.start_job_run(JobName=job, JobRunId=first)["JobRunId"]
+    run = wait_for_run(glue, job, retry)
+    assert (run["PreviousRunId"], run["Attempt"], run["JobRunState"]) == (first, 1, "FAILED")
+
+
 EXTRAS_SCRIPT = """
 import helper
 print(helper.greeting(), open("settings.conf").read().strip())

@@ -12,6 +12,7 @@ from emulator.services.glue.records import (
     dpu_seconds,
     local_cores,
     merge_arguments,
+    run_capacity,
     script_arguments,
 )
 
@@ -58,3 +59,12 @@ def test_spark_master_run_argument_over_server_setting_over_local() -> None:
     assert spark_master({"--mlharbor-spark-master": "spark://a:1"}, "spark://b:2", 2) == "spark://a:1"
     assert spark_master({}, "spark://b:2", 2) == "spark://b:2"
     assert spark_master({}, "", 3) == "local[3]"
+
+
+def test_a_run_capacity_overrides_the_jobs() -> None:
+    job = {"WorkerType": "G.1X", "NumberOfWorkers": 5, "MaxCapacity": 5.0}
+    assert run_capacity("glueetl", job, {}) == Capacity("G.1X", 5, 5.0)
+    assert run_capacity("glueetl", job, {"NumberOfWorkers": 2}) == Capacity("G.1X", 2, 2.0)
+    assert run_capacity("glueetl", job, {"WorkerType": "G.2X"}) == Capacity("G.2X", 5, 10.0)
+    assert run_capacity("glueetl", job, {"MaxCapacity": 3.0}) == Capacity(None, None, 3.0)
+    assert run_capacity("pythonshell", {"MaxCapacity": 0.0625}, {"MaxCapacity": 1.0}) == Capacity(None, None, 1.0)
