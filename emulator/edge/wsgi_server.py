@@ -112,7 +112,7 @@ class WaitressServer:
             asyncore_use_poll=True,
             ident="mlharbor",
         )
-        self._server.channel_class = _case_preserving_channel()
+        self._server.channel_class = _edge_channel()
         self.port = int(self._server.effective_port)
         self._closing = threading.Event()
         self._served = threading.Event()
@@ -137,12 +137,16 @@ class WaitressServer:
             log.warning("the edge's waitress loop did not end within 10 s")
 
 
-def _case_preserving_channel() -> type:
-    """waitress's connection class, answering with header names as the app wrote them.
+def _edge_channel() -> type:
+    """waitress's connection class with two fixes the AWS clients need.
 
-    waitress rewrites every response header name to ``X-Amz-Meta-Origin`` form; S3 sends user
-    metadata as ``x-amz-meta-origin`` and botocore hands the name's case to the caller, so the
-    rewrite would change the keys of ``GetObject``'s ``Metadata``.
+    - Header names as the app wrote them: waitress rewrites every response header name to
+      ``X-Amz-Meta-Origin`` form; S3 sends user metadata as ``x-amz-meta-origin`` and botocore hands the
+      name's case to the caller, so the rewrite would change the keys of ``GetObject``'s ``Metadata``.
+    - ``Expect: 100-continue`` on a request without a body (botocore sends it on every PutObject, an empty
+      one included): waitress 3.0 answers ``100 Continue`` and then marks the already complete request
+      incomplete again, so it never runs and the client hangs until its read timeout. Such a request needs
+      no go-ahead; it runs at once and its answer is the final one.
     """
     from waitress.channel import HTTPChannel
     from waitress.task import WSGITask
@@ -160,10 +164,16 @@ def _case_preserving_channel() -> type:
                     lines[index] = f"{written.get(name.lower(), name)}: {value}"
             return "\r\n".join(lines).encode("latin-1")
 
-    class CasePreservingChannel(HTTPChannel):  # type: ignore[misc]
+    class EdgeChannel(HTTPChannel):  # type: ignore[misc]
         task_class = CasePreservingTask
 
-    return CasePreservingChannel
+        def send_continue(self) -> None:
+            if self.request.completed:  # no body to wait for
+                self.request.expect_continue = False
+                return
+            super().send_continue()
+
+    return EdgeChannel
 
 
 class CherootServer:

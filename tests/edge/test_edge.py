@@ -50,6 +50,19 @@ def test_s3_round_trip_through_the_edge(s3, bucket):
     assert [item["Key"] for item in listed["Contents"]] == ["dir/data.csv"]
 
 
+def test_an_empty_object_put_is_answered(harbor, bucket):
+    """botocore sends ``Expect: 100-continue`` with every PutObject; with no body to follow, the edge answers
+    at once (waitress 3.0 alone sends the 100 and never the final answer: the client waits out its timeout)."""
+    s3 = harbor.client("s3", read_timeout=10)
+    s3.put_object(Bucket=bucket, Key="empty", Body=b"")
+    assert s3.get_object(Bucket=bucket, Key="empty")["Body"].read() == b""
+    host, port = urlsplit(harbor.endpoint).hostname, urlsplit(harbor.endpoint).port
+    with socket.create_connection((host, port), timeout=10) as raw:
+        raw.sendall(f"GET /_mlharbor/health HTTP/1.1\r\nHost: {host}:{port}\r\nExpect: 100-continue\r\n"
+                    "Content-Length: 0\r\n\r\n".encode())
+        assert raw.recv(64).startswith(b"HTTP/1.1 200")
+
+
 def test_cloudwatch_logs_and_metrics_through_the_same_url(harbor):
     logs = harbor.client("logs")
     logs.create_log_group(logGroupName="/edge/test")
