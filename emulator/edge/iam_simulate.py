@@ -8,10 +8,10 @@ response shape, and hands every other request on unchanged.
 The rule it answers by: mlharbor enforces no IAM policy on any call (it accepts any credentials and
 any role), so the simulation reports what the emulator will in fact do, ``allowed`` for every action
 on every resource, whatever policies moto holds for the principal. A simulation that said
-``implicitDeny`` for a call the emulator then serves would be wrong about the emulator. The principal
-need not exist in moto (callers pass role ARNs mlharbor never checks), but ``PolicySourceArn`` must be
-the ARN of an IAM user, group or role, as on AWS. Requests are validated against botocore's model
-of the operation first; bad input gets IAM's own error shape.
+``implicitDeny`` for a call the emulator then serves would be wrong about the emulator. As on AWS,
+``PolicySourceArn`` must be the ARN of an IAM user, group or role that exists (in the embedded
+moto's IAM, for the ARN's account): otherwise ``NoSuchEntity``. Requests are validated against
+botocore's model of the operation first; bad input gets IAM's own error shape.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
 from botocore.model import OperationModel
+from moto.iam.exceptions import NotFoundException
+from moto.iam.models import iam_backends
 
 from emulator.core.awsjson import load_service_model
 from emulator.core.errors import ValidationError
@@ -42,7 +44,8 @@ IAM_XMLNS = "https://iam.amazonaws.com/doc/2010-05-08/"
 #: IAM's default page size for the simulation's results (the operation's MaxItems)
 DEFAULT_MAX_ITEMS = 100
 #: the principals the simulator takes: an IAM user, group or role (not an assumed role nor a service)
-_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(user|group|role)/[\w+=,.@/-]+$")
+_PRINCIPAL_ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):(?P<kind>user|group|role)/"
+                            r"(?:[\w+=,.@-]+/)*(?P<name>[\w+=,.@-]+)$")
 #: the list members of the request, as the query protocol spells them (``ActionNames.member.1``)
 _LIST_MEMBERS = ("ActionNames", "ResourceArns", "PolicyInputList", "PermissionsBoundaryPolicyInputList")
 
@@ -98,8 +101,11 @@ def simulation_request(params: dict[str, str]) -> dict[str, Any]:
 def simulate(request: dict[str, Any]) -> list[EvaluationResult]:
     """Every requested action's decision (see the module docstring for the rule)."""
     source = request["PolicySourceArn"]
-    if not _PRINCIPAL_ARN.match(source):
+    principal = _PRINCIPAL_ARN.match(source)
+    if principal is None:
         raise InvalidInput(f"Invalid ARN {source!r}: PolicySourceArn must be the ARN of an IAM user, group or role")
+    if not principal_exists(principal["partition"], principal["account"], principal["kind"], principal["name"]):
+        raise NoSuchEntity(f"The {principal['kind']} with name {principal['name']} cannot be found.")
     actions = request["ActionNames"]
     if not actions:
         raise ValidationError("Value '[]' at 'actionNames' failed to satisfy constraint: "
@@ -111,10 +117,28 @@ def simulate(request: dict[str, Any]) -> list[EvaluationResult]:
     return [EvaluationResult(action, resource) for action in actions for resource in resources]
 
 
+def principal_exists(partition: str, account: str, kind: str, name: str) -> bool:
+    """Whether the embedded moto's IAM holds this user, group or role."""
+    backend = iam_backends[account][partition]
+    lookup = {"user": backend.get_user, "group": backend.get_group, "role": backend.get_role}[kind]
+    try:
+        lookup(name)
+    except NotFoundException:
+        return False
+    return True
+
+
 class InvalidInput(ValidationError):
     """IAM's ``InvalidInput``: a value the model allows that IAM still refuses."""
 
     code = "InvalidInput"
+
+
+class NoSuchEntity(ValidationError):
+    """IAM's ``NoSuchEntity`` (HTTP 404): the principal does not exist."""
+
+    code = "NoSuchEntity"
+    status = 404
 
 
 def page(results: list[EvaluationResult], max_items: int, marker: str | None) -> tuple[list[EvaluationResult],
@@ -151,8 +175,8 @@ def answer(params: dict[str, str]) -> tuple[int, bytes] | WireError:
         results = simulate(request)
         shown, next_marker = page(results, request.get("MaxItems", DEFAULT_MAX_ITEMS), request.get("Marker"))
     except ValidationError as error:
-        code = error.code if isinstance(error, InvalidInput) else "ValidationError"  # IAM's spelling
-        return WireError(400, code, error.message)
+        code = error.code if isinstance(error, InvalidInput | NoSuchEntity) else "ValidationError"  # IAM's spelling
+        return WireError(error.status, code, error.message)
     return 200, render_results(shown, next_marker)
 
 
@@ -175,7 +199,8 @@ class IamSimulator:
         outcome = answer(params)
         if isinstance(outcome, WireError):
             headers, body = error_shapes.render(WireProtocol.QUERY, outcome)
-            start_response(f"{outcome.status} Bad Request", headers + [("Content-Length", str(len(body)))])
+            reason = "Not Found" if outcome.status == 404 else "Bad Request"
+            start_response(f"{outcome.status} {reason}", headers + [("Content-Length", str(len(body)))])
             return [body]
         status, body = outcome
         start_response(f"{status} OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(body))),
