@@ -37,7 +37,8 @@ def create_app(control: ControlPlane, extra_health: Callable[[], dict[str, Any]]
         extra_health: returns more health facts (the graph server's, for example).
     """
     app = Flask("mlharbor")
-    responses = SageMakerResponses(control.training, control.processing, control.endpoints, control.tags)
+    responses = SageMakerResponses(control.training, control.processing, control.endpoints, control.tags,
+                                   tuning=control.tuning)
     sagemaker = JsonDispatcher(load_service_model("sagemaker"), responses, control.config["region"])
     app.register_blueprint(sagemaker_blueprint(sagemaker, job_handlers=responses.for_caller(JOB),
                                                  is_from_job=is_from_job))

@@ -19,6 +19,7 @@ from emulator.services.sagemaker.scheduler import Scheduler
 from emulator.services.sagemaker.store import RecordStore
 from emulator.services.sagemaker.tags import TagBackend
 from emulator.services.sagemaker.training import BackendSettings, TrainingJobBackend
+from emulator.services.sagemaker.tuning import MetricTap, TuningJobBackend
 
 
 def make_runner(config: dict[str, Any], artifacts: ArtifactStore) -> Runner:
@@ -62,6 +63,8 @@ class ControlPlane:
         self.runner = runner or make_runner(config, self.artifacts)
         self.logs = CloudWatchLogShipper(endpoint_url)
         self.metrics = CloudWatchMetricShipper(endpoint_url)
+        # the tuner reads its trials' objective values as they are shipped
+        self.metric_tap = MetricTap(self.metrics)
         self.training = TrainingJobBackend(
             BackendSettings(
                 account_id=config["account_id"],
@@ -78,7 +81,7 @@ class ControlPlane:
             self.runner,
             self.scheduler,
             self.logs,
-            self.metrics,
+            self.metric_tap,  # type: ignore[arg-type]
         )
         self.processing = ProcessingJobBackend(
             self.training.settings, self.store, self.runner, self.scheduler, self.logs
@@ -86,6 +89,8 @@ class ControlPlane:
         self.endpoints = EndpointBackend(self.training.settings, self.store, self.runner, self.logs,
                                          float(config["endpoint_startup_timeout_seconds"]))
         self.tags = TagBackend(self.store)
+        self.tuning = TuningJobBackend(config["account_id"], self.store, self.training, self.tags)
+        self.metric_tap.listener = self.tuning.on_metric
         self.scheduler.register("training", self.training.run_job)
         self.scheduler.register("processing", self.processing.run_job)
 
@@ -96,8 +101,10 @@ class ControlPlane:
         self.training.recover()
         self.processing.recover()
         self.endpoints.recover()
+        self.tuning.start()
 
     def stop(self) -> None:
+        self.tuning.stop()
         self.scheduler.stop()
         self.endpoints.stop()
         self.logs.stop()

@@ -20,6 +20,8 @@ from emulator.services.sagemaker.processing import ProcessingJobBackend
 from emulator.services.sagemaker.records import ProcessingJob, TrainingJob
 from emulator.services.sagemaker.tags import TagBackend
 from emulator.services.sagemaker.training import DEFAULT_MAX_RUNTIME, TrainingJobBackend
+from emulator.services.sagemaker.tuning import TuningJobBackend
+from emulator.services.sagemaker.tuning_responses import TuningResponses
 
 #: Request members echoed unchanged by DescribeTrainingJob.
 _ECHOED_MEMBERS = (
@@ -42,7 +44,7 @@ _ECHOED_MEMBERS = (
 _FLAGS = ("EnableNetworkIsolation", "EnableInterContainerTrafficEncryption", "EnableManagedSpotTraining")
 
 
-class SageMakerResponses(EndpointResponses):
+class SageMakerResponses(TuningResponses, EndpointResponses):
     """The SageMaker operations mlharbor emulates (the endpoint family's in :class:`EndpointResponses`).
 
     Args:
@@ -50,14 +52,17 @@ class SageMakerResponses(EndpointResponses):
         processing: the processing-job backend.
         endpoints: the model / endpoint-config / endpoint backend.
         tags: tags by ARN.
+        tuning: the hyperparameter tuning backend (its operations are :class:`TuningResponses`').
     """
 
     def __init__(self, training: TrainingJobBackend, processing: ProcessingJobBackend,
-                 endpoints: EndpointBackend | None = None, tags: TagBackend | None = None) -> None:
+                 endpoints: EndpointBackend | None = None, tags: TagBackend | None = None,
+                 tuning: TuningJobBackend | None = None) -> None:
         self.training = training
         self.processing = processing
         self.endpoints = endpoints
         self.tags = tags
+        self.tuning = tuning
         self.caller = USER
 
     def for_caller(self, caller: Caller) -> SageMakerResponses:
@@ -73,7 +78,11 @@ class SageMakerResponses(EndpointResponses):
         return {"TrainingJobArn": job.arn}
 
     def describe_training_job(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
-        return describe_training_job_output(self.training.describe_training_job(region, params["TrainingJobName"]))
+        out = describe_training_job_output(self.training.describe_training_job(region, params["TrainingJobName"]))
+        tuning_arn = self.tuning.tuning_job_arn_of(region, out["TrainingJobName"]) if self.tuning else None
+        if tuning_arn is not None:  # a trial of a hyperparameter tuning job
+            out["TuningJobArn"] = tuning_arn
+        return out
 
     def list_training_jobs(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         jobs, token = self.training.list_training_jobs(region, list_query(params))
@@ -119,6 +128,9 @@ def describe_training_job_output(job: TrainingJob) -> dict[str, Any]:
             out[member] = request[member]
     for flag in _FLAGS:
         out[flag] = bool(request.get(flag, False))
+    # AWS answers an empty KmsKeyId when none was given; the SDK's Estimator.attach (and so a tuner's
+    # best_estimator) reads it unconditionally
+    out["OutputDataConfig"] = {"KmsKeyId": "", **request["OutputDataConfig"]}
     # botocore marks both required: AWS names where the model goes before there is one,
     # and states the default runtime when the request gave none
     out["ModelArtifacts"] = {"S3ModelArtifacts": job.model_artifacts or model_artifacts_location(job)}
