@@ -21,10 +21,12 @@ this module does for you:
   it skips the validation for any role ARN)::
 
     from sdk.sagemaker_v3 import execution_role, sagemaker_session
-    from sagemaker.train import ModelTrainer
-    from sagemaker.core.training.configs import InputData, SourceCode
 
-    session = sagemaker_session()
+    session = sagemaker_session()  # before importing sagemaker.train/.serve: they make clients at import
+
+    from sagemaker.core.training.configs import InputData, SourceCode
+    from sagemaker.train import ModelTrainer
+
     trainer = ModelTrainer(training_image=PYTORCH_IMAGE, source_code=SourceCode(source_dir="src",
                            entry_script="train.py"), role=execution_role(session), sagemaker_session=session)
     trainer.train(input_data_config=[InputData(channel_name="train", data_source="s3://bucket/data")])
