@@ -64,8 +64,8 @@ def _operation() -> OperationModel:
     return load_service_model("iam").operation_model(ACTION)
 
 
-def is_simulation(environ: dict[str, Any]) -> bool:
-    """Whether the request is an IAM query call (judged before its body is read)."""
+def is_iam_post(environ: dict[str, Any]) -> bool:
+    """Whether the request is an IAM query POST (judged before its body is read; SDKs send the query as a POST form)."""
     return (environ.get("REQUEST_METHOD") == "POST"
             and scope_service(environ.get("HTTP_AUTHORIZATION"), environ.get("QUERY_STRING", "")) == "iam")
 
@@ -191,7 +191,7 @@ class IamSimulator:
         self.app = app
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if not is_simulation(environ):
+        if not is_iam_post(environ):
             return self.app(environ, start_response)
         params = query_params(read_body(environ), environ.get("QUERY_STRING", ""))  # the body is put back
         if params.get("Action") != ACTION:
