@@ -40,3 +40,7 @@ def test_tuner_runs_real_trials_and_finds_the_best(session: Any, role: str, trai
         scale = float(trial["TunedHyperParameters"]["scale"])
         assert 1.0 <= scale <= 5.0
         assert abs(scores[trial["TrainingJobName"]] - 3 * scale) < 1e-3
+    # v3's analytics: one row per trial, the objective as FinalObjectiveValue
+    frame = tuner.analytics().dataframe()
+    assert sorted(frame["TrainingJobName"]) == sorted(scores)
+    assert dict(zip(frame["TrainingJobName"], frame["FinalObjectiveValue"], strict=True)) == scores
