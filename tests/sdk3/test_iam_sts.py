@@ -33,3 +33,12 @@ def test_boto3_simulate_principal_policy_says_allowed(session: Any, role: str) -
 def test_the_session_asks_sts_on_the_edge_for_the_account(session: Any) -> None:
     # v3 names AWS's STS host itself (Session.account_id): the edge session must still answer it
     assert session.account_id() == "123456789012"
+
+
+def test_sagemaker_validate_role_false_lets_any_role_arn_through(session: Any,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from sagemaker.core.helper.iam_role_resolver import resolve_and_validate_role
+
+    monkeypatch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")  # v3's own switch, the README's other way
+    arn = "arn:aws:iam::123456789012:role/NeverCreated"
+    assert resolve_and_validate_role(provided_role=arn, role_type="training", sagemaker_session=session) == arn
