@@ -2,8 +2,11 @@
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+# the sagemaker SDK v3 tier's own venv (SDK 3 and SDK 2 cannot share one): tests/sdk3/requirements.txt only
+VENV3  := .venv-sdk3
+STAMP3 := $(VENV3)/.installed-stamp
 
-.PHONY: install engines demo test test-fast lint bench up images clean fuzz conformance
+.PHONY: install engines demo test test-fast test-sdk3 sdk3-venv lint bench up images clean fuzz conformance
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -12,6 +15,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# wheels only: an sdist in SDK 3's tree (aiobotocore's history) would be built on every backtrack
+$(STAMP3): tests/sdk3/requirements.txt
+	python3 -m venv $(VENV3)
+	$(VENV3)/bin/pip install --quiet --upgrade pip
+	$(VENV3)/bin/pip install --quiet --only-binary=:all: -r tests/sdk3/requirements.txt
+	touch $(STAMP3)
+
+sdk3-venv: $(STAMP3)
 
 # Debian's docker.io and debootstrap where missing, and a running Docker engine (scripts/engines.sh says
 # what it does; nothing is done twice)
@@ -23,8 +35,13 @@ demo: install
 
 # the whole suite, as CI runs it: every set-up step first (each cached), then ruff, the import
 # contracts and pytest
-test: install lint images
+test: install lint images sdk3-venv
 	$(VENV)/bin/pytest -q -ra
+	$(MAKE) test-sdk3
+
+# the sagemaker SDK v3 tier: v3's pytest, the server run by the dev venv's python (see tests/sdk3/conftest.py)
+test-sdk3: install sdk3-venv
+	MLHARBOR_SERVER_PYTHON=$(abspath $(PY)) $(VENV3)/bin/pytest -q -ra --confcutdir=tests/sdk3 tests/sdk3
 
 # the in-process tier only (tests/api: no mlharbor up subprocess, no job process); `make test` runs it too
 test-fast: install
@@ -59,4 +76,4 @@ images: install engines
 	$(VENV)/bin/mlharbor images --build
 
 clean:
-	rm -rf $(VENV) .mlharbor .pytest_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) $(VENV3) .mlharbor .pytest_cache .ruff_cache .import_linter_cache

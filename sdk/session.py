@@ -43,13 +43,18 @@ class LocalSession(boto3.Session):
         return super().resource(*args, **kwargs)
 
 
-def session(region: str | None = None, endpoint: str | None = None) -> LocalSession:
-    """A boto3 session on the local edge, with a region and (dummy if missing) credentials."""
+def session(region: str | None = None, endpoint: str | None = None,
+            session_class: type[LocalSession] = LocalSession) -> LocalSession:
+    """A boto3 session on the local edge, with a region and (dummy if missing) credentials.
+
+    Args:
+        session_class: the :class:`LocalSession` kind to make (``sdk.sagemaker_v3`` makes a stricter one).
+    """
     region = region or os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or DEFAULT_REGION
-    local = LocalSession(endpoint_url(endpoint), region_name=region)
+    local = session_class(endpoint_url(endpoint), region_name=region)
     if local.get_credentials() is not None:
         return local
-    return LocalSession(
+    return session_class(
         endpoint_url(endpoint), region_name=region, aws_access_key_id="mlharbor", aws_secret_access_key="mlharbor"
     )
 

@@ -25,6 +25,7 @@ from emulator.edge import access
 from emulator.edge.app import EdgeDispatcher, NotReadyApp, SwappableApp, WSGIApp, create_app
 from emulator.edge.gate import EdgeGate
 from emulator.edge.graph_process import GraphProcess, GraphSettings
+from emulator.edge.iam_simulate import IamSimulator
 from emulator.edge.job_origin import JobOriginGate
 from emulator.edge.s3_checks import S3Guard
 from emulator.edge.s3_journal import S3Journal
@@ -128,9 +129,10 @@ class Harbor:
 
 
 def edge_app(ours: WSGIApp, journal: S3Journal) -> WSGIApp:
-    """What the edge serves behind its gate: our Flask app beside embedded moto, S3 journaled and guarded."""
+    """What the edge serves behind its gate: our Flask app beside embedded moto, S3 journaled and guarded,
+    IAM's SimulatePrincipalPolicy answered in front of moto (which lacks it)."""
     moto = DomainDispatcherApplication(create_backend_app)
-    return JobOriginGate(EdgeDispatcher(ours, S3Guard(journal.wrap(moto), moto)))
+    return JobOriginGate(EdgeDispatcher(ours, IamSimulator(S3Guard(journal.wrap(moto), moto))))
 
 
 def serving_limits(config: dict[str, Any]) -> ServingLimits:
