@@ -13,7 +13,8 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from typing import Any
 S3_SCHEMES = ("s3://", "s3a://", "s3n://")
 #: Characters that make a Hadoop path a glob.
 GLOB_CHARS = "*?[{"
+#: How many objects move at once (each transfer is mostly waiting on the edge).
+TRANSFER_THREADS = 8
 #: Files Spark writes beside the data that S3 readers do not want (checksums).
 _SKIPPED_SUFFIXES = (".crc",)
 
@@ -38,6 +41,17 @@ class S3Object:
     @property
     def uri(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
+
+
+def _each(work: Callable[[Any], None], items: list[Any]) -> None:
+    """``work(item)`` for every item, :data:`TRANSFER_THREADS` at a time; the first error is raised."""
+    if len(items) <= 1:
+        for item in items:
+            work(item)
+        return
+    with ThreadPoolExecutor(max_workers=TRANSFER_THREADS) as pool:
+        for future in [pool.submit(work, item) for item in items]:
+            future.result()
 
 
 def is_s3(path: object) -> bool:
@@ -125,10 +139,14 @@ class S3Stage:
     def download(self, objects: Iterable[S3Object]) -> Path:
         """Copies ``objects`` into a fresh local root as ``<root>/<bucket>/<key>``; returns the root."""
         root = self._fresh_dir("read")
-        for item in objects:
+        client = self.client
+
+        def fetch(item: S3Object) -> None:
             target = root / item.bucket / item.key
             target.parent.mkdir(parents=True, exist_ok=True)
-            self.client.download_file(item.bucket, item.key, str(target))
+            client.download_file(item.bucket, item.key, str(target))
+
+        _each(fetch, list(objects))
         return root
 
     def localize(self, uri: str) -> str:
@@ -160,16 +178,18 @@ class S3Stage:
         prefix = key.rstrip("/")
         if replace:
             self.delete(uri)
-        count = 0
-        for path in sorted(p for p in Path(local).rglob("*") if p.is_file()):
-            # zero-byte files (Spark's _SUCCESS marker, empty parts) carry no data, and the edge's S3
-            # does not answer an empty PUT body (noted for the integrator): they are not uploaded
-            if path.name.endswith(_SKIPPED_SUFFIXES) or path.stat().st_size == 0:
-                continue
+        # zero-byte files (Spark's _SUCCESS marker, empty parts) carry no data, and the edge's S3
+        # does not answer an empty PUT body (noted for the integrator): they are not uploaded
+        files = [p for p in sorted(Path(local).rglob("*"))
+                 if p.is_file() and not p.name.endswith(_SKIPPED_SUFFIXES) and p.stat().st_size > 0]
+        client = self.client
+
+        def send(path: Path) -> None:
             relative = path.relative_to(local).as_posix()
-            self.client.upload_file(str(path), bucket, f"{prefix}/{relative}" if prefix else relative)
-            count += 1
-        return count
+            client.upload_file(str(path), bucket, f"{prefix}/{relative}" if prefix else relative)
+
+        _each(send, files)
+        return len(files)
 
     def delete(self, uri: str) -> None:
         """Deletes every object under ``uri`` (folder semantics, like Hadoop's recursive delete)."""

@@ -206,3 +206,102 @@ def test_getsink_writes_a_frame(glue: Any, s3: Any, data_bucket: str) -> None:
     first = keys(s3, data_bucket, "sink/")
     s3.download_fileobj(data_bucket, [k for k in first if k.endswith(".json")][0], body)
     assert b'"name":"ann"' in body.getvalue()
+
+
+def wait_crawled(glue_client: Any, name: str) -> dict[str, Any]:
+    import time
+
+    for _ in range(300):
+        crawler = glue_client.get_crawler(Name=name)["Crawler"]
+        if crawler["State"] == "READY" and "LastCrawl" in crawler:
+            return crawler
+        time.sleep(0.2)
+    raise AssertionError(f"crawler {name} did not finish")
+
+
+def test_from_catalog_reads_what_the_crawler_found(harbor: RunningHarbor, glue: Any, s3: Any, data_bucket: str) -> None:
+    frame = people(glue, data_bucket)
+    glue.write_dynamic_frame.from_options(frame=frame, connection_type="s3", format="parquet",
+                                          connection_options={"path": f"s3://{data_bucket}/lake/visits",
+                                                              "partitionKeys": ["city"]})
+    catalog = harbor.client("glue")
+    catalog.create_crawler(Name="glue-lib-crawler", Role="arn:aws:iam::123456789012:role/glue", DatabaseName="lib_db",
+                           Targets={"S3Targets": [{"Path": f"s3://{data_bucket}/lake/"},
+                                                  {"Path": f"s3://{data_bucket}/people/"}]})
+    catalog.start_crawler(Name="glue-lib-crawler")
+    assert wait_crawled(catalog, "glue-lib-crawler")["LastCrawl"]["Status"] == "SUCCEEDED"
+    visits = glue.create_dynamic_frame.from_catalog(database="lib_db", table_name="visits")
+    assert sorted(r["city"] for r in visits.toDF().collect()) == ["paris", "paris", "rome"]
+    csv_table = glue.create_dynamic_frame.from_catalog(database="lib_db", table_name="people",
+                                                       push_down_predicate="age > 40")
+    assert dict(csv_table.toDF().dtypes)["id"] == "bigint"
+    assert [r["name"] for r in csv_table.toDF().collect()] == ["cid"]
+
+
+PLAIN_SCRIPT = '''
+import sys
+from pyspark.sql import SparkSession
+from awsglue.utils import getResolvedOptions
+
+args = getResolvedOptions(sys.argv, ["source", "target"])
+spark = SparkSession.builder.getOrCreate()
+df = spark.read.csv(args["source"], header=True, inferSchema=True)
+df.write.mode("overwrite").parquet(args["target"])
+df.filter(df.age > 40).write.mode("append").parquet(args["target"])
+print("ROWS", spark.read.parquet(args["target"]).count())
+'''
+
+
+def test_plain_pyspark_script_through_the_driver_under_spark_submit(glue_env: dict[str, str], s3: Any,
+                                                                    data_bucket: str, tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    from tests.containers.glue.conftest import GLUE
+
+    script = tmp_path / "plain.py"
+    script.write_text(PLAIN_SCRIPT)
+    spark_submit = Path(sys.executable).with_name("spark-submit")
+    env = {**os.environ, **glue_env, "MLHARBOR_GLUE_JOB_TYPE": "glueetl", "MLHARBOR_GLUE_WORK_DIR": str(tmp_path / "w"),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run([str(spark_submit), "--master", "local[1]", "--conf", "spark.ui.enabled=false",
+                           str(GLUE / "driver.py"), str(script), "--JOB_NAME", "plain",
+                           "--source", f"s3://{data_bucket}/people/", "--target", f"s3a://{data_bucket}/plain-out/"],
+                          env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "ROWS 4" in done.stdout
+    assert any(k.endswith(".parquet") for k in keys(s3, data_bucket, "plain-out/"))
+
+
+def graph_count(harbor: RunningHarbor, label: str, edges: bool = False) -> int:
+    from gremlin_python.driver.driver_remote_connection import DriverRemoteConnection
+    from gremlin_python.process.anonymous_traversal import traversal
+
+    connection = DriverRemoteConnection(harbor.graph.replace("http://", "ws://") + "/gremlin", "g")
+    try:
+        g = traversal().with_(connection)
+        return (g.E() if edges else g.V()).has_label(label).count().next()
+    finally:
+        connection.close()
+
+
+def test_glue_to_neptune_by_gremlin_and_by_bulk_load(harbor: RunningHarbor, spark: Any, glue: Any,
+                                                     data_bucket: str) -> None:
+    from awsglue.dynamicframe import DynamicFrame
+    from mlharbor_glue import neptune
+
+    graph = neptune.endpoint_from_url(harbor.graph)
+    vertices = spark.createDataFrame([(f"gv{i}", "gperson", f"n{i}", i) for i in range(6)],
+                                     ["~id", "~label", "name:String", "age:Int"]).repartition(2)
+    edges = spark.createDataFrame([(f"ge{i}", f"gv{i}", f"gv{i + 1}", "gknows") for i in range(5)],
+                                  ["~id", "~from", "~to", "~label"])
+    neptune.write_vertices(DynamicFrame.fromDF(vertices, glue, "v"), graph)
+    neptune.write_edges(edges, graph)
+    assert graph_count(harbor, "gperson") == 6
+    assert graph_count(harbor, "gknows", edges=True) == 5
+
+    loaded = spark.createDataFrame([(f"lv{i}", "lperson", i) for i in range(4)], ["~id", "~label", "age:Int"])
+    neptune.write_load_csv(loaded, f"s3://{data_bucket}/neptune-load/vertices/")
+    result = neptune.start_load(graph, f"s3://{data_bucket}/neptune-load/")
+    assert result["overallStatus"]["status"] == "LOAD_COMPLETED"
+    assert graph_count(harbor, "lperson") == 4
