@@ -1,7 +1,8 @@
 """Hooks PySpark's DataFrameReader/DataFrameWriter so ``s3://`` paths go through :class:`S3Stage`.
 
 After :func:`install`, a plain script's ``spark.read.csv("s3://b/in/")`` reads a staged local copy and
-``df.write.mode("overwrite").parquet("s3://b/out/")`` writes locally, then uploads. Save modes keep
+``df.write.mode("overwrite").parquet("s3://b/out/")`` writes locally, then uploads; so do the RDD API's
+``sc.textFile`` and ``rdd.saveAsTextFile`` (which, as on Hadoop, refuses a path that exists). Save modes keep
 their S3 meaning: ``overwrite`` replaces what is under the path, ``append`` adds files beside it,
 ``error``/``errorifexists`` (Spark's default) fails when the path has objects, ``ignore`` then skips.
 Installing twice is harmless; local paths pass through untouched.
@@ -107,12 +108,40 @@ def _hook_mode(original: Callable[..., Any]) -> Callable[..., Any]:
     return mode
 
 
+def _hook_text_file(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def text_file(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        # Hadoop takes a comma-separated list of paths here
+        local = ",".join(_localize(part) for part in name.split(",")) if isinstance(name, str) else name
+        return original(self, local, *args, **kwargs)
+
+    return text_file
+
+
+def _hook_save_as_text_file(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def save_as_text_file(self: Any, path: str, *args: Any, **kwargs: Any) -> Any:
+        if not is_s3(path):
+            return original(self, path, *args, **kwargs)
+        if stage().has_objects(path):
+            raise _already_exists(path)
+        local = stage().output_dir()
+        result = original(self, local.as_uri(), *args, **kwargs)
+        stage().upload(local, path, replace=False)
+        return result
+
+    return save_as_text_file
+
+
 def install() -> None:
     """Patches PySpark once per process (imports pyspark, starts no JVM)."""
+    from pyspark import RDD, SparkContext
     from pyspark.sql.readwriter import DataFrameReader, DataFrameWriter
 
     if getattr(DataFrameReader, _MARK, False):
         return
+    SparkContext.textFile = _hook_text_file(SparkContext.textFile)
+    RDD.saveAsTextFile = _hook_save_as_text_file(RDD.saveAsTextFile)
     for name, parameter in _READERS.items():
         setattr(DataFrameReader, name, _hook_reader(getattr(DataFrameReader, name), parameter))
     for name in _WRITERS:

@@ -316,7 +316,7 @@ class CrawlerBackend:
 
     @staticmethod
     def _read(s3: Any, bucket: str, key: str) -> bytes:
-        if infer.format_of(key, b"") == infer.PARQUET or key.lower().endswith(".parquet"):
+        if infer.format_of(key, b"") == infer.PARQUET:
             return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         body = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{HEAD_BYTES - 1}")["Body"].read()
         if body[:4] == b"PAR1":  # a Parquet file without the suffix: its footer is at the end

@@ -145,6 +145,15 @@ def test_plain_pyspark_reads_and_writes_s3_with_save_modes(spark: Any, glue: Any
     assert spark.read.format("json").load(f"s3://{data_bucket}/plain-json").count() == 3
 
 
+def test_rdd_text_files_on_s3(spark: Any, glue: Any, s3: Any, data_bucket: str) -> None:
+    lines = spark.sparkContext.textFile(f"s3://{data_bucket}/people/part-1.csv,s3://{data_bucket}/cities/cities.csv")
+    assert lines.count() == 7
+    lines.map(str.upper).saveAsTextFile(f"s3://{data_bucket}/upper/")
+    assert sorted(spark.sparkContext.textFile(f"s3://{data_bucket}/upper/").collect())[0] == "1,ANN,34,PARIS"
+    with pytest.raises(Exception, match="already exists"):
+        lines.saveAsTextFile(f"s3://{data_bucket}/upper/")
+
+
 def put_csv(s3: Any, bucket: str, key: str, rows: list[tuple[int, str]]) -> None:
     body = "id,name\n" + "".join(f"{i},{n}\n" for i, n in rows)
     s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
@@ -219,7 +228,9 @@ def wait_crawled(glue_client: Any, name: str) -> dict[str, Any]:
     raise AssertionError(f"crawler {name} did not finish")
 
 
-def test_from_catalog_reads_what_the_crawler_found(harbor: RunningHarbor, glue: Any, s3: Any, data_bucket: str) -> None:
+@pytest.fixture(scope="module")
+def crawled_db(harbor: RunningHarbor, glue: Any, data_bucket: str) -> str:
+    """``lib_db``: a crawler's tables over a partitioned Parquet folder (``visits``) and the people CSV."""
     frame = people(glue, data_bucket)
     glue.write_dynamic_frame.from_options(frame=frame, connection_type="s3", format="parquet",
                                           connection_options={"path": f"s3://{data_bucket}/lake/visits",
@@ -230,12 +241,32 @@ def test_from_catalog_reads_what_the_crawler_found(harbor: RunningHarbor, glue: 
                                                   {"Path": f"s3://{data_bucket}/people/"}]})
     catalog.start_crawler(Name="glue-lib-crawler")
     assert wait_crawled(catalog, "glue-lib-crawler")["LastCrawl"]["Status"] == "SUCCEEDED"
-    visits = glue.create_dynamic_frame.from_catalog(database="lib_db", table_name="visits")
+    return "lib_db"
+
+
+def test_from_catalog_reads_what_the_crawler_found(glue: Any, crawled_db: str) -> None:
+    visits = glue.create_dynamic_frame.from_catalog(database=crawled_db, table_name="visits")
     assert sorted(r["city"] for r in visits.toDF().collect()) == ["paris", "paris", "rome"]
-    csv_table = glue.create_dynamic_frame.from_catalog(database="lib_db", table_name="people",
+    csv_table = glue.create_dynamic_frame.from_catalog(database=crawled_db, table_name="people",
                                                        push_down_predicate="age > 40")
     assert dict(csv_table.toDF().dtypes)["id"] == "bigint"
     assert [r["name"] for r in csv_table.toDF().collect()] == ["cid"]
+
+
+def test_catalog_sinks_match_catalog_and_split_fields(glue: Any, s3: Any, data_bucket: str, crawled_db: str) -> None:
+    from awsglue.transforms import SelectFromCollection, SplitFields
+
+    frame = people(glue, data_bucket)
+    assert dict(frame.toDF().dtypes)["id"] == "int"
+    matched = frame.resolveChoice(choice="match_catalog", database=crawled_db, table_name="people")
+    assert dict(matched.toDF().dtypes)["id"] == "bigint"
+    before = len(keys(s3, data_bucket, "lake/visits/"))
+    glue.write_dynamic_frame.from_catalog(frame=frame, database=crawled_db, table_name="visits")
+    assert len(keys(s3, data_bucket, "lake/visits/city=rome/")) == 2
+    assert len(keys(s3, data_bucket, "lake/visits/")) > before
+    parts = SplitFields.apply(frame=frame, paths=["id", "name"], name1="keys", name2="rest")
+    assert sorted(parts.keys()) == ["keys", "rest"]
+    assert SelectFromCollection.apply(dfc=parts, key="rest").toDF().columns == ["age", "city"]
 
 
 PLAIN_SCRIPT = '''
