@@ -282,7 +282,8 @@ class GraphPipeline:
                      workers: int = 2) -> GlueEtlResult:
         """The ETL as a Glue job: upload ``script``, CreateJob (or UpdateJob) ``glueetl``, StartJobRun, wait.
 
-        The run reads ``<prefix>/raw/`` and writes ``<prefix>/etl/<run id>/{graph,features,report}/``.
+        The run reads ``<prefix>/raw/`` and writes ``<prefix>/etl/glue-etl-<time>-<hex>/{graph,features,report}/``
+        (a fresh folder per run, named by the caller so it knows the paths before the run starts).
 
         Args:
             arguments: the run's script arguments (``--vertex_label``, ``--edge_label``, ...) over
