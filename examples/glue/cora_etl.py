@@ -65,7 +65,8 @@ def read_table(glue_context, path, columns, name):
     df = typed.toDF()
     # zipWithIndex numbers rows in file order across partitions: the line numbers of bad rows
     numbered = df.rdd.zipWithIndex().map(lambda pair: (*pair[0], pair[1] + 2))
-    return numbered.toDF(StructType([*df.schema.fields, StructField("line", LongType())]))
+    # cached: every later step reads it, and recomputing means parsing the CSV and a Python pass again
+    return numbered.toDF(StructType([*df.schema.fields, StructField("line", LongType())])).cache()
 
 
 def node_problems(nodes, num_features):
@@ -140,6 +141,8 @@ def main():
     args = getResolvedOptions(sys.argv, ARGUMENTS)
     glue_context = GlueContext(SparkContext.getOrCreate())
     spark = glue_context.spark_session
+    # a graph's tables are small next to Spark's default of 200 shuffle partitions: fewer, cheaper tasks
+    spark.conf.set("spark.sql.shuffle.partitions", str(max(2, spark.sparkContext.defaultParallelism)))
     job = Job(glue_context)
     job.init(args["JOB_NAME"], args)
     s3 = boto3.client("s3")
