@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 
 BENCHES = ["training_bench.py", "checkpoint_bench.py", "graph_bench.py", "gnn_bench.py", "edge_server_bench.py",
-           "endpoint_bench.py", "docker_bench.py", "transform_bench.py",
-           "tuning_bench.py"]
+           "endpoint_bench.py", "docker_bench.py", "transform_bench.py", "tuning_bench.py", "glue_bench.py"]
 
 
 def main() -> int:

@@ -2,7 +2,9 @@
 
 1. start ``mlharbor up`` on the defaults (or use the one already answering there),
 2. upload Cora's raw CSV tables (``../shared/datasets/cora``) to the embedded S3,
-3. processing job ``mlharbor/graph-etl``: raw tables → Neptune bulk-load CSV + features,
+3. Glue job (``glueetl``, ``examples/glue/cora_etl.py`` on Apache Spark): raw tables → cleaned, typed
+   Neptune bulk-load CSV + the feature/label/split files, printing the run's states and ExecutionTime
+   (``python examples/demo.py --etl processing`` runs the processing image ``mlharbor/graph-etl`` instead),
 4. Neptune ``/loader`` job: the graph into the graph server,
 5. training job ``mlharbor/gnn`` (GCN): topology through gremlinpython, features from S3,
    printing status transitions and per-epoch progress live, then test accuracy and the model URI,
@@ -13,6 +15,7 @@ Every step is a plain AWS API call (boto3 on the local edge endpoint).
 
 from __future__ import annotations
 
+import argparse
 import csv
 import os
 import subprocess
@@ -26,11 +29,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import sdk  # noqa: E402
-from sdk.pipeline import GraphPipeline, PipelineHooks  # noqa: E402
+from sdk.pipeline import GLUE_ETL_SCRIPT, EtlResult, GraphPipeline, PipelineHooks  # noqa: E402
 
 BUCKET = "mlharbor-demo"
 CORA = REPO.parent / "shared" / "datasets" / "cora"
 ETL_ARGUMENTS = ["--vertex-label", "paper", "--edge-label", "cites"]
+#: The Glue script's arguments (the same labels; ``--raw_path`` and the output paths come from the pipeline).
+GLUE_ETL_ARGUMENTS = {"--vertex_label": "paper", "--edge_label": "cites"}
+GLUE_JOB = "mlharbor-demo-cora-etl"
 #: every n-th epoch line is printed (all of them go to CloudWatch Logs: ``mlharbor logs JOB``)
 EPOCH_EVERY = 20
 ROLE = "arn:aws:iam::123456789012:role/mlharbor-demo"
@@ -122,7 +128,24 @@ def deploy_and_invoke(model_data: str, count: int = 8) -> None:
         sagemaker.delete_model(ModelName=name)
 
 
-def main() -> int:
+def run_etl(pipeline: GraphPipeline, engine: str) -> EtlResult:
+    """Step 2: the ETL as a Glue job (the default) or as the processing image."""
+    if engine == "processing":
+        print("2. processing job mlharbor/graph-etl: raw CSV -> Neptune bulk-load CSV + features")
+        etl = pipeline.run_etl(ETL_ARGUMENTS)
+        print(f"   {etl.exit_message}")
+        return etl
+    print(f"2. Glue job {GLUE_JOB} (glueetl, {GLUE_ETL_SCRIPT.name} on Spark): raw CSV -> Neptune bulk-load CSV "
+          "+ features")
+    etl = pipeline.run_glue_etl(GLUE_ETL_ARGUMENTS, job_name=GLUE_JOB)
+    print(f"   Glue run {etl.run_id}: {etl.state}, ExecutionTime {etl.execution_time} s")
+    return etl
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--etl", choices=("glue", "processing"), default="glue", help="what runs the ETL step")
+    options = parser.parse_args(argv)
     endpoint = sdk.endpoint_url()
     os.environ.setdefault("AWS_ENDPOINT_URL", endpoint)
     server = ensure_server(endpoint)
@@ -131,9 +154,7 @@ def main() -> int:
         pipeline = GraphPipeline(bucket=BUCKET, prefix=f"cora-{uuid.uuid4().hex[:6]}", hooks=progress_hooks())
         print(f"1. upload raw Cora ({CORA}) to {pipeline.uri('raw')}/")
         pipeline.upload_raw(CORA / "nodes.csv", CORA / "edges.csv")
-        print("2. processing job mlharbor/graph-etl: raw CSV -> Neptune bulk-load CSV + features")
-        etl = pipeline.run_etl(ETL_ARGUMENTS)
-        print(f"   {etl.exit_message}")
+        etl = run_etl(pipeline, options.etl)
         print(f"3. Neptune bulk load from {etl.graph_uri}")
         load = pipeline.bulk_load(etl.graph_uri)
         print(f"   {load.status['overallStatus'].get('totalRecords')} records in {load.seconds:.1f} s")

@@ -1,8 +1,9 @@
 """The graph ML pipeline from the client side, in plain boto3, as a user would drive it.
 
-raw CSV → S3 → processing job ``mlharbor/graph-etl`` → Neptune bulk load (``/loader``, through
+raw CSV → S3 → ETL (a Glue ``glueetl`` job running :data:`GLUE_ETL_SCRIPT`, or the processing job
+``mlharbor/graph-etl``; both write the same files) → Neptune bulk load (``/loader``, through
 boto3's ``neptunedata`` client) → training job ``mlharbor/gnn``. Every step is an AWS API call
-(CreateProcessingJob, StartLoaderJob, CreateTrainingJob…), so with clients made for AWS (and an
+(CreateJob/StartJobRun or CreateProcessingJob, StartLoaderJob, CreateTrainingJob…), so with clients made for AWS (and an
 ECR image URI and a Neptune endpoint) the same driver runs there.
 
 Progress is reported through :class:`PipelineHooks`: one call per status transition and one per
@@ -35,6 +36,13 @@ from sdk.session import endpoint_url
 from sdk.session import session as local_session
 
 PROCESSING_LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
+#: Where a Glue job run's stdout goes (stream = the run id); stderr goes to ``/aws-glue/jobs/error``.
+GLUE_OUTPUT_LOG_GROUP = "/aws-glue/jobs/output"
+GLUE_FINAL_STATES = ("SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR")
+#: The demo's ETL as a Glue script: raw Cora-shaped CSV → Neptune bulk-load CSV + the gnn channel's files.
+GLUE_ETL_SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "glue" / "cora_etl.py"
+#: The script's arguments when a run does not give them (the job's DefaultArguments).
+GLUE_ETL_DEFAULTS = {"--vertex_label": "node", "--edge_label": "edge", "--max_bad_rows": "0", "--num_features": "0"}
 ETL_IMAGE = "mlharbor/graph-etl"
 GNN_IMAGE = "mlharbor/gnn"
 #: Where the graph server's HTTP API is, when not given (else asked from mlharbor's health facts).
@@ -96,6 +104,39 @@ class EtlResult:
     report_uri: str
     exit_message: str
     seconds: float
+
+
+@dataclass
+class GlueEtlResult(EtlResult):
+    """An ETL done by a Glue job run: the run's id, final state and ``ExecutionTime`` (seconds) as well."""
+
+    run_id: str = ""
+    state: str = ""
+    execution_time: int = 0
+
+
+class StreamTail:
+    """Reads one CloudWatch Logs stream forward (it may not exist yet), from where the last read stopped."""
+
+    def __init__(self, logs: Any, group: str, stream: str) -> None:
+        self.logs, self.group, self.stream = logs, group, stream
+        self._token: str | None = None
+
+    def read_new(self) -> list[str]:
+        lines: list[str] = []
+        while True:
+            kwargs: dict[str, Any] = {"logGroupName": self.group, "logStreamName": self.stream, "startFromHead": True}
+            if self._token:
+                kwargs["nextToken"] = self._token
+            try:
+                page = self.logs.get_log_events(**kwargs)
+            except self.logs.exceptions.ResourceNotFoundException:
+                return lines
+            lines.extend(event["message"] for event in page["events"])
+            finished = not page["events"] or page.get("nextForwardToken") == self._token
+            self._token = page.get("nextForwardToken")
+            if finished:
+                return lines
 
 
 @dataclass
@@ -178,6 +219,7 @@ class GraphPipeline:
         self.s3 = self.session.client("s3")
         self.sagemaker = self.session.client("sagemaker")
         self.logs = self.session.client("logs")
+        self.glue = self.session.client("glue")
         edge = getattr(self.session, "endpoint", None) or endpoint_url()
         self.graph_url = self.graph_url or os.environ.get(GRAPH_URL_ENV) or graph_url_from_health(edge)
         self.neptune = self.session.client("neptunedata", endpoint_url=self.graph_url)
@@ -234,6 +276,74 @@ class GraphPipeline:
         return EtlResult(name, self.uri("etl", name, "graph") + "/", self.uri("etl", name, "features") + "/",
                          self.uri("etl", name, "report") + "/", description.get("ExitMessage", ""),
                          time.monotonic() - started)
+
+    def run_glue_etl(self, arguments: dict[str, str] | None = None, script: Path = GLUE_ETL_SCRIPT,
+                     job_name: str = "graph-pipeline-etl", worker_type: str = "G.1X",
+                     workers: int = 2) -> GlueEtlResult:
+        """The ETL as a Glue job: upload ``script``, CreateJob (or UpdateJob) ``glueetl``, StartJobRun, wait.
+
+        The run reads ``<prefix>/raw/`` and writes ``<prefix>/etl/glue-etl-<time>-<hex>/{graph,features,report}/``
+        (a fresh folder per run, named by the caller so it knows the paths before the run starts).
+
+        Args:
+            arguments: the run's script arguments (``--vertex_label``, ``--edge_label``, ...) over
+                :data:`GLUE_ETL_DEFAULTS`.
+            script: the Glue script (put under ``<prefix>/scripts/``).
+            job_name: the Glue job, created on first use and updated to this script afterwards.
+
+        Raises:
+            PipelineError: the run did not succeed (its state and ErrorMessage: the script's exception).
+        """
+        script_key = f"{self.prefix}/scripts/{script.name}"
+        self.s3.upload_file(str(script), self.bucket, script_key)
+        definition: dict[str, Any] = {
+            "Role": self.role, "GlueVersion": "5.0", "WorkerType": worker_type, "NumberOfWorkers": workers,
+            "Command": {"Name": "glueetl", "ScriptLocation": f"s3://{self.bucket}/{script_key}", "PythonVersion": "3"},
+            "DefaultArguments": GLUE_ETL_DEFAULTS, "Timeout": 60,
+        }
+        try:
+            self.glue.create_job(Name=job_name, **definition)
+        except self.glue.exceptions.AlreadyExistsException:
+            self.glue.update_job(JobName=job_name, JobUpdate=definition)
+        output = unique("glue-etl")
+        paths = {f"--{name}_path": self.uri("etl", output, name) + "/" for name in ("graph", "features", "report")}
+        started = time.monotonic()
+        run_id = self.glue.start_job_run(JobName=job_name, Arguments={
+            "--raw_path": self.uri("raw") + "/", **paths, **(arguments or {})})["JobRunId"]
+        run, lines = self._wait_glue_run(job_name, run_id)
+        summary = next((line for line in reversed(lines) if " vertices, " in line), "")
+        return GlueEtlResult(job_name, paths["--graph_path"], paths["--features_path"], paths["--report_path"],
+                             summary, time.monotonic() - started, run_id, run["JobRunState"],
+                             int(run.get("ExecutionTime", 0)))
+
+    def _wait_glue_run(self, job_name: str, run_id: str) -> tuple[dict[str, Any], list[str]]:
+        """Polls GetJobRun until the run ends, reporting each state and each line of its output log."""
+        tail = StreamTail(self.logs, GLUE_OUTPUT_LOG_GROUP, run_id)
+        lines: list[str] = []
+        last = ""
+
+        def read_logs() -> None:
+            for line in tail.read_new():
+                lines.append(line)
+                self.hooks.on_log("etl", run_id, line)
+
+        while True:
+            run = self.glue.get_job_run(JobName=job_name, RunId=run_id)["JobRun"]
+            state = run["JobRunState"]
+            if state != last:
+                message = run.get("ErrorMessage", "")
+                if state in GLUE_FINAL_STATES:
+                    message = message or f"ExecutionTime {run.get('ExecutionTime', 0)} s"
+                self.hooks.on_status("etl", run_id, state, message)
+                last = state
+            read_logs()
+            if state in GLUE_FINAL_STATES:
+                break
+            time.sleep(self.poll_seconds)
+        read_logs()
+        if state != "SUCCEEDED":
+            raise PipelineError(f"Glue job {job_name} run {run_id} {state}: {run.get('ErrorMessage', '')}")
+        return run, lines
 
     @staticmethod
     def _processing_input(name: str, uri: str, local: str) -> dict[str, Any]:
