@@ -1,0 +1,113 @@
+"""The kinds of job the console lists, each described once: where its records are, how a row and a
+description are made, how it is stopped. A new kind is one more :class:`JobKind` in :func:`job_kinds`.
+
+Rows and descriptions come from the same summary and Describe functions the API answers with, so a
+page and ``Describe*`` never disagree.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.console.listing import Row
+from emulator.services.sagemaker import responses, transform_responses
+from emulator.services.sagemaker.plane import ControlPlane
+
+JOB_STATUSES = ("InProgress", "Stopping", "Completed", "Failed", "Stopped")
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """One kind of job as the console shows it.
+
+    Args:
+        slug: the URL segment (``training-jobs``).
+        title: the page title (``Training jobs``).
+        records: every record of the kind, all regions (from the control plane, in process).
+        summary: the API's list summary of a record.
+        describe: the API's Describe answer for ``(region, name)``.
+        stop: the API's Stop call for ``(region, name)``; ``None`` when the kind cannot be stopped.
+        prefix: the kind's member prefix in the wire shapes (``TrainingJob`` → ``TrainingJobStatus``).
+        end_member: the wire member holding the end time.
+    """
+
+    slug: str
+    title: str
+    records: Callable[[], list[Any]]
+    summary: Callable[[Any], dict[str, Any]]
+    describe: Callable[[str, str], dict[str, Any]]
+    stop: Callable[[str, str], None] | None
+    prefix: str
+    end_member: str
+
+    def row(self, record: Any, now: float | None = None) -> Row:
+        summary = self.summary(record)
+        created = float(summary["CreationTime"])
+        end = summary.get(self.end_member)
+        status = summary[f"{self.prefix}Status"]
+        if end is not None:
+            duration: float | None = float(end) - created
+        elif status in ("InProgress", "Stopping"):
+            duration = (now or time.time()) - created
+        else:
+            duration = None
+        return Row(name=summary[f"{self.prefix}Name"], status=status, created=created, duration=duration,
+                   secondary=summary.get("SecondaryStatus", ""), extra={"region": record.region})
+
+    def rows(self) -> list[Row]:
+        now = time.time()
+        return [self.row(record, now) for record in self.records()]
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(record.status for record in self.records()))
+
+
+def job_kinds(control: ControlPlane) -> dict[str, JobKind]:
+    """The listed kinds, by slug."""
+    training, processing, transforms = control.training, control.processing, control.transforms
+    kinds = [
+        JobKind("training-jobs", "Training jobs", training.jobs.all, responses.training_job_summary,
+                lambda region, name: responses.describe_training_job_output(
+                    training.describe_training_job(region, name)),
+                training.stop_training_job, "TrainingJob", "TrainingEndTime"),
+        JobKind("processing-jobs", "Processing jobs", processing.jobs.all, responses.processing_job_summary,
+                lambda region, name: responses.describe_processing_job_output(
+                    processing.describe_processing_job(region, name)),
+                processing.stop_processing_job, "ProcessingJob", "ProcessingEndTime"),
+        JobKind("transform-jobs", "Transform jobs", transforms.jobs.all, transform_responses.transform_job_summary,
+                lambda region, name: transform_responses.describe_transform_job_output(
+                    transforms.describe_transform_job(region, name)),
+                transforms.stop_transform_job, "TransformJob", "TransformEndTime"),
+    ]
+    return {kind.slug: kind for kind in kinds}
+
+
+def overview_counts(control: ControlPlane, glue: Any | None) -> dict[str, dict[str, int]]:
+    """Counts by status for every kind of job mlharbor runs (and endpoints), for the overview."""
+    counts = {kind.title: kind.counts() for kind in job_kinds(control).values()}
+    counts["Tuning jobs"] = dict(Counter(job.status for job in control.tuning.jobs.all()))
+    counts["Endpoints"] = dict(Counter(endpoint.status for endpoint in control.endpoints.endpoints.all()))
+    if glue is not None:
+        counts["Glue job runs"] = glue_run_counts(glue, control.config["region"])
+    return counts
+
+
+def glue_run_counts(glue: Any, region: str) -> dict[str, int]:
+    """Glue runs by ``JobRunState``, through the backend's own paging (the API's)."""
+    states: Counter[str] = Counter()
+    token: str | None = None
+    while True:
+        jobs, token = glue.jobs.page(region, 1000, token)
+        for job in jobs:
+            run_token: str | None = None
+            while True:
+                runs, run_token = glue.runs.page(region, job["Name"], 1000, run_token)
+                states.update(run.JobRunState for run in runs)
+                if not run_token:
+                    break
+        if not token:
+            return dict(states)

@@ -1,0 +1,191 @@
+"""The console's Flask blueprint: overview, job lists and details, live logs, metric series, stop.
+
+Every view reads the control plane in process; the one action (stop) calls the backend's own Stop,
+as the API does. :mod:`emulator.console.guard` runs before every view.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, stream_with_context, url_for
+
+from emulator.console import guard
+from emulator.console.kinds import JOB_STATUSES, JobKind, job_kinds, overview_counts
+from emulator.console.listing import PAGE_SIZES, SORT_COLUMNS, ListRequest, list_page
+from emulator.console.paths import PREFIX
+from emulator.console.sources import LogCursor, metric_series, read_new_lines
+from emulator.core.errors import ServiceError
+from emulator.observability.metrics import compile_definitions
+from emulator.services.sagemaker.builtin_metrics import metric_definitions
+from emulator.services.sagemaker.plane import ControlPlane
+
+#: how often a live log view looks for new lines, and sends a keep-alive comment when there are none
+LOG_POLL_SECONDS = 0.3
+LOG_KEEPALIVE_SECONDS = 10.0
+#: a log stream is closed after this long (the browser's EventSource reconnects, resuming by its cursor)
+LOG_STREAM_MAX_SECONDS = 600.0
+
+
+def console_blueprint(control: ControlPlane, health_facts: Callable[[], dict[str, Any]],
+                      glue: Any | None = None) -> Blueprint:
+    """The console's pages.
+
+    Args:
+        control: the control plane the pages read and the actions call.
+        health_facts: what ``/_mlharbor/health`` reports (runner, operations, graph).
+        glue: Glue's backend, for its runs' counts (``None``: not shown).
+    """
+    blueprint = Blueprint("console", __name__, template_folder="templates", static_folder="static",
+                          static_url_path=f"{PREFIX}/static")
+    token = guard.new_token()
+    kinds = job_kinds(control)
+    account, default_region = control.config["account_id"], control.config["region"]
+
+    @blueprint.before_request
+    def same_origin_and_token() -> Any:
+        reason = guard.refusal(request.method, request.headers, request.form if request.method == "POST" else {},
+                               token)
+        if reason is not None:
+            return render_template("error.html", message=reason, status=403), 403
+        return None
+
+    @blueprint.after_request
+    def security_headers(response: Response) -> Response:
+        for name, value in guard.SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @blueprint.errorhandler(ServiceError)
+    def service_error(error: ServiceError) -> tuple[str, int]:
+        return render_template("error.html", message=f"{error.code}: {error.message}", status=error.status), \
+            error.status
+
+    blueprint.add_app_template_filter(isotime, "isotime")
+    blueprint.add_app_template_filter(duration, "duration")
+
+    @blueprint.context_processor
+    def common() -> dict[str, Any]:
+        return {"csrf_token": token, "kinds": kinds, "prefix": PREFIX}
+
+    @blueprint.get("/")
+    @blueprint.get(f"{PREFIX}/")
+    def overview() -> str:
+        facts = health_facts()
+        recent = sorted((row for kind in kinds.values() for row in ((kind, r) for r in kind.rows())),
+                        key=lambda pair: pair[1].created, reverse=True)[:10]
+        return render_template("overview.html", facts=facts, counts=overview_counts(control, glue), recent=recent,
+                               statuses=JOB_STATUSES)
+
+    @blueprint.get(f"{PREFIX}/<slug>")
+    def job_list(slug: str) -> str:
+        kind = _kind(kinds, slug)
+        asked = ListRequest.from_args(request.args)
+        page = list_page(kind.rows(), asked)
+        template = "_job_table.html" if request.args.get("partial") else "job_list.html"
+        return render_template(template, kind=kind, page=page, asked=asked, statuses=JOB_STATUSES,
+                               sort_columns=SORT_COLUMNS, page_sizes=PAGE_SIZES)
+
+    @blueprint.get(f"{PREFIX}/<slug>/<name>")
+    def job_detail(slug: str, name: str) -> str:
+        kind = _kind(kinds, slug)
+        region = _region(default_region)
+        described = kind.describe(region, name)
+        status = described[f"{kind.prefix}Status"]
+        if slug != "training-jobs":
+            return render_template("job_detail.html", kind=kind, name=name, region=region, described=described,
+                                   status=status)
+        artifacts = control.artifacts.list(name, region=region, account=account)
+        definitions = [d.name for d in compile_definitions(metric_definitions(described["AlgorithmSpecification"]))]
+        return render_template("training_detail.html", kind=kind, name=name, region=region, job=described,
+                               status=status, artifacts=artifacts, metric_names=definitions)
+
+    @blueprint.get(f"{PREFIX}/<slug>/<name>/status")
+    def job_status(slug: str, name: str) -> Response:
+        """The job's status line (polled by the detail page to update without a reload)."""
+        kind = _kind(kinds, slug)
+        described = kind.describe(_region(default_region), name)
+        return Response(render_template("_status.html", kind=kind, described=described,
+                                        status=described[f"{kind.prefix}Status"]))
+
+    @blueprint.post(f"{PREFIX}/<slug>/<name>/stop")
+    def stop(slug: str, name: str) -> Any:
+        kind = _kind(kinds, slug)
+        if kind.stop is None:
+            abort(404)
+        region = _region(default_region)
+        kind.stop(region, name)
+        return redirect(url_for("console.job_detail", slug=slug, name=name, region=region), code=303)
+
+    @blueprint.get(f"{PREFIX}/training-jobs/<name>/metrics.json")
+    def metrics(name: str) -> Response:
+        region = _region(default_region)
+        job = control.training.describe_training_job(region, name)
+        series = metric_series(account, region, name)
+        body = {"done": job.is_terminal,
+                "metrics": {metric: {"t": [t for t, _ in points], "v": [v for _, v in points]}
+                            for metric, points in sorted(series.items())}}
+        return Response(json.dumps(body), content_type="application/json")
+
+    @blueprint.get(f"{PREFIX}/training-jobs/<name>/logs")
+    def logs(name: str) -> Response:
+        """Server-sent events: the job's log lines as they arrive, then ``end`` once it has finished."""
+        region = _region(default_region)
+        control.training.describe_training_job(region, name)  # an unknown job: the error page, not a stream
+        cursor = LogCursor.decode(request.headers.get("Last-Event-ID") or request.args.get("cursor"))
+        events = _log_events(control, account, region, name, cursor)
+        return Response(stream_with_context(events), content_type="text/event-stream",
+                        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    return blueprint
+
+
+def _log_events(control: ControlPlane, account: str, region: str, name: str, cursor: LogCursor) -> Iterator[str]:
+    started = last_sent = time.monotonic()
+    yield "retry: 1000\n\n"
+    while time.monotonic() - started < LOG_STREAM_MAX_SECONDS:
+        finished = control.training.describe_training_job(region, name).is_terminal
+        lines = read_new_lines(account, region, name, cursor)
+        if lines:
+            payload = json.dumps([{"t": line.timestamp_ms, "s": line.stream, "m": line.message} for line in lines])
+            yield f"id: {cursor.encode()}\nevent: lines\ndata: {payload}\n\n"
+            last_sent = time.monotonic()
+        elif finished:
+            # the shipper flushes a finished job's last lines before its status is final, so none are left
+            yield "event: end\ndata: {}\n\n"
+            return
+        elif time.monotonic() - last_sent > LOG_KEEPALIVE_SECONDS:
+            yield ": keep-alive\n\n"
+            last_sent = time.monotonic()
+        time.sleep(LOG_POLL_SECONDS)
+
+
+def isotime(epoch: float) -> str:
+    """Epoch seconds as UTC ISO 8601 to the second (what the API's timestamps mean)."""
+    return datetime.datetime.fromtimestamp(float(epoch), datetime.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def _kind(kinds: dict[str, JobKind], slug: str) -> JobKind:
+    kind = kinds.get(slug)
+    if kind is None:
+        abort(404)
+    return kind
+
+
+def _region(default: str) -> str:
+    region = request.args.get("region") or default
+    if not region.replace("-", "").isalnum() or len(region) > 32:
+        abort(400)
+    return region

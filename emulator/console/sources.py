@@ -1,0 +1,85 @@
+"""A job's log lines and metric points, read in process from the CloudWatch Logs and CloudWatch
+backends the edge serves (the same state ``GetLogEvents`` and ``GetMetricData`` answer from).
+
+Log lines are read by a cursor (how many events of each stream were seen) so a live view gets only
+what is new; metric points come as one series per metric name, oldest first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from urllib.parse import quote, unquote
+
+from moto.cloudwatch.models import cloudwatch_backends
+from moto.logs.models import logs_backends
+
+from emulator.observability.logs import TRAINING_LOG_GROUP
+from emulator.observability.metrics import NAMESPACE as TRAINING_METRICS_NAMESPACE
+
+
+@dataclass(frozen=True)
+class LogLine:
+    stream: str
+    timestamp_ms: int
+    message: str
+
+
+@dataclass
+class LogCursor:
+    """How many events of each stream a reader has seen; travels as an SSE event id."""
+
+    seen: dict[str, int] = field(default_factory=dict)
+
+    def encode(self) -> str:
+        return ";".join(f"{quote(stream, safe='')}={count}" for stream, count in sorted(self.seen.items()))
+
+    @classmethod
+    def decode(cls, text: str | None) -> LogCursor:
+        seen: dict[str, int] = {}
+        for part in (text or "").split(";"):
+            stream, _, count = part.rpartition("=")
+            if stream and count.isdigit():
+                seen[unquote(stream)] = int(count)
+        return cls(seen)
+
+
+def read_new_lines(account: str, region: str, job_name: str, cursor: LogCursor,
+                   group: str = TRAINING_LOG_GROUP, limit: int = 5000) -> list[LogLine]:
+    """Lines of the job's streams (``<job>/…``) not yet seen by ``cursor``, advancing it."""
+    backend = logs_backends[account][region]
+    log_group = backend.groups.get(group)
+    if log_group is None:
+        return []
+    found: list[LogLine] = []
+    for name, stream in sorted(log_group.streams.items()):
+        if not name.startswith(job_name + "/"):
+            continue
+        start = cursor.seen.get(name, 0)
+        events = stream.events[start:start + max(0, limit - len(found))]  # a slice: a copy, safe to iterate
+        found.extend(LogLine(name, int(event.timestamp), event.message) for event in events)
+        cursor.seen[name] = start + len(events)
+    found.sort(key=lambda line: line.timestamp_ms)
+    return found
+
+
+def metric_series(account: str, region: str, job_name: str,
+                  namespace: str = TRAINING_METRICS_NAMESPACE) -> dict[str, list[tuple[float, float]]]:
+    """Every metric of the job (dimension ``TrainingJobName``): name → ``[(epoch seconds, value)]``."""
+    backend = cloudwatch_backends[account][region]
+    series: dict[str, list[tuple[float, float]]] = {}
+    for datum in list(backend.metric_data):
+        if datum.namespace != namespace or not hasattr(datum, "value"):
+            continue
+        if not any(d.name == "TrainingJobName" and d.value == job_name for d in datum.dimensions):
+            continue
+        series.setdefault(datum.name, []).append((_epoch(datum.timestamp), float(datum.value)))
+    for points in series.values():
+        points.sort()
+    return series
+
+
+def _epoch(timestamp: dt.datetime) -> float:
+    if timestamp.tzinfo is None:  # moto keeps naive UTC
+        timestamp = timestamp.replace(tzinfo=dt.UTC)
+    return timestamp.timestamp()

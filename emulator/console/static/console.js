@@ -1,0 +1,105 @@
+// The console's own script: live logs (server-sent events), metric charts (uPlot), stop confirmation.
+// No inline script anywhere (the pages' Content-Security-Policy forbids it): pages carry data-* attributes.
+"use strict";
+
+function followLogs(pre) {
+  const state = document.getElementById("log-state");
+  const source = new EventSource(pre.dataset.url);
+  let count = 0;
+  source.addEventListener("open", () => { state.textContent = "following"; });
+  source.addEventListener("lines", (event) => {
+    const atBottom = pre.scrollHeight - pre.scrollTop - pre.clientHeight < 40;
+    const fragment = document.createDocumentFragment();
+    for (const line of JSON.parse(event.data)) {
+      const row = document.createElement("div");
+      row.className = "log-line";
+      row.textContent = line.m;
+      row.title = new Date(line.t).toISOString() + "  " + line.s;
+      fragment.appendChild(row);
+      count += 1;
+    }
+    pre.appendChild(fragment);
+    pre.dataset.lines = String(count);
+    if (atBottom) pre.scrollTop = pre.scrollHeight;
+  });
+  source.addEventListener("end", () => {
+    state.textContent = "job finished · " + count + " line(s)";
+    pre.dataset.ended = "true";
+    source.close();
+  });
+  source.addEventListener("error", () => { if (pre.dataset.ended !== "true") state.textContent = "reconnecting…"; });
+}
+
+function stats(values) {
+  let min = Infinity, max = -Infinity;
+  for (const v of values) { if (v < min) min = v; if (v > max) max = v; }
+  return {min, max, last: values.length ? values[values.length - 1] : NaN};
+}
+
+function fmt(x) { return Number.isFinite(x) ? (Math.abs(x) >= 1e4 || (x !== 0 && Math.abs(x) < 1e-3) ? x.toExponential(3) : x.toPrecision(4)) : "–"; }
+
+function charts(box) {
+  const names = JSON.parse(box.dataset.names || "[]");
+  const logBox = document.getElementById("log-scale");
+  const plots = {};
+  let latest = {};
+
+  function draw(name, series, useLog) {
+    let panel = box.querySelector(`[data-metric="${CSS.escape(name)}"]`);
+    if (!panel) {
+      panel = document.createElement("div");
+      panel.className = "chart";
+      panel.dataset.metric = name;
+      panel.innerHTML = "<h3></h3><p class='stats'></p><div class='plot'></div>";
+      panel.querySelector("h3").textContent = name;
+      box.appendChild(panel);
+    }
+    const t = series ? series.t : [], v = series ? series.v : [];
+    const s = stats(v);
+    const positive = v.every((x) => x > 0);
+    const logOn = useLog && positive;
+    panel.querySelector(".stats").textContent =
+      `points ${v.length} · min ${fmt(s.min)} · max ${fmt(s.max)} · last ${fmt(s.last)}` +
+      (useLog && !positive ? " · log scale needs positive values" : "");
+    panel.dataset.points = String(v.length);
+    const key = name + (logOn ? ":log" : ":lin");
+    const existing = plots[name];
+    if (existing && existing.key === key) { existing.plot.setData([t, v]); return; }
+    if (existing) existing.plot.destroy();
+    const target = panel.querySelector(".plot");
+    const opts = {
+      width: Math.max(320, Math.min(720, box.clientWidth - 20)), height: 220,
+      scales: {x: {time: true}, y: logOn ? {distr: 3} : {}},
+      series: [{}, {label: name, stroke: "#2563eb", width: 1.5, points: {show: v.length < 200}}],
+    };
+    plots[name] = {key, plot: new uPlot(opts, [t, v], target)};
+  }
+
+  function render() {
+    const all = new Set(names.concat(Object.keys(latest)));
+    for (const name of all) draw(name, latest[name], logBox.checked);
+  }
+
+  async function poll() {
+    const response = await fetch(box.dataset.url, {credentials: "same-origin"});
+    if (!response.ok) return;
+    const body = await response.json();
+    latest = body.metrics;
+    render();
+    box.dataset.done = String(body.done);
+    if (!body.done) setTimeout(poll, 2000);
+  }
+  logBox.addEventListener("change", render);
+  poll();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const log = document.getElementById("log");
+  if (log) followLogs(log);
+  const box = document.getElementById("charts");
+  if (box) charts(box);
+  document.addEventListener("submit", (event) => {
+    const button = event.target.querySelector("[data-confirm]");
+    if (button && !window.confirm(button.dataset.confirm)) event.preventDefault();
+  });
+});
