@@ -102,6 +102,7 @@ def console_blueprint(control: ControlPlane, health_facts: Callable[[], dict[str
         artifacts = control.artifacts.list(name, region=region, account=account)
         definitions = [d.name for d in compile_definitions(metric_definitions(described["AlgorithmSpecification"]))]
         return render_template("training_detail.html", kind=kind, name=name, region=region, job=described,
+                               described=described,
                                status=status, artifacts=artifacts, metric_names=definitions)
 
     @blueprint.get(f"{PREFIX}/<slug>/<name>/status")

@@ -1,0 +1,131 @@
+"""The console in a real browser (headless Chromium) against a real ``mlharbor up``: jobs made with boto3
+show up and change status without a reload, logs stream while the job prints, charts plot every
+metric value, Stop stops, and another site's form post is refused."""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pytest
+
+from tests.conftest import script_job, wait_for_status
+from tests.console.conftest import screenshot
+
+pytestmark = pytest.mark.slow
+
+PRINTING = """
+import time
+for step in range(8):
+    print(f"step {step} loss={1.0 / (step + 1):.4f}", flush=True)
+    time.sleep(0.6)
+"""
+SLEEPING = """
+import time
+print("sleeping", flush=True)
+time.sleep(120)
+"""
+METRICS = [{"Name": "train:loss", "Regex": r"loss=([0-9.]+)"}]
+
+
+def console_url(harbor: Any, path: str = "/") -> str:
+    return harbor.endpoint + path
+
+
+def test_list_shows_a_boto3_job_and_its_status_changes_without_reload(page: Any, harbor: Any, sagemaker: Any,
+                                                                        s3: Any, bucket: str) -> None:
+    request = script_job(s3, bucket, PRINTING, MetricDefinitions=METRICS)
+    request["AlgorithmSpecification"]["MetricDefinitions"] = request.pop("MetricDefinitions")
+    sagemaker.create_training_job(**request)
+    name = request["TrainingJobName"]
+    page.goto(console_url(harbor, "/_console/training-jobs"))
+    page.evaluate("window.__notReloaded = true")
+    row = page.locator(f"tr[data-job='{name}']")
+    row.locator(".job-status", has_text="InProgress").wait_for()
+    screenshot(page, "training-jobs-list")
+    row.locator(".job-status", has_text="Completed").wait_for(timeout=120_000)
+    assert page.evaluate("window.__notReloaded") is True  # the same document: htmx swapped the table
+    page.goto(console_url(harbor, "/"))
+    assert page.locator("#counts tr[data-kind='Training jobs']").count() == 1
+    screenshot(page, "overview")
+
+
+def test_logs_stream_while_the_job_prints_and_the_chart_has_every_value(page: Any, harbor: Any, sagemaker: Any,
+                                                                         s3: Any, bucket: str) -> None:
+    request = script_job(s3, bucket, PRINTING)
+    request["AlgorithmSpecification"]["MetricDefinitions"] = METRICS
+    sagemaker.create_training_job(**request)
+    name = request["TrainingJobName"]
+    page.goto(console_url(harbor, f"/_console/training-jobs/{name}"))
+    page.locator("#log .log-line", has_text="step 0").wait_for(timeout=120_000)
+    # the first line is on the page while the job is still printing the others
+    assert sagemaker.describe_training_job(TrainingJobName=name)["TrainingJobStatus"] == "InProgress"
+    assert page.locator("#log .log-line", has_text="step 7").count() == 0
+    page.locator("#log[data-ended='true']").wait_for(timeout=120_000)
+    assert page.locator("#log .log-line", has_text="loss=").count() == 8
+    page.locator("#charts[data-done='true']").wait_for()
+    chart = page.locator(".chart[data-metric='train:loss']")
+    chart.locator("canvas").wait_for()
+    assert chart.get_attribute("data-points") == "8"
+    page.check("#log-scale")
+    assert "min 0.1250" in chart.locator(".stats").inner_text()
+    page.locator("#timeline .transition-completed").wait_for()  # the polled status brought the last transition
+    screenshot(page, "training-job-detail")
+
+
+def test_stop_button_stops_the_job(page: Any, harbor: Any, sagemaker: Any, s3: Any, bucket: str) -> None:
+    request = script_job(s3, bucket, SLEEPING)
+    sagemaker.create_training_job(**request)
+    name = request["TrainingJobName"]
+    page.goto(console_url(harbor, f"/_console/training-jobs/{name}"))
+    page.locator("#log .log-line", has_text="sleeping").wait_for(timeout=120_000)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#stop")
+    page.wait_for_load_state()
+    assert wait_for_status(sagemaker, name, timeout=60)["TrainingJobStatus"] == "Stopped"
+    page.locator("#job-status .status", has_text="Stopped").wait_for()
+    screenshot(page, "training-job-stopped")
+
+
+def post(harbor: Any, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    request = urllib.request.Request(harbor.endpoint + path, data=body, method="POST", headers={
+        "Content-Type": "application/x-www-form-urlencoded", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_cross_site_and_tokenless_posts_are_refused(page: Any, harbor: Any, sagemaker: Any, s3: Any,
+                                                   bucket: str) -> None:
+    request = script_job(s3, bucket, SLEEPING)
+    sagemaker.create_training_job(**request)
+    name = request["TrainingJobName"]
+    stop_url = harbor.endpoint + f"/_console/training-jobs/{name}/stop"
+    # a page of another origin (here: an opaque one) posts a form at the console, as an attacker's would
+    page.set_content(f"<form method='post' action='{stop_url}'><input name='csrf_token' value='guess'></form>")
+    with page.expect_navigation():
+        page.evaluate("document.forms[0].submit()")
+    assert "not allowed" in page.content()
+    screenshot(page, "cross-site-refused")
+    host = harbor.endpoint.split("//", 1)[1]
+    status, _ = post(harbor, f"/_console/training-jobs/{name}/stop", b"", {"Origin": "http://evil.example"})
+    assert status == 403
+    status, body = post(harbor, f"/_console/training-jobs/{name}/stop", b"", {"Origin": f"http://{host}"})
+    assert status == 403 and "CSRF" in body
+    time.sleep(1)
+    assert sagemaker.describe_training_job(TrainingJobName=name)["TrainingJobStatus"] == "InProgress"
+    sagemaker.stop_training_job(TrainingJobName=name)
+
+
+def test_pages_carry_no_cors_grant_and_forbid_framing(harbor: Any) -> None:
+    request = urllib.request.Request(harbor.endpoint + "/", headers={"Accept": "text/html"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        headers = dict(response.headers)
+        body = response.read().decode()
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert "Access-Control-Allow-Origin" not in headers
+    assert "Overview" in body
