@@ -109,8 +109,9 @@ def console_blueprint(control: ControlPlane, health_facts: Callable[[], dict[str
     def job_status(slug: str, name: str) -> Response:
         """The job's status line (polled by the detail page to update without a reload)."""
         kind = _kind(kinds, slug)
-        described = kind.describe(_region(default_region), name)
-        return Response(render_template("_status.html", kind=kind, described=described,
+        region = _region(default_region)
+        described = kind.describe(region, name)
+        return Response(render_template("_status.html", kind=kind, described=described, name=name, region=region,
                                         status=described[f"{kind.prefix}Status"]))
 
     @blueprint.post(f"{PREFIX}/<slug>/<name>/stop")
