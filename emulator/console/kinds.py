@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from emulator.console.listing import Row
-from emulator.services.sagemaker import responses, transform_responses
+from emulator.services.sagemaker import endpoint_responses, responses, transform_responses
 from emulator.services.sagemaker.plane import ControlPlane
 
 JOB_STATUSES = ("InProgress", "Stopping", "Completed", "Failed", "Stopped")
+ENDPOINT_STATUSES = ("Creating", "Updating", "InService", "Deleting", "Failed")
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,8 @@ class JobKind:
         describe: the API's Describe answer for ``(region, name)``.
         stop: the API's Stop call for ``(region, name)``; ``None`` when the kind cannot be stopped.
         prefix: the kind's member prefix in the wire shapes (``TrainingJob`` → ``TrainingJobStatus``).
-        end_member: the wire member holding the end time.
+        end_member: the wire member holding the end time (``None``: the kind has no end).
+        statuses: the statuses a list can filter by.
     """
 
     slug: str
@@ -42,15 +44,18 @@ class JobKind:
     describe: Callable[[str, str], dict[str, Any]]
     stop: Callable[[str, str], None] | None
     prefix: str
-    end_member: str
+    end_member: str | None
+    statuses: tuple[str, ...] = JOB_STATUSES
 
     def row(self, record: Any, now: float | None = None) -> Row:
         summary = self.summary(record)
         created = float(summary["CreationTime"])
-        end = summary.get(self.end_member)
+        end = summary.get(self.end_member) if self.end_member else None
         status = summary[f"{self.prefix}Status"]
-        if end is not None:
-            duration: float | None = float(end) - created
+        if self.end_member is None:
+            duration: float | None = None
+        elif end is not None:
+            duration = float(end) - created
         elif status in ("InProgress", "Stopping"):
             duration = (now or time.time()) - created
         else:
@@ -82,6 +87,10 @@ def job_kinds(control: ControlPlane) -> dict[str, JobKind]:
                 lambda region, name: transform_responses.describe_transform_job_output(
                     transforms.describe_transform_job(region, name)),
                 transforms.stop_transform_job, "TransformJob", "TransformEndTime"),
+        JobKind("endpoints", "Endpoints", control.endpoints.endpoints.all, endpoint_responses.endpoint_summary,
+                lambda region, name: endpoint_responses.describe_endpoint_output(
+                    control.endpoints.describe_endpoint(region, name)),
+                None, "Endpoint", None, ENDPOINT_STATUSES),
     ]
     return {kind.slug: kind for kind in kinds}
 
@@ -90,7 +99,6 @@ def overview_counts(control: ControlPlane, glue: Any | None) -> dict[str, dict[s
     """Counts by status for every kind of job mlharbor runs (and endpoints), for the overview."""
     counts = {kind.title: kind.counts() for kind in job_kinds(control).values()}
     counts["Tuning jobs"] = dict(Counter(job.status for job in control.tuning.jobs.all()))
-    counts["Endpoints"] = dict(Counter(endpoint.status for endpoint in control.endpoints.endpoints.all()))
     if glue is not None:
         counts["Glue job runs"] = glue_run_counts(glue, control.config["region"])
     return counts

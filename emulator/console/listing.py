@@ -6,6 +6,7 @@ The whole list is filtered and sorted server-side before a page is cut: no row l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,21 +76,35 @@ def _int(value: Any, default: int) -> int:
 
 def _sort_key(column: str) -> Any:
     if column == "name":
-        return lambda row: (row.name, row.created)
+        return lambda item: (item.name, item.created)
     if column == "status":
-        return lambda row: (row.status, row.created, row.name)
+        return lambda item: (item.status, item.created, item.name)
     if column == "duration":
-        return lambda row: (row.duration if row.duration is not None else -1.0, row.name)
-    return lambda row: (row.created, row.name)
+        return lambda item: (item.duration if item.duration is not None else -1.0, item.name)
+    return lambda item: (item.created, item.name)
 
 
-def list_page(rows: list[Row], request: ListRequest) -> ListPage:
-    """Filter, sort and cut ``rows`` as ``request`` asks."""
+_RECORD_KEYS: dict[str, Any] = {
+    "name": lambda record: (record.name, record.creation_time),
+    "status": lambda record: (record.status, record.creation_time, record.name),
+    "created": lambda record: (record.creation_time, record.name),
+}
+
+
+def list_page(records: list[Any], request: ListRequest, to_row: Callable[[Any], Row]) -> ListPage:
+    """Filter, sort and cut ``records`` (each with ``name``, ``status``, ``creation_time``) as asked.
+
+    Filters and sorts read the records' own fields; only the page's records become rows, unless the
+    sort is by duration (which needs every row).
+    """
     needle = request.name_contains.lower()
-    kept = [row for row in rows if (not needle or needle in row.name.lower())
-            and (not request.status or row.status == request.status)]
-    kept.sort(key=_sort_key(request.sort), reverse=request.descending)
+    kept = [record for record in records if (not needle or needle in record.name.lower())
+            and (not request.status or record.status == request.status)]
     pages = max(1, -(-len(kept) // request.page_size))
     page = min(request.page, pages)
     start = (page - 1) * request.page_size
-    return ListPage(kept[start:start + request.page_size], len(kept), page, pages)
+    if request.sort == "duration":
+        rows = sorted((to_row(record) for record in kept), key=_sort_key("duration"), reverse=request.descending)
+        return ListPage(rows[start:start + request.page_size], len(kept), page, pages)
+    kept.sort(key=_RECORD_KEYS[request.sort], reverse=request.descending)
+    return ListPage([to_row(record) for record in kept[start:start + request.page_size]], len(kept), page, pages)

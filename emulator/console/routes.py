@@ -22,6 +22,7 @@ from emulator.console.sources import LogCursor, metric_series, read_new_lines
 from emulator.core.errors import ServiceError
 from emulator.observability.metrics import compile_definitions
 from emulator.services.sagemaker.builtin_metrics import metric_definitions
+from emulator.services.sagemaker.endpoints import endpoint_log_group
 from emulator.services.sagemaker.plane import ControlPlane
 
 #: how often a live log view looks for new lines, and sends a keep-alive comment when there are none
@@ -29,6 +30,10 @@ LOG_POLL_SECONDS = 0.3
 LOG_KEEPALIVE_SECONDS = 10.0
 #: a log stream is closed after this long (the browser's EventSource reconnects, resuming by its cursor)
 LOG_STREAM_MAX_SECONDS = 600.0
+#: the endpoint page shows this many of the serving containers' last log lines
+SERVING_LOG_LINES = 200
+#: an invocation's answer is shown up to this many characters
+INVOKE_PREVIEW_CHARS = 20_000
 
 
 def console_blueprint(control: ControlPlane, health_facts: Callable[[], dict[str, Any]],
@@ -85,9 +90,9 @@ def console_blueprint(control: ControlPlane, health_facts: Callable[[], dict[str
     def job_list(slug: str) -> str:
         kind = _kind(kinds, slug)
         asked = ListRequest.from_args(request.args)
-        page = list_page(kind.rows(), asked)
+        page = list_page(kind.records(), asked, kind.row)
         template = "_job_table.html" if request.args.get("partial") else "job_list.html"
-        return render_template(template, kind=kind, page=page, asked=asked, statuses=JOB_STATUSES,
+        return render_template(template, kind=kind, page=page, asked=asked, statuses=kind.statuses,
                                sort_columns=SORT_COLUMNS, page_sizes=PAGE_SIZES)
 
     @blueprint.get(f"{PREFIX}/<slug>/<name>")
@@ -96,6 +101,11 @@ def console_blueprint(control: ControlPlane, health_facts: Callable[[], dict[str
         region = _region(default_region)
         described = kind.describe(region, name)
         status = described[f"{kind.prefix}Status"]
+        if slug == "endpoints":
+            serving = read_new_lines(account, region, name, LogCursor(), group=endpoint_log_group(name),
+                                     stream_prefix="")[-SERVING_LOG_LINES:]
+            return render_template("endpoint_detail.html", kind=kind, name=name, region=region,
+                                   described=described, status=status, serving_log=serving)
         if slug != "training-jobs":
             return render_template("job_detail.html", kind=kind, name=name, region=region, described=described,
                                    status=status)
@@ -122,6 +132,29 @@ def console_blueprint(control: ControlPlane, health_facts: Callable[[], dict[str
         region = _region(default_region)
         kind.stop(region, name)
         return redirect(url_for("console.job_detail", slug=slug, name=name, region=region), code=303)
+
+    @blueprint.post(f"{PREFIX}/training-jobs/<name>/interrupt")
+    def interrupt(name: str) -> Any:
+        """A managed-spot interruption, as ``mlharbor interrupt`` injects it."""
+        region = _region(default_region)
+        control.training.interrupt_training_job(region, name)
+        return redirect(url_for("console.job_detail", slug="training-jobs", name=name, region=region), code=303)
+
+    @blueprint.post(f"{PREFIX}/endpoints/<name>/invoke")
+    def invoke(name: str) -> str:
+        """InvokeEndpoint through the endpoint backend, as the runtime API calls it; the answer and its latency."""
+        region = _region(default_region)
+        body = request.form.get("body", "").encode()
+        content_type = request.form.get("content_type") or "application/json"
+        accept = request.form.get("accept") or None
+        started = time.perf_counter()
+        try:
+            answer = control.endpoints.invoke_endpoint(region, name, body, content_type, accept)
+        except ServiceError as error:
+            return render_template("_invoke_result.html", error=f"{error.code}: {error.message}",
+                                   seconds=time.perf_counter() - started)
+        return render_template("_invoke_result.html", answer=answer, seconds=time.perf_counter() - started,
+                               text=answer.body.decode("utf-8", errors="replace")[:INVOKE_PREVIEW_CHARS])
 
     @blueprint.get(f"{PREFIX}/training-jobs/<name>/metrics.json")
     def metrics(name: str) -> Response:

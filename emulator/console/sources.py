@@ -45,15 +45,17 @@ class LogCursor:
 
 
 def read_new_lines(account: str, region: str, job_name: str, cursor: LogCursor,
-                   group: str = TRAINING_LOG_GROUP, limit: int = 5000) -> list[LogLine]:
-    """Lines of the job's streams (``<job>/…``) not yet seen by ``cursor``, advancing it."""
+                   group: str = TRAINING_LOG_GROUP, limit: int = 5000,
+                   stream_prefix: str | None = None) -> list[LogLine]:
+    """Lines of the job's streams (``<job>/…``, or ``stream_prefix…``) not yet seen by ``cursor``, advancing it."""
+    prefix = job_name + "/" if stream_prefix is None else stream_prefix
     backend = logs_backends[account][region]
     log_group = backend.groups.get(group)
     if log_group is None:
         return []
     found: list[LogLine] = []
     for name, stream in sorted(log_group.streams.items()):
-        if not name.startswith(job_name + "/"):
+        if not name.startswith(prefix):
             continue
         start = cursor.seen.get(name, 0)
         events = stream.events[start:start + max(0, limit - len(found))]  # a slice: a copy, safe to iterate

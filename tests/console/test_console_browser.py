@@ -4,6 +4,7 @@ metric value, Stop stops, and another site's form post is refused."""
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.error
 import urllib.request
@@ -17,12 +18,14 @@ from tests.console.conftest import screenshot
 pytestmark = pytest.mark.slow
 
 PRINTING = """
+import json
 import time
 for step in range(8):
     print(f"step {step} loss={1.0 / (step + 1):.4f}", flush=True)
     time.sleep(0.6)
 """
 SLEEPING = """
+import json
 import time
 print("sleeping", flush=True)
 time.sleep(120)
@@ -129,3 +132,21 @@ def test_pages_carry_no_cors_grant_and_forbid_framing(harbor: Any) -> None:
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
     assert "Access-Control-Allow-Origin" not in headers
     assert "Overview" in body
+
+
+def test_endpoint_form_returns_the_models_answer(page: Any, harbor: Any, sagemaker: Any, s3: Any,
+                                                  bucket: str) -> None:
+    from tests.services.sagemaker.test_endpoints import deploy, put_model
+
+    name = deploy(sagemaker, put_model(s3, bucket, factor=3))
+    page.goto(console_url(harbor, "/_console/endpoints"))
+    page.locator(f"tr[data-job='{name}'] .job-status", has_text="InService").wait_for()
+    page.click(f"tr[data-job='{name}'] a")
+    page.fill("#invoke textarea[name=body]", "[1, 2, 5]")
+    page.click("#invoke-button")
+    answer = page.locator("#invoke-answer")
+    answer.wait_for()
+    assert json.loads(answer.inner_text())["doubled"] == [3, 6, 15]
+    assert page.locator("#invoke-latency").inner_text().endswith("ms")
+    screenshot(page, "endpoint-invoke")
+    sagemaker.delete_endpoint(EndpointName=name)
