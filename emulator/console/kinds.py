@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from emulator.console.listing import Row
-from emulator.services.sagemaker import endpoint_responses, responses, transform_responses
+from emulator.services.sagemaker import endpoint_responses, responses, transform_responses, tuning_responses
 from emulator.services.sagemaker.plane import ControlPlane
 
 JOB_STATUSES = ("InProgress", "Stopping", "Completed", "Failed", "Stopped")
@@ -73,7 +73,10 @@ class JobKind:
 
 def job_kinds(control: ControlPlane) -> dict[str, JobKind]:
     """The listed kinds, by slug."""
-    training, processing, transforms = control.training, control.processing, control.transforms
+    training, processing, transforms, tuning = control.training, control.processing, control.transforms, control.tuning
+
+    def trial_finder(region: str) -> Callable[[str], Any]:
+        return lambda name: training.jobs.find((region, name))
     kinds = [
         JobKind("training-jobs", "Training jobs", training.jobs.all, responses.training_job_summary,
                 lambda region, name: responses.describe_training_job_output(
@@ -87,6 +90,11 @@ def job_kinds(control: ControlPlane) -> dict[str, JobKind]:
                 lambda region, name: transform_responses.describe_transform_job_output(
                     transforms.describe_transform_job(region, name)),
                 transforms.stop_transform_job, "TransformJob", "TransformEndTime"),
+        JobKind("tuning-jobs", "Tuning jobs", tuning.jobs.all,
+                lambda job: tuning_responses.tuning_job_summary(job, trial_finder(job.region)),
+                lambda region, name: tuning_responses.describe_tuning_job_output(
+                    tuning.describe_hyper_parameter_tuning_job(region, name), trial_finder(region), tuning),
+                tuning.stop_hyper_parameter_tuning_job, "HyperParameterTuningJob", "HyperParameterTuningEndTime"),
         JobKind("endpoints", "Endpoints", control.endpoints.endpoints.all, endpoint_responses.endpoint_summary,
                 lambda region, name: endpoint_responses.describe_endpoint_output(
                     control.endpoints.describe_endpoint(region, name)),
@@ -98,7 +106,6 @@ def job_kinds(control: ControlPlane) -> dict[str, JobKind]:
 def overview_counts(control: ControlPlane, glue: Any | None) -> dict[str, dict[str, int]]:
     """Counts by status for every kind of job mlharbor runs (and endpoints), for the overview."""
     counts = {kind.title: kind.counts() for kind in job_kinds(control).values()}
-    counts["Tuning jobs"] = dict(Counter(job.status for job in control.tuning.jobs.all()))
     if glue is not None:
         counts["Glue job runs"] = glue_run_counts(glue, control.config["region"])
     return counts

@@ -21,6 +21,7 @@ from emulator.console.paths import PREFIX
 from emulator.console.sources import LogCursor, metric_series, read_new_lines
 from emulator.core.errors import ServiceError
 from emulator.observability.metrics import compile_definitions
+from emulator.services.sagemaker import tuning_responses
 from emulator.services.sagemaker.builtin_metrics import metric_definitions
 from emulator.services.sagemaker.endpoints import endpoint_log_group
 from emulator.services.sagemaker.plane import ControlPlane
@@ -106,6 +107,11 @@ def console_blueprint(control: ControlPlane, health_facts: Callable[[], dict[str
                                      stream_prefix="")[-SERVING_LOG_LINES:]
             return render_template("endpoint_detail.html", kind=kind, name=name, region=region,
                                    described=described, status=status, serving_log=serving)
+        if slug == "tuning-jobs":
+            trials = tuning_trials(control, region, name)
+            objectives = [trial.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value") for trial in trials]
+            return render_template("tuning_detail.html", kind=kind, name=name, region=region, described=described,
+                                   status=status, trials=trials, objectives=objectives)
         if slug != "training-jobs":
             return render_template("job_detail.html", kind=kind, name=name, region=region, described=described,
                                    status=status)
@@ -177,6 +183,13 @@ def console_blueprint(control: ControlPlane, health_facts: Callable[[], dict[str
                         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     return blueprint
+
+
+def tuning_trials(control: ControlPlane, region: str, name: str) -> list[dict[str, Any]]:
+    """Every trial of a tuning job as ``ListTrainingJobsForHyperParameterTuningJob`` summarises it, oldest first."""
+    job = control.tuning.describe_hyper_parameter_tuning_job(region, name)
+    return [tuning_responses.trial_summary(job, trial, control.training.jobs.find((region, trial.training_job_name)))
+            for trial in job.trials]
 
 
 def _log_events(control: ControlPlane, account: str, region: str, name: str, cursor: LogCursor) -> Iterator[str]:

@@ -8,6 +8,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+import uuid
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ pytestmark = pytest.mark.slow
 PRINTING = """
 import json
 import time
+import uuid
 for step in range(8):
     print(f"step {step} loss={1.0 / (step + 1):.4f}", flush=True)
     time.sleep(0.6)
@@ -27,6 +29,7 @@ for step in range(8):
 SLEEPING = """
 import json
 import time
+import uuid
 print("sleeping", flush=True)
 time.sleep(120)
 """
@@ -150,3 +153,27 @@ def test_endpoint_form_returns_the_models_answer(page: Any, harbor: Any, sagemak
     assert page.locator("#invoke-latency").inner_text().endswith("ms")
     screenshot(page, "endpoint-invoke")
     sagemaker.delete_endpoint(EndpointName=name)
+
+
+def test_tuning_page_lists_trials_with_their_objective(page: Any, harbor: Any, sagemaker: Any, s3: Any,
+                                                        bucket: str) -> None:
+    from tests.services.sagemaker.test_tuning_runs import tuning_request
+
+    name = f"tune-{uuid.uuid4().hex[:8]}"
+    sagemaker.create_hyper_parameter_tuning_job(**tuning_request(s3, bucket, name, 2))
+    deadline = time.monotonic() + 240
+    while sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)[
+            "HyperParameterTuningJobStatus"] == "InProgress" and time.monotonic() < deadline:
+        time.sleep(1)
+    page.goto(console_url(harbor, f"/_console/tuning-jobs/{name}"))
+    summaries = sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=name)["TrainingJobSummaries"]
+    assert page.locator("#trials tr[data-trial]").count() == len(summaries) == 2
+    for summary in summaries:
+        cell = page.locator(f"#trials tr[data-trial='{summary['TrainingJobName']}'] .objective")
+        assert float(cell.inner_text()) == pytest.approx(summary["FinalHyperParameterTuningJobObjectiveMetric"]["Value"])
+    page.locator("#objective-chart canvas").wait_for()
+    assert page.locator("#objective-chart").get_attribute("data-points") == "2"
+    best = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)["BestTrainingJob"]
+    assert best["TrainingJobName"] in page.locator("#best-trial").inner_text()
+    screenshot(page, "tuning-job-detail")

@@ -93,7 +93,22 @@ function charts(box) {
   poll();
 }
 
+function objectiveChart(box) {
+  // one point per trial that reported its objective: x = trial number, y = objective value
+  const values = JSON.parse(box.dataset.values || "[]");
+  const xs = values.map((_, i) => i + 1);
+  box.dataset.points = String(values.filter((v) => v !== null).length);
+  if (!values.length) { box.textContent = "No trials yet."; return; }
+  const opts = {
+    width: 640, height: 220, scales: {x: {time: false}},
+    series: [{label: "trial"}, {label: box.dataset.metric, stroke: "#7c3aed", width: 0, points: {show: true, size: 8}}],
+  };
+  new uPlot(opts, [xs, values], box);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const objective = document.getElementById("objective-chart");
+  if (objective) objectiveChart(objective);
   const log = document.getElementById("log");
   if (log) followLogs(log);
   const box = document.getElementById("charts");
