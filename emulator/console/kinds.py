@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from emulator.console import glue_runs
 from emulator.console.listing import Row
 from emulator.services.sagemaker import endpoint_responses, responses, transform_responses, tuning_responses
 from emulator.services.sagemaker.plane import ControlPlane
@@ -71,8 +72,8 @@ class JobKind:
         return dict(Counter(record.status for record in self.records()))
 
 
-def job_kinds(control: ControlPlane) -> dict[str, JobKind]:
-    """The listed kinds, by slug."""
+def job_kinds(control: ControlPlane, glue: Any | None = None) -> dict[str, JobKind]:
+    """The listed kinds, by slug (Glue runs when ``glue``, Glue's backend, is given)."""
     training, processing, transforms, tuning = control.training, control.processing, control.transforms, control.tuning
 
     def trial_finder(region: str) -> Callable[[str], Any]:
@@ -100,29 +101,16 @@ def job_kinds(control: ControlPlane) -> dict[str, JobKind]:
                     control.endpoints.describe_endpoint(region, name)),
                 None, "Endpoint", None, ENDPOINT_STATUSES),
     ]
+    if glue is not None:
+        region = control.config["region"]
+        kinds.append(JobKind("glue-runs", "Glue job runs", lambda: glue_runs.all_runs(glue, region),
+                             glue_runs.run_summary,
+                             lambda run_region, name: glue_runs.describe_run(glue, run_region, name),
+                             lambda run_region, name: glue_runs.stop_run(glue, run_region, name),
+                             "GlueRun", "GlueRunEndTime", glue_runs.GLUE_RUN_STATES))
     return {kind.slug: kind for kind in kinds}
 
 
 def overview_counts(control: ControlPlane, glue: Any | None) -> dict[str, dict[str, int]]:
     """Counts by status for every kind of job mlharbor runs (and endpoints), for the overview."""
-    counts = {kind.title: kind.counts() for kind in job_kinds(control).values()}
-    if glue is not None:
-        counts["Glue job runs"] = glue_run_counts(glue, control.config["region"])
-    return counts
-
-
-def glue_run_counts(glue: Any, region: str) -> dict[str, int]:
-    """Glue runs by ``JobRunState``, through the backend's own paging (the API's)."""
-    states: Counter[str] = Counter()
-    token: str | None = None
-    while True:
-        jobs, token = glue.jobs.page(region, 1000, token)
-        for job in jobs:
-            run_token: str | None = None
-            while True:
-                runs, run_token = glue.runs.page(region, job["Name"], 1000, run_token)
-                states.update(run.JobRunState for run in runs)
-                if not run_token:
-                    break
-        if not token:
-            return dict(states)
+    return {kind.title: kind.counts() for kind in job_kinds(control, glue).values()}

@@ -14,13 +14,14 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, stream_with_context, url_for
 
-from emulator.console import guard
+from emulator.console import glue_runs, guard
 from emulator.console.kinds import JOB_STATUSES, JobKind, job_kinds, overview_counts
 from emulator.console.listing import PAGE_SIZES, SORT_COLUMNS, ListRequest, list_page
 from emulator.console.paths import PREFIX
 from emulator.console.sources import LogCursor, metric_series, read_new_lines
 from emulator.core.errors import ServiceError
 from emulator.observability.metrics import compile_definitions
+from emulator.services.glue.runs import ERROR_LOG_GROUP, OUTPUT_LOG_GROUP
 from emulator.services.sagemaker import tuning_responses
 from emulator.services.sagemaker.builtin_metrics import metric_definitions
 from emulator.services.sagemaker.endpoints import endpoint_log_group
@@ -49,7 +50,7 @@ def console_blueprint(control: ControlPlane, health_facts: Callable[[], dict[str
     blueprint = Blueprint("console", __name__, template_folder="templates", static_folder="static",
                           static_url_path=f"{PREFIX}/static")
     token = guard.new_token()
-    kinds = job_kinds(control)
+    kinds = job_kinds(control, glue)
     account, default_region = control.config["account_id"], control.config["region"]
 
     @blueprint.before_request
@@ -112,6 +113,12 @@ def console_blueprint(control: ControlPlane, health_facts: Callable[[], dict[str
             objectives = [trial.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value") for trial in trials]
             return render_template("tuning_detail.html", kind=kind, name=name, region=region, described=described,
                                    status=status, trials=trials, objectives=objectives)
+        if slug == "glue-runs":
+            run_id = glue_runs.split_run_name(name)[1]
+            output = {group: read_new_lines(account, region, name, LogCursor(), group=group, stream_prefix=run_id)
+                      for group in (OUTPUT_LOG_GROUP, ERROR_LOG_GROUP)}
+            return render_template("glue_run_detail.html", kind=kind, name=name, region=region, described=described,
+                                   status=status, output=output)
         if slug != "training-jobs":
             return render_template("job_detail.html", kind=kind, name=name, region=region, described=described,
                                    status=status)

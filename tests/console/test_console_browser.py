@@ -177,3 +177,23 @@ def test_tuning_page_lists_trials_with_their_objective(page: Any, harbor: Any, s
     best = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)["BestTrainingJob"]
     assert best["TrainingJobName"] in page.locator("#best-trial").inner_text()
     screenshot(page, "tuning-job-detail")
+
+
+def test_glue_run_shows_its_state_and_output(page: Any, harbor: Any, s3: Any, bucket: str) -> None:
+    from tests.services.glue.conftest import create_job, put_script, wait_for_run
+
+    glue = harbor.client("glue")
+    job = create_job(glue, put_script(s3, bucket, "print('hello from a glue run', flush=True)\n"))
+    run_id = glue.start_job_run(JobName=job)["JobRunId"]
+    assert wait_for_run(glue, job, run_id)["JobRunState"] == "SUCCEEDED"
+    page.goto(console_url(harbor, "/_console/glue-runs?name=" + job))
+    page.locator(f"tr[data-job='{job}~{run_id}'] .job-status", has_text="SUCCEEDED").wait_for()
+    page.click(f"tr[data-job='{job}~{run_id}'] a")
+    deadline = time.monotonic() + 30  # the run's output reaches CloudWatch Logs on the shipper's next flush
+    while "hello from a glue run" not in page.locator("pre[data-group='/aws-glue/jobs/output']").inner_text():
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+        page.reload()
+    screenshot(page, "glue-run-detail")
+    page.goto(console_url(harbor, "/"))
+    assert page.locator("#counts tr[data-kind='Glue job runs']").count() == 1
