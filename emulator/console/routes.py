@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, stream_with_context, url_for
 
-from emulator.console import glue_runs, guard
+from emulator.console import glue_runs, guard, s3_browser
 from emulator.console.kinds import JOB_STATUSES, JobKind, job_kinds, overview_counts
 from emulator.console.listing import PAGE_SIZES, SORT_COLUMNS, ListRequest, list_page
 from emulator.console.paths import PREFIX
@@ -145,6 +145,40 @@ def console_blueprint(control: ControlPlane, health_facts: Callable[[], dict[str
         region = _region(default_region)
         kind.stop(region, name)
         return redirect(url_for("console.job_detail", slug=slug, name=name, region=region), code=303)
+
+    @blueprint.get(f"{PREFIX}/s3")
+    def s3_buckets() -> str:
+        return render_template("s3_buckets.html", buckets=s3_browser.buckets(account))
+
+    @blueprint.get(f"{PREFIX}/s3/<bucket>")
+    def s3_level(bucket: str) -> str:
+        prefix = request.args.get("prefix", "")
+        page = ListRequest.from_args(request.args).page
+        return render_template("s3_level.html", bucket=bucket, prefix=prefix,
+                               level=s3_browser.level(account, bucket, prefix, page))
+
+    @blueprint.get(f"{PREFIX}/s3/<bucket>/object")
+    def s3_object(bucket: str) -> str:
+        key_name = request.args.get("key", "")
+        key = s3_browser.find_object(account, bucket, key_name)
+        facts = s3_browser.metadata(key)
+        kind = s3_browser.preview_kind(key_name, str(facts.get("content-type", "")))
+        text, table = None, None
+        if kind == "text":
+            text = key.value[:s3_browser.PREVIEW_BYTES].decode("utf-8", errors="replace")
+            text, table = s3_browser.shaped_preview(key_name, text, key.size <= s3_browser.PREVIEW_BYTES)
+        return render_template("s3_object.html", bucket=bucket, key=key_name, facts=facts, kind=kind, text=text,
+                               table=table, truncated=key.size > s3_browser.PREVIEW_BYTES)
+
+    @blueprint.get(f"{PREFIX}/s3/<bucket>/download")
+    def s3_download(bucket: str) -> Response:
+        """The object's bytes: an attachment, or inline for a raster image's preview (never HTML or SVG)."""
+        key_name = request.args.get("key", "")
+        key = s3_browser.find_object(account, bucket, key_name)
+        image = s3_browser.image_type(key_name) if request.args.get("inline") else None
+        filename = key_name.rsplit("/", 1)[-1].replace('"', "") or "object"
+        headers = {} if image else {"Content-Disposition": f'attachment; filename="{filename}"'}
+        return Response(key.value, content_type=image or "application/octet-stream", headers=headers)
 
     @blueprint.post(f"{PREFIX}/training-jobs/<name>/interrupt")
     def interrupt(name: str) -> Any:

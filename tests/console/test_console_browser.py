@@ -9,6 +9,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -197,3 +198,29 @@ def test_glue_run_shows_its_state_and_output(page: Any, harbor: Any, s3: Any, bu
     screenshot(page, "glue-run-detail")
     page.goto(console_url(harbor, "/"))
     assert page.locator("#counts tr[data-kind='Glue job runs']").count() == 1
+
+
+def test_s3_browser_walks_prefixes_previews_and_downloads(page: Any, harbor: Any, s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="data/train/part-0.csv", Body=b"id,label\n1,cat\n2,dog\n", ContentType="text/csv")
+    s3.put_object(Bucket=bucket, Key="data/meta.json", Body=b'{"rows": 2}', ContentType="application/json")
+    s3.put_object(Bucket=bucket, Key="data/page.html", Body=b"<script>alert(1)</script>", ContentType="text/html")
+    page.goto(console_url(harbor, "/_console/s3"))
+    page.click(f"tr[data-bucket='{bucket}'] a")
+    page.click("text=data/")
+    page.click("text=train/")
+    page.click("tr[data-key='data/train/part-0.csv'] td >> nth=0 >> a")
+    assert page.locator("#csv-preview tr").count() == 3
+    assert "text/csv" in page.locator("#metadata").inner_text()
+    screenshot(page, "s3-object")
+    with page.expect_download() as download:
+        page.click("#download")
+    assert Path(download.value.path()).read_bytes() == b"id,label\n1,cat\n2,dog\n"
+    page.goto(console_url(harbor, f"/_console/s3/{bucket}/object?key=data/meta.json"))
+    assert json.loads(page.locator("#preview").inner_text()) == {"rows": 2}
+    # an HTML object is never shown in the console's origin: no preview, and its bytes come as an attachment
+    page.goto(console_url(harbor, f"/_console/s3/{bucket}/object?key=data/page.html"))
+    assert page.locator("#preview").count() == 0
+    with urllib.request.urlopen(harbor.endpoint + f"/_console/s3/{bucket}/download?key=data/page.html&inline=1",
+                                timeout=30) as answer:
+        assert answer.headers["Content-Type"] == "application/octet-stream"
+        assert answer.headers["Content-Disposition"].startswith("attachment")
