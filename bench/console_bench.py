@@ -7,15 +7,23 @@ N completed training jobs (10,000 by default) are written to a data dir's record
 * ``GET /_console/training-jobs?size=50`` (sorted by creation time, newest first): the console's page of
   the same 50 rows, rendered as HTML.
 
-Target: page <= 1.5x the API call. ``python bench/console_bench.py --small`` uses 1,000 jobs.
-Not measured yet: the time to the first log line on the page beside ``mlharbor logs -f``.
+Target: page <= 1.5x the API call.
+
+Then, on a fresh server, the time from CreateTrainingJob to the job's first own log line, read at once
+by the console's live log stream (its server-sent events, as the page's EventSource reads them) and by
+``mlharbor logs -f`` (a subprocess), for the same job; median over J jobs.
+
+``python bench/console_bench.py --small`` uses 1,000 jobs and J = 1.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -27,7 +35,14 @@ from emulator.services.sagemaker.arns import training_job_arn  # noqa: E402
 from emulator.services.sagemaker.records import StatusTransition, TrainingJob  # noqa: E402
 from emulator.services.sagemaker.store import RecordStore  # noqa: E402
 from emulator.services.sagemaker.training import KIND  # noqa: E402
-from emulator.testing import ROLE, start_harbor  # noqa: E402
+from emulator.testing import ROLE, script_job, start_harbor  # noqa: E402
+
+MARKER = "first-line-of-the-job"
+SCRIPT = f"""
+import time
+print("{MARKER}", flush=True)
+time.sleep(3)
+"""
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 
@@ -63,9 +78,51 @@ def median_seconds(call, repeats: int) -> float:  # type: ignore[no-untyped-def]
     return statistics.median(times)
 
 
+def first_line_on_page(endpoint: str, name: str, created: float, out: dict[str, float]) -> None:
+    url = f"{endpoint}/_console/training-jobs/{name}/logs"
+    with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept": "text/event-stream"}),
+                                timeout=120) as stream:
+        for raw in stream:
+            if MARKER.encode() in raw:
+                out["page"] = time.perf_counter() - created
+                return
+
+
+def first_line_from_cli(endpoint: str, name: str, created: float, out: dict[str, float]) -> None:
+    command = [sys.executable, "-m", "emulator.cli", "logs", "-f", name, "--endpoint", endpoint]
+    with subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if MARKER in line:
+                out["cli"] = time.perf_counter() - created
+                break
+        process.terminate()
+
+
+def time_to_first_line(harbor, jobs: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    sagemaker, s3 = harbor.client("sagemaker"), harbor.client("s3")
+    s3.create_bucket(Bucket="console-bench")
+    page_times, cli_times = [], []
+    for _ in range(jobs):
+        request = script_job(s3, "console-bench", SCRIPT)
+        sagemaker.create_training_job(**request)
+        created = time.perf_counter()
+        out: dict[str, float] = {}
+        readers = [threading.Thread(target=reader, args=(harbor.endpoint, request["TrainingJobName"], created, out))
+                   for reader in (first_line_on_page, first_line_from_cli)]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join(180)
+        page_times.append(out["page"])
+        cli_times.append(out["cli"])
+    return statistics.median(page_times), statistics.median(cli_times)
+
+
 def main() -> int:
     small = "--small" in sys.argv
-    count, repeats = (1_000, 10) if small else (10_000, 20)
+    count, repeats, jobs = (1_000, 10, 1) if small else (10_000, 20, 5)
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
         seed_jobs(data_dir, count)
@@ -87,6 +144,16 @@ def main() -> int:
     print(f"console: {count} training jobs stored; median of {repeats}")
     print(f"  ListTrainingJobs (50 rows)        {api * 1000:8.1f} ms")
     print(f"  /_console/training-jobs (50 rows) {html * 1000:8.1f} ms   ratio {html / api:.2f}x (target <= 1.5x)")
+    with tempfile.TemporaryDirectory() as tmp:
+        harbor = start_harbor(Path(tmp))
+        try:
+            page_first, cli_first = time_to_first_line(harbor, jobs)
+        finally:
+            harbor.kill()
+    print(f"  first log line, console live log  {page_first * 1000:8.1f} ms   "
+          f"(CreateTrainingJob to the line; median of {jobs})")
+    print(f"  first log line, mlharbor logs -f  {cli_first * 1000:8.1f} ms   "
+          f"ratio page/cli {page_first / cli_first:.2f}x")
     return 0
 
 
