@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, stream_with_context, url_for
 
-from emulator.console import glue_runs, guard, s3_browser
+from emulator.console import glue_runs, graph, guard, s3_browser
 from emulator.console.kinds import JOB_STATUSES, JobKind, job_kinds, overview_counts
 from emulator.console.listing import PAGE_SIZES, SORT_COLUMNS, ListRequest, list_page
 from emulator.console.paths import PREFIX
@@ -145,6 +145,40 @@ def console_blueprint(control: ControlPlane, health_facts: Callable[[], dict[str
         region = _region(default_region)
         kind.stop(region, name)
         return redirect(url_for("console.job_detail", slug=slug, name=name, region=region), code=303)
+
+    @blueprint.errorhandler(graph.GraphUnavailable)
+    def graph_unavailable(error: graph.GraphUnavailable) -> tuple[str, int]:
+        return render_template("error.html", message=str(error), status=503), 503
+
+    def graph_reader() -> graph.GraphReader:
+        url = health_facts().get("graph")
+        if not url:
+            raise graph.GraphUnavailable("no graph server runs beside this edge")
+        return graph.GraphReader(str(url))
+
+    @blueprint.get(f"{PREFIX}/graph")
+    def graph_overview() -> str:
+        reader = graph_reader()
+        vertices, edges = reader.label_counts()
+        asked = {name: request.args.get(name, "").strip()[:1024] for name in ("id", "key", "value")}
+        found = reader.search(asked["id"], asked["key"], asked["value"]) if any(asked.values()) else None
+        return render_template("graph.html", vertex_counts=vertices, edge_counts=edges,
+                               loader_jobs=reader.loader_jobs(), asked=asked, found=found,
+                               limit=graph.DEFAULT_NEIGHBOURS, max_limit=graph.MAX_NEIGHBOURS)
+
+    @blueprint.get(f"{PREFIX}/graph/explore")
+    def graph_explore() -> str:
+        vertex_id = request.args.get("id", "").strip()[:1024]
+        if not vertex_id:
+            abort(400)
+        return render_template("graph_explore.html", vertex_id=vertex_id, limit=graph.bound(request.args.get("limit")),
+                               max_limit=graph.MAX_NEIGHBOURS)
+
+    @blueprint.get(f"{PREFIX}/graph/neighbours.json")
+    def graph_neighbours() -> Response:
+        """One click of the explorer: a vertex's edges, at most ``limit`` of them (bounded server-side)."""
+        found = graph_reader().neighbourhood(request.args.get("id", "")[:1024], graph.bound(request.args.get("limit")))
+        return Response(json.dumps(found), content_type="application/json")
 
     @blueprint.get(f"{PREFIX}/s3")
     def s3_buckets() -> str:

@@ -29,7 +29,7 @@ def test_every_vendored_file_matches_its_checksum() -> None:
 
 def test_every_library_carries_its_licence() -> None:
     libraries = {name.split("/")[0] for name in manifest()}
-    assert libraries == {"htmx", "uplot"}
+    assert libraries == {"cytoscape", "htmx", "uplot"}
     for library in libraries:
         assert f"{library}/LICENSE" in manifest()
 

@@ -12,9 +12,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
-from tests.conftest import script_job, wait_for_status
+from tests.conftest import CORA, script_job, wait_for_status
 from tests.console.conftest import screenshot
 
 pytestmark = pytest.mark.slow
@@ -224,3 +225,52 @@ def test_s3_browser_walks_prefixes_previews_and_downloads(page: Any, harbor: Any
                                 timeout=30) as answer:
         assert answer.headers["Content-Type"] == "application/octet-stream"
         assert answer.headers["Content-Disposition"].startswith("attachment")
+
+
+def cora_subset(label: str, papers: int) -> tuple[str, str, str]:
+    """Neptune bulk-load CSV for the first ``papers`` Cora papers and the citations among them."""
+    nodes = (CORA / "nodes.csv").read_text().splitlines()[1:papers + 1]
+    kept = {line.split(",", 1)[0] for line in nodes}
+    vertices = "~id,~label,split:String\n" + "".join(
+        f"{label}-{row[0]},{label},{row[2]}\n" for row in (line.split(",") for line in nodes))
+    cites = [line.split(",") for line in (CORA / "edges.csv").read_text().splitlines()[1:]]
+    cites = [(source, target) for source, target in cites if source in kept and target in kept]
+    edges = "~id,~from,~to,~label\n" + "".join(
+        f"{label}-e{i},{label}-{source},{label}-{target},cites\n" for i, (source, target) in enumerate(cites))
+    return vertices, edges, f"{label}-{cites[0][0]}"  # a paper with at least one citation in the subset
+
+
+def test_graph_page_counts_searches_and_the_explorer_expands_a_cora_vertex(page: Any, harbor: Any, s3: Any,
+                                                                           bucket: str) -> None:
+    label = f"paper{uuid.uuid4().hex[:6]}"
+    vertices, edges, start = cora_subset(label, 400)
+    prefix = f"graph-{label}/"
+    s3.put_object(Bucket=bucket, Key=prefix + "vertices.csv", Body=vertices.encode())
+    s3.put_object(Bucket=bucket, Key=prefix + "edges.csv", Body=edges.encode())
+    neptune = boto3.client("neptunedata", endpoint_url=harbor.graph, region_name="us-east-1",
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+    load_id = neptune.start_loader_job(source=f"s3://{bucket}/{prefix}", format="csv", s3BucketRegion="us-east-1",
+                                       iamRoleArn="arn:aws:iam::123456789012:role/NeptuneLoadFromS3")["payload"]["loadId"]
+    deadline = time.monotonic() + 120
+    while neptune.get_loader_job_status(loadId=load_id)["payload"]["overallStatus"]["status"] != "LOAD_COMPLETED":
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    page.goto(console_url(harbor, "/_console/graph"))
+    assert page.locator(f"#vertex-counts tr[data-label='{label}'] td").inner_text() == "400"
+    assert page.locator(f"#loader-jobs tr[data-load='{load_id}']").inner_text().count("LOAD_COMPLETED") == 1
+    page.fill("#vertex-search input[name=id]", start)
+    page.click("#vertex-search button")
+    page.click(f"#search-results tr[data-vertex='{start}'] a.explore")
+    explorer = page.locator("#explorer[data-nodes]")
+    explorer.wait_for()
+    first = int(explorer.get_attribute("data-nodes"))
+    assert first > 1  # the paper and those it cites or that cite it
+    screenshot(page, "graph-explorer")
+    # one more click, on a neighbour, brings its neighbours, never more edges than the bound
+    page.fill("#neighbour-limit", "3")
+    page.evaluate("""() => { const box = document.getElementById('explorer');
+        const other = box.explorer.cy.nodes().filter((n) => !n.hasClass('expanded'))[0];
+        box.dataset.clicked = other.id(); other.emit('tap'); }""")
+    page.wait_for_function("() => document.getElementById('explorer').explorer.cy.nodes('.expanded').length == 2")
+    edges_after = int(page.locator("#explorer").get_attribute("data-edges"))
+    assert edges_after <= first - 1 + 3

@@ -106,7 +106,49 @@ function objectiveChart(box) {
   new uPlot(opts, [xs, values], box);
 }
 
+function explorer(box) {
+  // a neighbourhood grows one click at a time; the server bounds how many edges one click brings
+  const state = document.getElementById("explore-state");
+  const limitBox = document.getElementById("neighbour-limit");
+  const cy = cytoscape({
+    container: box, elements: [],
+    style: [
+      {selector: "node", style: {label: "data(id)", "font-size": 9, "background-color": "#2563eb", width: 14, height: 14}},
+      {selector: "node.expanded", style: {"background-color": "#7c3aed"}},
+      {selector: "edge", style: {width: 1, "line-color": "#9ca3af", "curve-style": "haystack"}},
+    ],
+  });
+  async function expand(id) {
+    state.textContent = "loading…";
+    const url = `${box.dataset.url}?id=${encodeURIComponent(id)}&limit=${encodeURIComponent(limitBox.value)}`;
+    const response = await fetch(url, {credentials: "same-origin"});
+    if (!response.ok) { state.textContent = "the graph server did not answer (" + response.status + ")"; return; }
+    const found = await response.json();
+    const added = [];
+    for (const node of found.nodes) {
+      if (cy.getElementById(node.id).empty()) added.push({group: "nodes", data: {id: node.id, label: node.label}});
+    }
+    for (const edge of found.edges) {
+      if (cy.getElementById("e" + edge.id).empty()) {
+        added.push({group: "edges", data: {id: "e" + edge.id, source: edge.source, target: edge.target, label: edge.label}});
+      }
+    }
+    cy.add(added);
+    cy.getElementById(found.centre).addClass("expanded");
+    cy.layout({name: "cose", animate: false}).run();
+    box.dataset.nodes = String(cy.nodes().length);
+    box.dataset.edges = String(cy.edges().length);
+    state.textContent = `${cy.nodes().length} vertices, ${cy.edges().length} edges` +
+      (found.more ? ` · ${found.centre} has more edges than the bound` : "");
+  }
+  cy.on("tap", "node", (event) => expand(event.target.id()));
+  box.explorer = {cy, expand};  // a handle for the browser tests and the devtools console
+  expand(box.dataset.start);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const graphBox = document.getElementById("explorer");
+  if (graphBox) explorer(graphBox);
   const objective = document.getElementById("objective-chart");
   if (objective) objectiveChart(objective);
   const log = document.getElementById("log");
