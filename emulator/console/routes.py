@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, redirect, render_template, request, stream_with_context, url_for
 
 from emulator.console import glue_runs, graph, guard, s3_browser
-from emulator.console.kinds import JOB_STATUSES, JobKind, job_kinds, overview_counts
+from emulator.console.kinds import JobKind, job_kinds, overview_counts
 from emulator.console.listing import PAGE_SIZES, SORT_COLUMNS, ListRequest, list_page
 from emulator.console.paths import PREFIX
 from emulator.console.sources import LogCursor, metric_series, read_new_lines
@@ -77,7 +77,8 @@ def console_blueprint(control: ControlPlane, health_facts: Callable[[], dict[str
 
     @blueprint.context_processor
     def common() -> dict[str, Any]:
-        return {"csrf_token": token, "kinds": kinds, "prefix": PREFIX}
+        return {"csrf_token": token, "kinds": kinds, "prefix": PREFIX,
+                "kinds_by_title": {kind.title: kind for kind in kinds.values()}}
 
     @blueprint.get("/")
     @blueprint.get(f"{PREFIX}/")
@@ -85,8 +86,7 @@ def console_blueprint(control: ControlPlane, health_facts: Callable[[], dict[str
         facts = health_facts()
         recent = sorted((row for kind in kinds.values() for row in ((kind, r) for r in kind.rows())),
                         key=lambda pair: pair[1].created, reverse=True)[:10]
-        return render_template("overview.html", facts=facts, counts=overview_counts(control, glue), recent=recent,
-                               statuses=JOB_STATUSES)
+        return render_template("overview.html", facts=facts, counts=overview_counts(control, glue), recent=recent)
 
     @blueprint.get(f"{PREFIX}/<slug>")
     def job_list(slug: str) -> str:

@@ -56,7 +56,7 @@ def test_list_shows_a_boto3_job_and_its_status_changes_without_reload(page: Any,
     row.locator(".job-status", has_text="Completed").wait_for(timeout=120_000)
     assert page.evaluate("window.__notReloaded") is True  # the same document: htmx swapped the table
     page.goto(console_url(harbor, "/"))
-    assert page.locator("#counts tr[data-kind='Training jobs']").count() == 1
+    assert page.locator("#counts tr[data-kind='Training jobs'] .count-chip[data-status='Completed']").count() == 1
     screenshot(page, "overview")
 
 
