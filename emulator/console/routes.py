@@ -34,6 +34,8 @@ LOG_KEEPALIVE_SECONDS = 10.0
 LOG_STREAM_MAX_SECONDS = 600.0
 #: the endpoint page shows this many of the serving containers' last log lines
 SERVING_LOG_LINES = 200
+#: how many training jobs one overlay compares
+MAX_COMPARED = 12
 #: an invocation's answer is shown up to this many characters
 INVOKE_PREVIEW_CHARS = 20_000
 
@@ -96,6 +98,15 @@ def console_blueprint(control: ControlPlane, health_facts: Callable[[], dict[str
         template = "_job_table.html" if request.args.get("partial") else "job_list.html"
         return render_template(template, kind=kind, page=page, asked=asked, statuses=kind.statuses,
                                sort_columns=SORT_COLUMNS, page_sizes=PAGE_SIZES)
+
+    @blueprint.get(f"{PREFIX}/training-jobs/compare")
+    def compare() -> str:
+        """Every metric of several training jobs, overlaid: one chart per metric name, one series per job."""
+        region = _region(default_region)
+        names = [name for name in request.args.getlist("job") if name][:MAX_COMPARED]
+        for name in names:
+            control.training.describe_training_job(region, name)  # an unknown job: its error, not an empty chart
+        return render_template("compare.html", names=names, region=region)
 
     @blueprint.get(f"{PREFIX}/<slug>/<name>")
     def job_detail(slug: str, name: str) -> str:

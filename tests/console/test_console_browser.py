@@ -274,3 +274,26 @@ def test_graph_page_counts_searches_and_the_explorer_expands_a_cora_vertex(page:
     page.wait_for_function("() => document.getElementById('explorer').explorer.cy.nodes('.expanded').length == 2")
     edges_after = int(page.locator("#explorer").get_attribute("data-edges"))
     assert edges_after <= first - 1 + 3
+
+
+def test_compare_overlays_the_metrics_of_jobs_ticked_in_the_list(page: Any, harbor: Any, sagemaker: Any, s3: Any,
+                                                                 bucket: str) -> None:
+    names = []
+    for _ in range(2):
+        request = script_job(s3, bucket, PRINTING)
+        request["AlgorithmSpecification"]["MetricDefinitions"] = METRICS
+        sagemaker.create_training_job(**request)
+        names.append(request["TrainingJobName"])
+    for name in names:
+        assert wait_for_status(sagemaker, name)["TrainingJobStatus"] == "Completed"
+    page.goto(console_url(harbor, "/_console/training-jobs?size=500"))
+    for name in names:
+        page.check(f"#pick-{name}")
+    page.wait_for_timeout(2500)  # at least one refresh of the table: the ticks must survive it
+    with page.expect_navigation():
+        page.click("#compare-button")
+    chart = page.locator("#overlay .chart[data-metric='train:loss']")
+    chart.locator("canvas").wait_for()
+    assert chart.get_attribute("data-series") == "2"
+    assert chart.get_attribute("data-points") == "8,8"
+    screenshot(page, "training-jobs-compare")

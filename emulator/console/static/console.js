@@ -146,7 +146,56 @@ function explorer(box) {
   expand(box.dataset.start);
 }
 
+const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#4b5563", "#ca8a04"];
+
+async function overlay(box) {
+  // one chart per metric name; each job is a series, aligned on a shared time axis (uPlot.join)
+  const jobs = JSON.parse(box.dataset.jobs || "[]");
+  const logBox = document.getElementById("log-scale");
+  const bodies = await Promise.all(jobs.map(async (job) => {
+    const response = await fetch(box.dataset.urlTemplate.replace("__JOB__", encodeURIComponent(job)),
+                                 {credentials: "same-origin"});
+    return response.ok ? (await response.json()).metrics : {};
+  }));
+  const metricNames = [...new Set(bodies.flatMap((metrics) => Object.keys(metrics)))].sort();
+  const plots = [];
+  function render() {
+    plots.splice(0).forEach((plot) => plot.destroy());
+    box.replaceChildren();
+    for (const name of metricNames) {
+      const owners = jobs.filter((_, i) => bodies[i][name]);
+      const tables = owners.map((job) => { const m = bodies[jobs.indexOf(job)][name]; return [m.t, m.v]; });
+      const data = uPlot.join(tables);
+      const positive = tables.every(([, v]) => v.every((x) => x > 0));
+      const panel = document.createElement("div");
+      panel.className = "chart";
+      panel.dataset.metric = name;
+      panel.dataset.series = String(owners.length);
+      panel.dataset.points = tables.map(([, v]) => v.length).join(",");
+      panel.innerHTML = "<h3></h3><p class='stats'></p><div class='plot'></div>";
+      panel.querySelector("h3").textContent = name;
+      panel.querySelector(".stats").textContent = owners.map((job, i) => {
+        const s = stats(tables[i][1]);
+        return `${job}: last ${fmt(s.last)} (min ${fmt(s.min)}, max ${fmt(s.max)})`;
+      }).join(" · ");
+      box.appendChild(panel);
+      const opts = {
+        width: Math.max(320, Math.min(900, box.clientWidth - 20)), height: 260,
+        scales: {x: {time: true}, y: logBox.checked && positive ? {distr: 3} : {}},
+        series: [{}].concat(owners.map((job, i) => ({label: job, stroke: PALETTE[i % PALETTE.length], width: 1.5,
+                                                       spanGaps: true}))),
+      };
+      plots.push(new uPlot(opts, data, panel.querySelector(".plot")));
+    }
+    box.dataset.charts = String(metricNames.length);
+  }
+  logBox.addEventListener("change", render);
+  render();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const overlayBox = document.getElementById("overlay");
+  if (overlayBox) overlay(overlayBox);
   const graphBox = document.getElementById("explorer");
   if (graphBox) explorer(graphBox);
   const objective = document.getElementById("objective-chart");
