@@ -164,7 +164,11 @@ async function overlay(box) {
     box.replaceChildren();
     for (const name of metricNames) {
       const owners = jobs.filter((_, i) => bodies[i][name]);
-      const tables = owners.map((job) => { const m = bodies[jobs.indexOf(job)][name]; return [m.t, m.v]; });
+      // x is seconds since each job's first value, so runs made at different times line up
+      const tables = owners.map((job) => {
+        const m = bodies[jobs.indexOf(job)][name];
+        return [m.t.map((t) => +(t - m.t[0]).toFixed(3)), m.v];
+      });
       const data = uPlot.join(tables);
       const positive = tables.every(([, v]) => v.every((x) => x > 0));
       const panel = document.createElement("div");
@@ -181,8 +185,9 @@ async function overlay(box) {
       box.appendChild(panel);
       const opts = {
         width: Math.max(320, Math.min(900, box.clientWidth - 20)), height: 260,
-        scales: {x: {time: true}, y: logBox.checked && positive ? {distr: 3} : {}},
-        series: [{}].concat(owners.map((job, i) => ({label: job, stroke: PALETTE[i % PALETTE.length], width: 1.5,
+        scales: {x: {time: false}, y: logBox.checked && positive ? {distr: 3} : {}},
+        axes: [{label: "seconds since the job's first value"}, {}],
+        series: [{label: "s"}].concat(owners.map((job, i) => ({label: job, stroke: PALETTE[i % PALETTE.length], width: 1.5,
                                                        spanGaps: true}))),
       };
       plots.push(new uPlot(opts, data, panel.querySelector(".plot")));
