@@ -13,7 +13,11 @@ Then, on a fresh server, the time from CreateTrainingJob to the job's first own 
 by the console's live log stream (its server-sent events, as the page's EventSource reads them) and by
 ``mlharbor logs -f`` (a subprocess), for the same job; median over J jobs.
 
-``python bench/console_bench.py --small`` uses 1,000 jobs and J = 1.
+Last, the chart: P metric values (100,000 by default) put for one stored job with PutMetricData, then the
+server time of the metrics the page plots, and, where Debian's Chromium and Playwright are installed, the
+time from opening the job's page in headless Chromium to its chart drawn with every point.
+
+``python bench/console_bench.py --small`` uses 1,000 jobs, J = 1 and P = 10,000.
 """
 
 from __future__ import annotations
@@ -120,9 +124,40 @@ def time_to_first_line(harbor, jobs: int) -> tuple[float, float]:  # type: ignor
     return statistics.median(page_times), statistics.median(cli_times)
 
 
+def put_points(harbor, job: str, points: int) -> None:  # type: ignore[no-untyped-def]
+    # botocore gzips a large PutMetricData body; the edge answers that with BadGzipFile (left alone: not the console)
+    cloudwatch = harbor.client("cloudwatch", disable_request_compression=True)
+    start = time.time() - points
+    for first in range(0, points, 1000):
+        cloudwatch.put_metric_data(Namespace="/aws/sagemaker/TrainingJobs", MetricData=[
+            {"MetricName": "train:loss", "Dimensions": [{"Name": "TrainingJobName", "Value": job}],
+             "Timestamp": start + index, "Value": 1.0 / (index + 1)}
+            for index in range(first, min(points, first + 1000))])
+
+
+def chart_in_browser(url: str, points: int) -> float | None:
+    """Seconds from opening the page to its chart drawn with ``points`` points; ``None`` without a browser."""
+    chromium = Path("/usr/bin/chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    if not chromium.exists():
+        return None
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        started = time.perf_counter()
+        page.goto(url)
+        page.locator(f".chart[data-points='{points}'] canvas").wait_for(timeout=120_000)
+        seconds = time.perf_counter() - started
+        browser.close()
+    return seconds
+
+
 def main() -> int:
     small = "--small" in sys.argv
-    count, repeats, jobs = (1_000, 10, 1) if small else (10_000, 20, 5)
+    count, repeats, jobs, points = (1_000, 10, 1, 10_000) if small else (10_000, 20, 5, 100_000)
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
         seed_jobs(data_dir, count)
@@ -139,11 +174,20 @@ def main() -> int:
                 assert b"bench-job-" in body
 
             html = median_seconds(page, repeats)
+            put_points(harbor, "bench-job-00000", points)
+            series_url = harbor.endpoint + "/_console/training-jobs/bench-job-00000/metrics.json"
+            series = median_seconds(lambda: urllib.request.urlopen(series_url).read(), 5)
+            drawn = chart_in_browser(harbor.endpoint + "/_console/training-jobs/bench-job-00000", points)
         finally:
             harbor.kill()
     print(f"console: {count} training jobs stored; median of {repeats}")
     print(f"  ListTrainingJobs (50 rows)        {api * 1000:8.1f} ms")
     print(f"  /_console/training-jobs (50 rows) {html * 1000:8.1f} ms   ratio {html / api:.2f}x (target <= 1.5x)")
+    print(f"  chart series, {points} points       {series * 1000:8.1f} ms   (server, metrics.json)")
+    if drawn is None:
+        print("  chart drawn in Chromium            skipped (no /usr/bin/chromium or playwright)")
+    else:
+        print(f"  chart drawn in Chromium            {drawn * 1000:8.1f} ms   (page open to {points} points plotted)")
     with tempfile.TemporaryDirectory() as tmp:
         harbor = start_harbor(Path(tmp))
         try:
