@@ -18,7 +18,7 @@ from emulator.console import glue_runs, graph, guard, s3_browser
 from emulator.console.kinds import JobKind, job_kinds, overview_counts
 from emulator.console.listing import PAGE_SIZES, SORT_COLUMNS, ListRequest, list_page
 from emulator.console.paths import PREFIX
-from emulator.console.sources import LogCursor, metric_series, read_new_lines
+from emulator.console.sources import LogCursor, MetricIndex, read_new_lines
 from emulator.core.errors import ServiceError
 from emulator.observability.metrics import compile_definitions
 from emulator.services.glue.runs import ERROR_LOG_GROUP, OUTPUT_LOG_GROUP
@@ -53,6 +53,7 @@ def console_blueprint(control: ControlPlane, health_facts: Callable[[], dict[str
                           static_url_path=f"{PREFIX}/static")
     token = guard.new_token()
     kinds = job_kinds(control, glue)
+    metric_index = MetricIndex()
     account, default_region = control.config["account_id"], control.config["region"]
 
     @blueprint.before_request
@@ -252,7 +253,11 @@ def console_blueprint(control: ControlPlane, health_facts: Callable[[], dict[str
     def metrics(name: str) -> Response:
         region = _region(default_region)
         job = control.training.describe_training_job(region, name)
-        series = metric_series(account, region, name)
+        try:
+            after = float(request.args["after"]) if request.args.get("after") else None
+        except ValueError:
+            abort(400)
+        series = metric_index.series(account, region, name, after)
         body = {"done": job.is_terminal,
                 "metrics": {metric: {"t": [t for t, _ in points], "v": [v for _, v in points]}
                             for metric, points in sorted(series.items())}}

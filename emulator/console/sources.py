@@ -7,7 +7,10 @@ what is new; metric points come as one series per metric name, oldest first.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote
 
@@ -65,20 +68,49 @@ def read_new_lines(account: str, region: str, job_name: str, cursor: LogCursor,
     return found
 
 
-def metric_series(account: str, region: str, job_name: str,
-                  namespace: str = TRAINING_METRICS_NAMESPACE) -> dict[str, list[tuple[float, float]]]:
-    """Every metric of the job (dimension ``TrainingJobName``): name → ``[(epoch seconds, value)]``."""
-    backend = cloudwatch_backends[account][region]
-    series: dict[str, list[tuple[float, float]]] = {}
-    for datum in list(backend.metric_data):
-        if datum.namespace != namespace or not hasattr(datum, "value"):
-            continue
-        if not any(d.name == "TrainingJobName" and d.value == job_name for d in datum.dimensions):
-            continue
-        series.setdefault(datum.name, []).append((_epoch(datum.timestamp), float(datum.value)))
-    for points in series.values():
-        points.sort()
-    return series
+class MetricIndex:
+    """Each viewed job's metric series, kept up to date by reading only the CloudWatch points added since
+    the last look (moto appends points to one list per region), so a chart polling a job with 100,000
+    values costs what is new, not the whole history.
+
+    Args:
+        jobs_kept: how many jobs' series are kept (least recently viewed dropped first).
+    """
+
+    def __init__(self, jobs_kept: int = 32, namespace: str = TRAINING_METRICS_NAMESPACE) -> None:
+        self.jobs_kept = jobs_kept
+        self.namespace = namespace
+        self._lock = threading.Lock()
+        self._seen: OrderedDict[tuple[str, str, str], tuple[int, dict[str, list[tuple[float, float]]]]] = \
+            OrderedDict()
+
+    def series(self, account: str, region: str, job_name: str,
+               after: float | None = None) -> dict[str, list[tuple[float, float]]]:
+        """The job's points (name → ``[(epoch seconds, value)]``, oldest first), only those after ``after``."""
+        data = cloudwatch_backends[account][region].metric_data
+        key = (account, region, job_name)
+        with self._lock:
+            scanned, series = self._seen.pop(key, (0, {}))
+            if scanned > len(data):  # the backend was reset: start again
+                scanned, series = 0, {}
+            for datum in data[scanned:]:
+                if datum.namespace != self.namespace or not hasattr(datum, "value"):
+                    continue
+                if not any(d.name == "TrainingJobName" and d.value == job_name for d in datum.dimensions):
+                    continue
+                points = series.setdefault(datum.name, [])
+                point = (_epoch(datum.timestamp), float(datum.value))
+                if points and point < points[-1]:
+                    bisect.insort(points, point)
+                else:
+                    points.append(point)
+            self._seen[key] = (len(data), series)
+            while len(self._seen) > self.jobs_kept:
+                self._seen.popitem(last=False)
+            if after is None:
+                return {name: list(points) for name, points in series.items()}
+            return {name: points[bisect.bisect_right(points, (after, float("inf"))):]
+                    for name, points in series.items()}
 
 
 def _epoch(timestamp: dt.datetime) -> float:

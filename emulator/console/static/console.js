@@ -80,11 +80,22 @@ function charts(box) {
     for (const name of all) draw(name, latest[name], logBox.checked);
   }
 
+  let after = null;  // each poll asks only for the points after what is held
   async function poll() {
-    const response = await fetch(box.dataset.url, {credentials: "same-origin"});
+    const url = after === null ? box.dataset.url : `${box.dataset.url}${box.dataset.url.includes("?") ? "&" : "?"}after=${after}`;
+    const response = await fetch(url, {credentials: "same-origin"});
     if (!response.ok) return;
     const body = await response.json();
-    latest = body.metrics;
+    for (const [name, fresh] of Object.entries(body.metrics)) {
+      const held = latest[name] || (latest[name] = {t: [], v: []});
+      const last = held.t.length ? held.t[held.t.length - 1] : -Infinity;
+      for (let i = 0; i < fresh.t.length; i++) {
+        if (fresh.t[i] > last) { held.t.push(fresh.t[i]); held.v.push(fresh.v[i]); }
+      }
+    }
+    // ask next for what came after the series that is furthest behind (the others drop what they hold)
+    const lasts = Object.values(latest).filter((m) => m.t.length).map((m) => m.t[m.t.length - 1]);
+    after = lasts.length ? Math.min(...lasts) : null;
     render();
     box.dataset.done = String(body.done);
     if (!body.done) setTimeout(poll, 2000);
