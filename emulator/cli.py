@@ -130,6 +130,7 @@ def _up(args: argparse.Namespace) -> int:
     info = harbor.info()
     print(f"mlharbor ready: endpoint {info['endpoint']}  graph {info['graph']}  data {info['data_dir']}", flush=True)
     print(f"  export AWS_ENDPOINT_URL={info['endpoint']}", flush=True)
+    print(f"  console {info['endpoint']}/", flush=True)
     # a signal may land on any thread; the main thread only runs Python handlers when it wakes, so it
     # must not sleep in one untimed wait (a SIGTERM during a Docker job was once left unhandled)
     while not done.wait(0.5):

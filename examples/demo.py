@@ -149,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     endpoint = sdk.endpoint_url()
     os.environ.setdefault("AWS_ENDPOINT_URL", endpoint)
     server = ensure_server(endpoint)
+    print(f"console: {endpoint}/  (watch the jobs there while the demo runs"
+          + (")" if server is None else "; this server stops with the demo: to keep looking afterwards, "
+             "run `mlharbor up` in another terminal first and the demo will use it)"), flush=True)
     try:
         started = time.monotonic()
         pipeline = GraphPipeline(bucket=BUCKET, prefix=f"cora-{uuid.uuid4().hex[:6]}", hooks=progress_hooks())

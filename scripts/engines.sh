@@ -24,6 +24,8 @@ as_root() {
 missing=()
 command -v dockerd >/dev/null || missing+=(docker.io)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
+# the console's browser tests drive Debian's Chromium headless (Playwright never downloads a browser here)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 # Spark 3.5 (Glue 5) runs on Java 17; an older or missing java gets Debian's headless JRE 17
 java_major() { java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1; }
 if ! command -v java >/dev/null || [ "$(java_major || true)" -lt 17 ] 2>/dev/null \

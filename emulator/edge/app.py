@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+from emulator.console import console_blueprint, is_console_request
 from emulator.core.awsjson import JsonDispatcher, load_service_model
 from emulator.edge.gate import raw_target
 from emulator.edge.internal import PREFIX as OUR_PATH_PREFIX
@@ -65,6 +66,7 @@ def create_app(control: ControlPlane, extra_health: Callable[[], dict[str, Any]]
         return facts
 
     app.register_blueprint(internal_blueprint(control, health_facts))
+    app.register_blueprint(console_blueprint(control, health_facts, glue))  # the console (issue 17)
     return app
 
 
@@ -96,6 +98,8 @@ class EdgeDispatcher:
         raw_path = raw_target(environ)[0]
         if is_runtime_request(environ.get("REQUEST_METHOD", ""), raw_path, environ.get("HTTP_AUTHORIZATION")):
             return True  # sagemaker-runtime InvokeEndpoint (rest-json, signed for service "sagemaker")
+        if is_console_request(environ):
+            return True  # the console's pages (``/_console/…``, and ``/`` for a browser)
         return environ.get("PATH_INFO", "").startswith(OUR_PATH_PREFIX)
 
 

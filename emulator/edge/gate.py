@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from emulator.console.paths import is_console_request
 from emulator.core.origin import HostPolicy, OriginPolicy
 from emulator.core.sigv4 import IncomingRequest, SignatureRejected, SigV4Verifier
 from emulator.edge import error_shapes
@@ -157,13 +158,14 @@ class EdgeGate:
         held_body: list[bytes] = []
         started: list[bool] = []
         cors = self._cors_headers(origin)
+        console = is_console_request(environ)  # the console's own HTML error pages are meant for people
 
         def intercept(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], Any]:
             started.append(True)
             kept = [(name, value) for name, value in headers if not name.lower().startswith("access-control-")]
             code = int(status.split(" ", 1)[0])
             content_type = next((value for name, value in headers if name.lower() == "content-type"), "")
-            if error_shapes.must_inspect(protocol, code, content_type):
+            if not console and error_shapes.must_inspect(protocol, code, content_type):
                 held.append((code, status, kept + cors))
                 return held_body.append
             return start_response(status, kept + cors, exc_info)

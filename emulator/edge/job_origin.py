@@ -18,8 +18,8 @@ from emulator.core.errors import AccessDeniedError
 from emulator.runners.docker.relay import JOB_SOURCE_ADDRESS
 from emulator.services.sagemaker.caller import JOB, USER, Caller
 
-#: paths a job's container may not reach: mlharbor's own API and moto's (reset, seed…)
-REFUSED_PREFIXES = ("/_mlharbor", "/moto-api")
+#: paths a job's container may not reach: mlharbor's own API, moto's (reset, seed…) and the console
+REFUSED_PREFIXES = ("/_mlharbor", "/moto-api", "/_console")
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
