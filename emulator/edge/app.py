@@ -19,6 +19,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from emulator.console import console_blueprint, is_console_request
 from emulator.core.awsjson import JsonDispatcher, load_service_model
 from emulator.edge.gate import raw_target
+from emulator.edge.inflate import InflatingApp
 from emulator.edge.internal import PREFIX as OUR_PATH_PREFIX
 from emulator.edge.internal import internal_blueprint
 from emulator.edge.job_origin import is_from_job
@@ -80,7 +81,7 @@ class EdgeDispatcher:
 
     def __init__(self, ours: WSGIApp, moto: WSGIApp | None = None) -> None:
         self.ours = ours
-        self.moto = moto or DomainDispatcherApplication(create_backend_app)
+        self.moto = InflatingApp(moto or DomainDispatcherApplication(create_backend_app))
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if self.is_ours(environ):
