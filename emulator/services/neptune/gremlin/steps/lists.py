@@ -235,3 +235,41 @@ class NoneStep(QuantifierStep):
                 pass
             return
         yield from super().run(ctx, it)
+
+
+#: ``with(WithOptions.indexer, ...)``: the option key and its two values
+INDEXER_OPTION = "~tinkerpop.index.indexer"
+_INDEXER_LIST, _INDEXER_MAP = 0, 1
+
+
+@register("index")
+class IndexStep(Step):
+    """``index()``: each item of the incoming collection paired with its position.
+
+    The list indexer (default) gives ``[[item, 0], [item, 1], ...]``; ``with(WithOptions.indexer,
+    WithOptions.map)`` gives ``{0: item, 1: item, ...}``. A value that is not a collection (a map included,
+    which Java does not iterate) is indexed as a one-item list.
+    """
+
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        if args:
+            raise MalformedQuery("index() takes no arguments")
+        self.indexer = _INDEXER_LIST
+
+    def modulate(self, name: str, args: list[Any]) -> None:
+        if name != "with" or not args or args[0] != INDEXER_OPTION:
+            super().modulate(name, args)
+            return
+        if len(args) != 2 or args[1] not in (_INDEXER_LIST, _INDEXER_MAP):
+            raise IllegalArgument("index() takes with(WithOptions.indexer, WithOptions.list or WithOptions.map)")
+        self.indexer = args[1]
+
+    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        for trav in it:
+            obj = iterable_view(trav.obj)
+            items = list(obj) if _is_collection(obj) else [obj]
+            if self.indexer == _INDEXER_MAP:
+                yield trav.split(dict(enumerate(items)))
+            else:
+                yield trav.split([[item, i] for i, item in enumerate(items)])
