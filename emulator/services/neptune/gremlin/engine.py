@@ -397,6 +397,8 @@ def select_value(trav: Traverser, key: str, pop: str = "last", side_effects: dic
             return found[0]
         if pop == "all":
             return list(found)
+        if pop == "mixed":  # a list where the label names several steps, the one object where it names one
+            return list(found) if len(found) > 1 else found[0]
         return found[-1]
     if side_effects is not None and key in side_effects:
         return side_effects[key]
