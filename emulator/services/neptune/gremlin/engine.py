@@ -21,7 +21,13 @@ from gremlin_python.process.traversal import T
 
 from emulator.services.neptune.errors import IllegalArgument, MalformedQuery, TimeLimitExceeded, UnsupportedOperation
 from emulator.services.neptune.gremlin.bytecode import Bytecode, Lambda, Pred, Sym
-from emulator.services.neptune.gremlin.predicates import PredicateError, compile_predicate
+from emulator.services.neptune.gremlin.predicates import (
+    ORDER_KEYS,
+    PredicateError,
+    compile_predicate,
+    path_sort_key,
+    property_sort_key,
+)
 from emulator.services.neptune.store import EdgeRecord, GraphStore, Transaction, VertexRecord
 
 MODULATORS = frozenset({"by", "with", "from", "to", "option"})
@@ -118,6 +124,10 @@ class Path:
 
     def __repr__(self) -> str:
         return f"path{self.objects!r}"
+
+
+ORDER_KEYS[PropRef] = lambda prop: property_sort_key(prop.key, prop.value, isinstance(prop.element, VertexRecord))
+ORDER_KEYS[Path] = lambda path: path_sort_key(path.objects)
 
 
 class Traverser:
