@@ -513,7 +513,7 @@ class CoalesceStep(Step):
                     break
 
 
-@register("local", "flatMap")
+@register("local")
 class LocalStep(Step):
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
@@ -522,6 +522,24 @@ class LocalStep(Step):
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         for trav in it:
             yield from run_nested(ctx, self.steps, trav)
+
+
+@register("flatMap")
+class FlatMapStep(Step):
+    """``flatMap(t)``: the objects ``t`` gives, each one step past the incoming traverser.
+
+    Unlike ``local(t)``, the steps inside ``t`` leave no trace in the path (TinkerPop's FlatMapStep
+    splits the incoming traverser on each result object).
+    """
+
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        self.steps = only_traversal(args, "flatMap")
+
+    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        for trav in it:
+            for result in run_nested(ctx, self.steps, trav):
+                yield trav.split(result.obj)
 
 
 @register("map")
