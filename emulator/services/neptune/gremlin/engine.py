@@ -285,6 +285,9 @@ def refuse_lambdas(value: Any) -> None:
             refuse_lambdas(item)
 
 
+_DIRECTION_STEPS = {"OUT": "out", "IN": "in", "BOTH": "both", "from": "out", "to": "in"}
+
+
 def compile_bytecode(bytecode: Bytecode) -> list[Step]:
     """Build the steps of a traversal, checking every step name and argument.
 
@@ -295,7 +298,11 @@ def compile_bytecode(bytecode: Bytecode) -> list[Step]:
     steps: list[Step] = []
     for name, args in bytecode.steps:
         refuse_lambdas(args)
-        if name in MODULATORS:
+        if name in ("to", "toE") and args and is_sym(args[0], "Direction"):
+            # to(Direction, labels...) / toE(...): TinkerPop 3.8's spelling of out()/in()/both() and their E forms
+            name = _DIRECTION_STEPS[args[0].name] + ("E" if name == "toE" else "")
+            args = args[1:]
+        elif name in MODULATORS:
             if not steps:
                 raise MalformedQuery(f"{name}() must follow a step")
             target = len(steps) - 1
