@@ -37,6 +37,7 @@ from emulator.services.neptune.gremlin.engine import (
     register,
     run_nested,
 )
+from emulator.services.neptune.gremlin.gtypes import BulkSet
 from emulator.services.neptune.gremlin.steps.reducers import GroupCountStep, GroupStep
 from emulator.services.neptune.gremlin.steps.reducers import _group_value as group_value
 from emulator.services.neptune.gremlin.steps.reducers import _hashable_key as hashable_key
@@ -66,8 +67,8 @@ def add_to_side_effect(ctx: Context, key: str, values: list[Any], whole: bool) -
     elif isinstance(current, list):
         current.extend(values)
     else:
-        effects[key] = ([] if current is None else list(current) if isinstance(current, tuple) else [current]) \
-            + list(values)
+        effects[key] = BulkSet(([] if current is None else list(current) if isinstance(current, tuple)
+                                else [current]) + list(values))
 
 
 @register("aggregate")
@@ -96,7 +97,7 @@ class AggregateStep(Step):
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         if self.key not in ctx.side_effects and self.key not in ctx.side_effect_operators:
-            ctx.side_effects[self.key] = []
+            ctx.side_effects[self.key] = BulkSet()
         if self.local:
             for trav in it:
                 value = self._value(ctx, trav)
