@@ -308,6 +308,8 @@ class DedupStep(Step):
             raise MalformedQuery("dedup() takes a scope and/or as() labels")
         self.labels = rest
         self.by: By | None = None
+        #: set while an enclosing repeat() runs: the keys seen in its earlier turns (TinkerPop's step keeps them)
+        self.seen_across_turns: set[Any] | None = None
 
     def modulate(self, name: str, args: list[Any]) -> None:
         if name != "by":
@@ -334,7 +336,7 @@ class DedupStep(Step):
                     seen.setdefault(freeze(item), item)
                 yield trav.split(_as_set(list(seen.values())))  # TinkerPop 3.8: dedup(local) gives a Set
             return
-        seen_keys: set[Any] = set()
+        seen_keys: set[Any] = self.seen_across_turns if self.seen_across_turns is not None else set()
         for trav in it:
             key = self._key(ctx, trav)
             if key is NOVALUE or key in seen_keys:
