@@ -205,6 +205,8 @@ class Context:
         self.sack_initial: Any = NOVALUE
         #: ``withSack(initial, Operator)``: how barriers merge sacks (unused with bulk 1)
         self.sack_merge: Any = None
+        #: ``withBulk(false)``: see :class:`~.steps.sacks.BarrierStep`
+        self.bulk = True
         #: state kept across the runs of a child traversal (keyed by the step or the side-effect key)
         self.step_state: dict[Any, Any] = {}
         self._ticks = 0

@@ -240,7 +240,7 @@ class ConstantStep(MapStep):
         return self.args[0]
 
 
-@register("identity", "barrier")
+@register("identity")
 class IdentityStep(Step):
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         return it
