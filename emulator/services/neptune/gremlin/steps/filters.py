@@ -319,8 +319,11 @@ class DedupStep(Step):
         self.by = By(args, "dedup")
 
     def _key(self, ctx: Context, trav: Traverser) -> Any:
-        if self.labels:
-            return freeze([select_value(trav, label) for label in self.labels])
+        if self.labels:  # dedup("a", "b").by(x): the by() applies to each labelled object
+            values = [select_value(trav, label) for label in self.labels]
+            if self.by is not None:
+                values = [NOVALUE if v is NOVALUE else self.by.value_of(ctx, v, trav) for v in values]
+            return NOVALUE if any(v is NOVALUE for v in values) else freeze(values)
         value = trav.obj if self.by is None else self.by.value(ctx, trav)
         return NOVALUE if value is NOVALUE else freeze(value)
 
