@@ -29,6 +29,10 @@ class OrderedSet(list):
     """A Set that keeps its order, as Java's LinkedHashSet does (a map's ``select(keys)``); written as a Set."""
 
 
+class Tree(dict):
+    """What ``tree()`` gives: each path's objects nested, ``{root: {child: {...}}}``; written as a map of maps."""
+
+
 class BulkSet(list):
     """What ``aggregate()`` collects: TinkerPop's BulkSet, a Set that counts repeats.
 
@@ -83,7 +87,7 @@ GTYPE_TESTS: dict[str, Callable[[Any], bool]] = {
     "VPROPERTY": lambda v: _property(v, True),
     "PROPERTY": lambda v: _property(v, None),
     "PATH": lambda v: type(v).__name__ == "Path",
-    "TREE": lambda v: type(v).__name__ == "Tree",
+    "TREE": lambda v: isinstance(v, Tree),
     "GRAPH": lambda v: False,  # subgraph() results are not values this server returns
 }
 

@@ -36,7 +36,7 @@ from emulator.services.neptune.gremlin.engine import (
     refuse_lambdas,
     run_steps,
 )
-from emulator.services.neptune.gremlin.gtypes import BulkSet, Float32, OrderedSet
+from emulator.services.neptune.gremlin.gtypes import BulkSet, Float32, OrderedSet, Tree
 from emulator.services.neptune.gremlin.predicates import PredicateError
 from emulator.services.neptune.gremlin.steps.filters import fuse_range
 from emulator.services.neptune.gremlin.steps.reads import START
@@ -113,7 +113,7 @@ def to_wire(obj: Any) -> Any:
         return Vertex(obj.id, obj.label)
     if kind is EdgeRecord:
         return Edge(obj.id, Vertex(obj.out_v.id, obj.out_v.label), obj.label, Vertex(obj.in_v.id, obj.in_v.label))
-    if kind is dict:
+    if kind is dict or kind is Tree:
         return {to_wire(k): to_wire(v) for k, v in obj.items()}
     if kind is list or kind is BulkSet:
         return [to_wire(v) for v in obj]
