@@ -152,3 +152,12 @@ def test_dedup_labels_by(modern: GraphTraversalSource) -> None:
     rows = modern.V("1").as_("a").both().as_("b").both().as_("c").dedup("a", "b").by("age") \
         .select("a", "b", "c").by("name").to_list()
     assert len(rows) == 2 and {row["b"] for row in rows} <= {"vadas", "josh"}
+
+
+def test_tree(modern: GraphTraversalSource) -> None:
+    g = modern
+    assert g.V().has("name", "marko").out().tree().is_(P.type_of(GType.TREE)).count().next() == 1
+    tree = g.V("1").out("knows").tree().by("name").next()
+    assert tree == {"marko": {"vadas": {}, "josh": {}}}
+    assert sorted(g.V().out().order().by("name").local(__.tree("a").select("a").count(Scope.local)).to_list()) == \
+        [1, 1, 2, 3, 3, 3]  # the roots seen so far: marko, then josh, then peter
