@@ -161,3 +161,13 @@ def test_tree(modern: GraphTraversalSource) -> None:
     assert tree == {"marko": {"vadas": {}, "josh": {}}}
     assert sorted(g.V().out().order().by("name").local(__.tree("a").select("a").count(Scope.local)).to_list()) == \
         [1, 1, 2, 3, 3, 3]  # the roots seen so far: marko, then josh, then peter
+
+
+def test_without_connective_strategy_infix_connectives_stay_empty(modern: GraphTraversalSource) -> None:
+    from gremlin_python.process.strategies import ConnectiveStrategy
+    g = modern
+    folded = g.V().has("name", "marko").or_().where(__.in_("knows").has("name", "marko")).to_list()
+    assert sorted(v.id for v in folded) == ["1", "2", "4"]
+    plain = g.without_strategies(ConnectiveStrategy)
+    assert plain.V().has("name", "marko").or_().where(__.in_("knows").has("name", "marko")).to_list() == []
+    assert plain.V().has("name", "marko").and_().values("name").to_list() == ["marko"]
