@@ -26,6 +26,7 @@ from gremlin_python.process.traversal import (
     P,
     Pop,
     Scope,
+    T,
     WithOptions,
 )
 from gremlin_python.statics import bigint
@@ -171,3 +172,11 @@ def test_without_connective_strategy_infix_connectives_stay_empty(modern: GraphT
     plain = g.without_strategies(ConnectiveStrategy)
     assert plain.V().has("name", "marko").or_().where(__.in_("knows").has("name", "marko")).to_list() == []
     assert plain.V().has("name", "marko").and_().values("name").to_list() == ["marko"]
+
+
+def test_seed_strategy_draws_javas_sequence(modern: GraphTraversalSource) -> None:
+    from gremlin_python.process.strategies import SeedStrategy
+    g = modern.with_strategies(SeedStrategy(seed=999999))
+    assert g.V().order().by("name").coin(0.5).values("name").to_list() == ["josh"]  # Java's Random(999999)
+    assert g.V().group().by(T.label).by(__.bothE().values("weight").order().fold().sample(Scope.local, 5)) \
+        .next() == {"software": [0.2, 0.4, 0.4, 1.0], "person": [0.5, 1.0, 0.4, 0.2, 1.0]}

@@ -21,6 +21,7 @@ from gremlin_python.process.traversal import T
 
 from emulator.services.neptune.errors import IllegalArgument, MalformedQuery, TimeLimitExceeded, UnsupportedOperation
 from emulator.services.neptune.gremlin.bytecode import Bytecode, Lambda, Pred, Sym
+from emulator.services.neptune.gremlin.javarandom import JavaRandom
 from emulator.services.neptune.gremlin.predicates import (
     ORDER_KEYS,
     PredicateError,
@@ -199,6 +200,9 @@ class Context:
         self.side_effects: dict[str, Any] = {}
         #: what coin/sample/shuffle draw from; SeedStrategy seeds it
         self.rng = random.Random()
+        #: ``SeedStrategy(seed)``: each random step then draws from its own Java ``Random(seed)``
+        self.seed: int | None = None
+        self._step_rngs: dict[int, random.Random] = {}
         #: ``withSideEffect(key, value, Operator)``: the operator that folds new values into ``key``
         self.side_effect_operators: dict[str, str] = {}
         #: ``withSack(initial)``: the sack a traverser starts with (NOVALUE: no sack)
@@ -210,6 +214,16 @@ class Context:
         #: state kept across the runs of a child traversal (keyed by the step or the side-effect key)
         self.step_state: dict[Any, Any] = {}
         self._ticks = 0
+
+    def rng_for(self, step: Any) -> random.Random:
+        """The generator a random step draws from: its own Java ``Random(seed)`` under SeedStrategy (as
+        TinkerPop's SeedStrategy gives each step), else the traversal's shared one."""
+        if self.seed is None:
+            return self.rng
+        rng = self._step_rngs.get(id(step))
+        if rng is None:
+            rng = self._step_rngs[id(step)] = JavaRandom(self.seed)
+        return rng
 
     def initial_sack(self) -> Any:
         """A fresh copy of the ``withSack()`` initial value (each traverser owns its sack)."""

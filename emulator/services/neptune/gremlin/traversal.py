@@ -174,6 +174,7 @@ def execute_stream(store: GraphStore, bytecode: Bytecode, timeout_ms: float | No
             ctx = Context(store, tx, timeout_ms)
             if sources.strategies.seed is not None:
                 ctx.rng.seed(sources.strategies.seed)
+                ctx.seed = sources.strategies.seed
             ctx.side_effects.update(sources.side_effects)
             ctx.side_effect_operators.update(sources.side_effect_operators)
             if sources.sack is not None:

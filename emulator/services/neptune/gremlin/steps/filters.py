@@ -463,6 +463,15 @@ class SampleStep(Step):
         self.by = By(args, "sample")
 
     def _draw(self, ctx: Context, items: list[Any], weights: list[float] | None) -> list[Any]:
+        if self.local and len(items) <= self.count:
+            return list(items)  # TinkerPop returns a list that is no longer than n as it is
+        if weights is None and self.local and ctx.seed is not None:
+            # under SeedStrategy, TinkerPop's draw: remove a nextInt(size)-th item until n are taken
+            rng = ctx.rng_for(self)
+            pool, taken = list(items), []
+            while pool and len(taken) < self.count:
+                taken.append(pool.pop(rng.next_int(len(pool))))  # type: ignore[attr-defined]
+            return taken
         if weights is None:
             return ctx.rng.sample(items, min(self.count, len(items)))
         pool = [(item, weight) for item, weight in zip(items, weights, strict=True) if weight > 0]
@@ -507,7 +516,9 @@ class CoinStep(FilterStep):
         self.probability = float(args[0])
 
     def test(self, ctx: Context, trav: Traverser) -> bool:
-        return self.probability >= 1.0 or (self.probability > 0.0 and ctx.rng.random() < self.probability)
+        if ctx.seed is None:
+            return self.probability >= 1.0 or (self.probability > 0.0 and ctx.rng.random() < self.probability)
+        return self.probability >= ctx.rng_for(self).random()  # TinkerPop's test, one draw per traverser
 
 
 def fuse_range(steps: list[Step]) -> list[Step]:
