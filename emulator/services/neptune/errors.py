@@ -55,6 +55,10 @@ class InternalFailure(GraphServiceError):
     code = "InternalFailureException"
 
 
+class FailStepTriggered(InternalFailure):
+    """A traverser reached ``fail()``: the query ends with the step's message (TinkerPop's FailException)."""
+
+
 class BadRequest(GraphServiceError):
     code = "BadRequestException"
     http_status = 400

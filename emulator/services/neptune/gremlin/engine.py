@@ -21,7 +21,14 @@ from gremlin_python.process.traversal import T
 
 from emulator.services.neptune.errors import IllegalArgument, MalformedQuery, TimeLimitExceeded, UnsupportedOperation
 from emulator.services.neptune.gremlin.bytecode import Bytecode, Lambda, Pred, Sym
-from emulator.services.neptune.gremlin.predicates import PredicateError, compile_predicate
+from emulator.services.neptune.gremlin.javarandom import JavaRandom
+from emulator.services.neptune.gremlin.predicates import (
+    ORDER_KEYS,
+    PredicateError,
+    compile_predicate,
+    path_sort_key,
+    property_sort_key,
+)
 from emulator.services.neptune.store import EdgeRecord, GraphStore, Transaction, VertexRecord
 
 MODULATORS = frozenset({"by", "with", "from", "to", "option"})
@@ -120,6 +127,10 @@ class Path:
         return f"path{self.objects!r}"
 
 
+ORDER_KEYS[PropRef] = lambda prop: property_sort_key(prop.key, prop.value, isinstance(prop.element, VertexRecord))
+ORDER_KEYS[Path] = lambda path: path_sort_key(path.objects)
+
+
 class Traverser:
     """One object moving through the steps, and its state (TinkerPop's ``Traverser``).
 
@@ -189,15 +200,30 @@ class Context:
         self.side_effects: dict[str, Any] = {}
         #: what coin/sample/shuffle draw from; SeedStrategy seeds it
         self.rng = random.Random()
+        #: ``SeedStrategy(seed)``: each random step then draws from its own Java ``Random(seed)``
+        self.seed: int | None = None
+        self._step_rngs: dict[int, random.Random] = {}
         #: ``withSideEffect(key, value, Operator)``: the operator that folds new values into ``key``
         self.side_effect_operators: dict[str, str] = {}
         #: ``withSack(initial)``: the sack a traverser starts with (NOVALUE: no sack)
         self.sack_initial: Any = NOVALUE
         #: ``withSack(initial, Operator)``: how barriers merge sacks (unused with bulk 1)
         self.sack_merge: Any = None
+        #: ``withBulk(false)``: see :class:`~.steps.sacks.BarrierStep`
+        self.bulk = True
         #: state kept across the runs of a child traversal (keyed by the step or the side-effect key)
         self.step_state: dict[Any, Any] = {}
         self._ticks = 0
+
+    def rng_for(self, step: Any) -> random.Random:
+        """The generator a random step draws from: its own Java ``Random(seed)`` under SeedStrategy (as
+        TinkerPop's SeedStrategy gives each step), else the traversal's shared one."""
+        if self.seed is None:
+            return self.rng
+        rng = self._step_rngs.get(id(step))
+        if rng is None:
+            rng = self._step_rngs[id(step)] = JavaRandom(self.seed)
+        return rng
 
     def initial_sack(self) -> Any:
         """A fresh copy of the ``withSack()`` initial value (each traverser owns its sack)."""
@@ -275,6 +301,9 @@ def refuse_lambdas(value: Any) -> None:
             refuse_lambdas(item)
 
 
+_DIRECTION_STEPS = {"OUT": "out", "IN": "in", "BOTH": "both", "from": "out", "to": "in"}
+
+
 def compile_bytecode(bytecode: Bytecode) -> list[Step]:
     """Build the steps of a traversal, checking every step name and argument.
 
@@ -285,7 +314,11 @@ def compile_bytecode(bytecode: Bytecode) -> list[Step]:
     steps: list[Step] = []
     for name, args in bytecode.steps:
         refuse_lambdas(args)
-        if name in MODULATORS:
+        if name in ("to", "toE") and args and is_sym(args[0], "Direction"):
+            # to(Direction, labels...) / toE(...): TinkerPop 3.8's spelling of out()/in()/both() and their E forms
+            name = _DIRECTION_STEPS[args[0].name] + ("E" if name == "toE" else "")
+            args = args[1:]
+        elif name in MODULATORS:
             if not steps:
                 raise MalformedQuery(f"{name}() must follow a step")
             target = len(steps) - 1
@@ -397,6 +430,8 @@ def select_value(trav: Traverser, key: str, pop: str = "last", side_effects: dic
             return found[0]
         if pop == "all":
             return list(found)
+        if pop == "mixed":  # a list where the label names several steps, the one object where it names one
+            return list(found) if len(found) > 1 else found[0]
         return found[-1]
     if side_effects is not None and key in side_effects:
         return side_effects[key]

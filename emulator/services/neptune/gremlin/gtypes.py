@@ -29,6 +29,18 @@ class OrderedSet(list):
     """A Set that keeps its order, as Java's LinkedHashSet does (a map's ``select(keys)``); written as a Set."""
 
 
+class Tree(dict):
+    """What ``tree()`` gives: each path's objects nested, ``{root: {child: {...}}}``; written as a map of maps."""
+
+
+class BulkSet(list):
+    """What ``aggregate()`` collects: TinkerPop's BulkSet, a Set that counts repeats.
+
+    It is a Set to ``typeOf(GType.SET)``, and goes on the wire as the list of its members, repeats
+    included (gremlinpython reads a BulkSet as that list).
+    """
+
+
 def _is_int(value: Any) -> bool:
     return type(value) is int and -2**31 <= value < 2**31
 
@@ -67,15 +79,15 @@ GTYPE_TESTS: dict[str, Callable[[Any], bool]] = {
     "DATETIME": lambda v: isinstance(v, dt.datetime),
     "DURATION": lambda v: isinstance(v, dt.timedelta),
     "BINARY": lambda v: isinstance(v, bytes | bytearray),
-    "LIST": lambda v: isinstance(v, list | tuple) and not isinstance(v, OrderedSet),
-    "SET": lambda v: isinstance(v, set | frozenset | OrderedSet),
+    "LIST": lambda v: isinstance(v, list | tuple) and not isinstance(v, OrderedSet | BulkSet),
+    "SET": lambda v: isinstance(v, set | frozenset | OrderedSet | BulkSet),
     "MAP": lambda v: isinstance(v, dict),
     "VERTEX": lambda v: isinstance(v, VertexRecord),
     "EDGE": lambda v: isinstance(v, EdgeRecord),
     "VPROPERTY": lambda v: _property(v, True),
     "PROPERTY": lambda v: _property(v, None),
     "PATH": lambda v: type(v).__name__ == "Path",
-    "TREE": lambda v: type(v).__name__ == "Tree",
+    "TREE": lambda v: isinstance(v, Tree),
     "GRAPH": lambda v: False,  # subgraph() results are not values this server returns
 }
 

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import enum
+import math
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +24,7 @@ import re2
 
 from emulator.services.neptune.gremlin.bytecode import Pred
 from emulator.services.neptune.gremlin.gtypes import type_test
+from emulator.services.neptune.store import EdgeRecord, VertexRecord
 
 Predicate = Callable[[Any], bool]
 
@@ -65,35 +69,75 @@ def compare(a: Any, b: Any) -> int | None:
     return None
 
 
-_RANKS: dict[type, int] = {type(None): 0, bool: 1, int: 2, float: 2, dt.datetime: 3, str: 4}
+# TinkerPop's orderability: the type groups in the order ``order()`` puts them
+# (https://tinkerpop.apache.org/docs/3.7.0/dev/provider/#gremlin-semantics-orderability)
+(_NULL, _BOOLEAN, _NUMBER, _DATE, _STRING, _UUID, _VERTEX, _EDGE, _VERTEX_PROPERTY, _PROPERTY, _PATH, _SET, _LIST,
+ _MAP, _UNKNOWN) = range(15)
+
+#: how the traversal objects defined above this module (the engine's Path and property) order
+ORDER_KEYS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
 
 
-def sort_key(value: Any) -> tuple[int, Any]:
-    """A key that orders mixed values the way ``order()`` does: nulls, booleans, numbers, dates, strings, rest."""
-    rank = _RANKS.get(type(value))
-    if rank is None:
-        if isinstance(value, bool):
-            rank = 1
-        elif isinstance(value, int | float):
-            rank = 2
-        elif isinstance(value, str):
-            rank = 4
-        elif isinstance(value, dt.datetime):
-            return 3, value.timestamp() if value.tzinfo else value.replace(tzinfo=dt.UTC).timestamp()
-        else:
-            element_id = getattr(value, "id", None)
-            if isinstance(element_id, str):
-                return 5, element_id
-            return 6, repr(value)
-    if rank == 0:
-        return 0, 0
-    if rank == 3:
-        return 3, value.timestamp() if value.tzinfo else value.replace(tzinfo=dt.UTC).timestamp()
-    return rank, value
+def _timestamp(value: dt.datetime) -> float:
+    return value.timestamp() if value.tzinfo else value.replace(tzinfo=dt.UTC).timestamp()
+
+
+def sort_key(value: Any) -> tuple[Any, ...]:
+    """A key that orders any mix of values the way ``order()`` does.
+
+    Type groups first (nulls, booleans, numbers, dates, strings, UUIDs, vertices, edges, vertex properties,
+    properties, paths, sets, lists, maps, the rest); inside a group by value: NaN after every other number,
+    elements by id, properties by key then value, collections item by item (sets and maps sorted first).
+    """
+    if value is None:
+        return (_NULL,)
+    if isinstance(value, bool):
+        return _BOOLEAN, value
+    if is_number(value):
+        return (_NUMBER, 1, 0) if isinstance(value, float) and math.isnan(value) else (_NUMBER, 0, value)
+    if isinstance(value, dt.datetime):
+        return _DATE, _timestamp(value)
+    if isinstance(value, str):
+        return _STRING, value
+    if isinstance(value, enum.Enum):  # T.id, T.label (elementMap keys) order among the string keys by name
+        return _STRING, value.name
+    if isinstance(value, uuid.UUID):
+        return _UUID, str(value)
+    if isinstance(value, VertexRecord):
+        return _VERTEX, sort_key(value.id)
+    if isinstance(value, EdgeRecord):
+        return _EDGE, sort_key(value.id)
+    custom = ORDER_KEYS.get(type(value))
+    if custom is not None:
+        return custom(value)
+    if isinstance(value, set | frozenset):
+        return _SET, tuple(sorted(sort_key(item) for item in value))
+    if isinstance(value, list | tuple):
+        return _LIST, tuple(sort_key(item) for item in value)
+    if isinstance(value, dict):
+        return _MAP, tuple(sorted((sort_key(k), sort_key(v)) for k, v in value.items()))
+    return _UNKNOWN, repr(value)
+
+
+def property_sort_key(key: str, value: Any, on_vertex: bool) -> tuple[Any, ...]:
+    """Where a property goes in ``order()``: after the elements, by key then value."""
+    return (_VERTEX_PROPERTY if on_vertex else _PROPERTY), key, sort_key(value)
+
+
+def path_sort_key(objects: list[Any]) -> tuple[Any, ...]:
+    return _PATH, tuple(sort_key(item) for item in objects)
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
 
 
 def _ordered(op: str, other: Any) -> Predicate:
     def test(value: Any) -> bool:
+        if value is None and other is None:  # null is comparable with null: lte/gte hold, lt/gt do not
+            return op in ("lte", "gte")
+        if _is_nan(value) or _is_nan(other):  # NaN is not ordered against any number, itself included
+            return False
         result = compare(value, other)
         if result is None:
             return False

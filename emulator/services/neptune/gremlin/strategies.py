@@ -77,6 +77,8 @@ class StrategyPlan:
     edge_labels_required: bool = False
     reserved_keys: frozenset[str] | None = None
     productive_by: bool = False
+    #: ``withoutStrategies(ConnectiveStrategy)``: infix ``and()``/``or()`` stay the empty steps they are
+    connective: bool = True
 
     @property
     def rewrites(self) -> bool:
@@ -173,6 +175,8 @@ def remove_strategies(plan: StrategyPlan, strategies: list[Any]) -> None:
             plan.reserved_keys = None
         elif name == "ProductiveByStrategy":
             plan.productive_by = False
+        elif name == "ConnectiveStrategy":
+            plan.connective = False
 
 
 # -- verification ---------------------------------------------------------------------------
@@ -360,6 +364,22 @@ def _with_entry(value: Any, key: Any, item: Any) -> Any:
 def apply_strategies(plan: StrategyPlan, bytecode: Bytecode) -> Bytecode:
     """Check and rewrite a root traversal for the plan's strategies."""
     verify(plan, bytecode)
+    if not plan.connective:
+        bytecode = _unfolded_connectives(bytecode)
     if not plan.rewrites:
         return bytecode
     return Rewriter(plan).rewrite(bytecode)
+
+
+def _unfolded_connectives(bytecode: Bytecode) -> Bytecode:
+    """Without ConnectiveStrategy an infix ``or()`` is an ``or`` of no traversals (nothing passes) and an infix
+    ``and()`` one of none (everything passes), as TinkerPop runs them."""
+    steps: list[Instruction] = []
+    for name, args in bytecode.steps:
+        if name == "or" and not args:
+            steps.append(("not", [Bytecode([("identity", [])])]))
+        elif name == "and" and not args:
+            steps.append(("identity", []))
+        else:
+            steps.append((name, [_unfolded_connectives(a) if isinstance(a, Bytecode) else a for a in args]))
+    return Bytecode(steps, bytecode.sources)

@@ -36,7 +36,7 @@ from emulator.services.neptune.gremlin.engine import (
     refuse_lambdas,
     run_steps,
 )
-from emulator.services.neptune.gremlin.gtypes import Float32, OrderedSet
+from emulator.services.neptune.gremlin.gtypes import BulkSet, Float32, OrderedSet, Tree
 from emulator.services.neptune.gremlin.predicates import PredicateError
 from emulator.services.neptune.gremlin.steps.filters import fuse_range
 from emulator.services.neptune.gremlin.steps.reads import START
@@ -53,7 +53,7 @@ START_STEPS = frozenset({"V", "E", "inject", "addV", "addE", "mergeV", "mergeE",
 #: request options a client may set with ``with_()`` / ``OptionsStrategy`` (Gremlin Server's)
 REQUEST_OPTIONS = frozenset({"evaluationTimeout", "scriptEvaluationTimeout", "batchSize", "requestId",
                              "userAgent", "materializeProperties"})
-IGNORED_SOURCES = frozenset({"withBulk", "withPath"})
+IGNORED_SOURCES = frozenset({"withPath"})
 
 
 @dataclass
@@ -67,6 +67,8 @@ class SourceOptions:
     side_effect_operators: dict[str, str] = field(default_factory=dict)
     #: ``withSack(initial[, Operator])``: the initial sack and the merge operator (None: no sack)
     sack: tuple[Any, Any] | None = None
+    #: ``withBulk(false)``: a barrier's merged traverser counts once, not once per traverser merged into it
+    bulk: bool = True
 
 
 def read_sources(bytecode: Bytecode) -> SourceOptions:
@@ -93,6 +95,10 @@ def read_sources(bytecode: Bytecode) -> SourceOptions:
             if not args or len(args) > 2 or (len(args) == 2 and not isinstance(args[1], Sym)):
                 raise MalformedQuery("withSack() takes an initial value and optionally a merge Operator")
             found.sack = (args[0], args[1] if len(args) == 2 else None)
+        elif name == "withBulk":
+            if len(args) != 1 or not isinstance(args[0], bool):
+                raise MalformedQuery("withBulk() takes a boolean")
+            found.bulk = args[0]
         elif name not in IGNORED_SOURCES:
             raise UnsupportedOperation(f"Unsupported traversal source step: {name}()")
     return found
@@ -107,9 +113,9 @@ def to_wire(obj: Any) -> Any:
         return Vertex(obj.id, obj.label)
     if kind is EdgeRecord:
         return Edge(obj.id, Vertex(obj.out_v.id, obj.out_v.label), obj.label, Vertex(obj.in_v.id, obj.in_v.label))
-    if kind is dict:
+    if kind is dict or kind is Tree:
         return {to_wire(k): to_wire(v) for k, v in obj.items()}
-    if kind is list:
+    if kind is list or kind is BulkSet:
         return [to_wire(v) for v in obj]
     if kind is PropRef:
         if isinstance(obj.element, VertexRecord):
@@ -168,10 +174,12 @@ def execute_stream(store: GraphStore, bytecode: Bytecode, timeout_ms: float | No
             ctx = Context(store, tx, timeout_ms)
             if sources.strategies.seed is not None:
                 ctx.rng.seed(sources.strategies.seed)
+                ctx.seed = sources.strategies.seed
             ctx.side_effects.update(sources.side_effects)
             ctx.side_effect_operators.update(sources.side_effect_operators)
             if sources.sack is not None:
                 ctx.sack_initial, ctx.sack_merge = sources.sack
+            ctx.bulk = sources.bulk
             for trav in run_steps(ctx, compiled, iter((Traverser(START),))):
                 yield to_wire(trav.obj)
     except GraphServiceError:

@@ -27,9 +27,10 @@ from emulator.services.neptune.gremlin.steps import (  # noqa: E402
     sacks,
     side_effects,
     strings,
+    trees,
     types,
     wheres,
 )
 
 __all__ = ["branches", "connectives", "elements", "filters", "lists", "match", "math_step", "mutations", "paths",
-           "reads", "reducers", "repeats", "sacks", "side_effects", "strings", "types", "wheres"]
+           "reads", "reducers", "repeats", "sacks", "side_effects", "strings", "trees", "types", "wheres"]

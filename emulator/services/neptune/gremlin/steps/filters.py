@@ -308,6 +308,8 @@ class DedupStep(Step):
             raise MalformedQuery("dedup() takes a scope and/or as() labels")
         self.labels = rest
         self.by: By | None = None
+        #: set while an enclosing repeat() runs: the keys seen in its earlier turns (TinkerPop's step keeps them)
+        self.seen_across_turns: set[Any] | None = None
 
     def modulate(self, name: str, args: list[Any]) -> None:
         if name != "by":
@@ -317,8 +319,11 @@ class DedupStep(Step):
         self.by = By(args, "dedup")
 
     def _key(self, ctx: Context, trav: Traverser) -> Any:
-        if self.labels:
-            return freeze([select_value(trav, label) for label in self.labels])
+        if self.labels:  # dedup("a", "b").by(x): the by() applies to each labelled object
+            values = [select_value(trav, label) for label in self.labels]
+            if self.by is not None:
+                values = [NOVALUE if v is NOVALUE else self.by.value_of(ctx, v, trav) for v in values]
+            return NOVALUE if any(v is NOVALUE for v in values) else freeze(values)
         value = trav.obj if self.by is None else self.by.value(ctx, trav)
         return NOVALUE if value is NOVALUE else freeze(value)
 
@@ -334,7 +339,7 @@ class DedupStep(Step):
                     seen.setdefault(freeze(item), item)
                 yield trav.split(_as_set(list(seen.values())))  # TinkerPop 3.8: dedup(local) gives a Set
             return
-        seen_keys: set[Any] = set()
+        seen_keys: set[Any] = self.seen_across_turns if self.seen_across_turns is not None else set()
         for trav in it:
             key = self._key(ctx, trav)
             if key is NOVALUE or key in seen_keys:
@@ -458,6 +463,15 @@ class SampleStep(Step):
         self.by = By(args, "sample")
 
     def _draw(self, ctx: Context, items: list[Any], weights: list[float] | None) -> list[Any]:
+        if self.local and len(items) <= self.count:
+            return list(items)  # TinkerPop returns a list that is no longer than n as it is
+        if weights is None and self.local and ctx.seed is not None:
+            # under SeedStrategy, TinkerPop's draw: remove a nextInt(size)-th item until n are taken
+            rng = ctx.rng_for(self)
+            pool, taken = list(items), []
+            while pool and len(taken) < self.count:
+                taken.append(pool.pop(rng.next_int(len(pool))))  # type: ignore[attr-defined]
+            return taken
         if weights is None:
             return ctx.rng.sample(items, min(self.count, len(items)))
         pool = [(item, weight) for item, weight in zip(items, weights, strict=True) if weight > 0]
@@ -502,7 +516,9 @@ class CoinStep(FilterStep):
         self.probability = float(args[0])
 
     def test(self, ctx: Context, trav: Traverser) -> bool:
-        return self.probability >= 1.0 or (self.probability > 0.0 and ctx.rng.random() < self.probability)
+        if ctx.seed is None:
+            return self.probability >= 1.0 or (self.probability > 0.0 and ctx.rng.random() < self.probability)
+        return self.probability >= ctx.rng_for(self).random()  # TinkerPop's test, one draw per traverser
 
 
 def fuse_range(steps: list[Step]) -> list[Step]:

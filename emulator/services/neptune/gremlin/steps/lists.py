@@ -16,6 +16,7 @@ from emulator.services.neptune.gremlin.bytecode import Bytecode
 from emulator.services.neptune.gremlin.engine import (
     NOVALUE,
     Context,
+    Path,
     Step,
     Traverser,
     as_predicate,
@@ -30,6 +31,11 @@ from emulator.services.neptune.gremlin.steps.types import java_string, java_type
 
 def _is_collection(value: Any) -> bool:
     return isinstance(value, list | tuple | set | frozenset)
+
+
+def iterable_view(value: Any) -> Any:
+    """A Path as the list of its objects (TinkerPop's Path is an Iterable); other values unchanged."""
+    return list(value.objects) if isinstance(value, Path) else value
 
 
 def unique(items: list[Any]) -> list[Any]:
@@ -75,7 +81,7 @@ class CollectionStep(Step):
     def _argument(self, ctx: Context, trav: Traverser, incoming: Any) -> Any:
         if self.steps is None:
             return self.value
-        value = first_result(ctx, self.steps, trav)
+        value = iterable_view(first_result(ctx, self.steps, trav))
         if isinstance(incoming, dict):
             if not isinstance(value, dict):
                 raise IllegalArgument(f"{self.name} step expected provided argument to evaluate to a Map, "
@@ -90,7 +96,7 @@ class CollectionStep(Step):
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         for trav in it:
-            obj = trav.obj
+            obj = iterable_view(trav.obj)
             if obj is None:
                 raise IllegalArgument(f"Incoming traverser for {self.name} step can't be null.")
             if not (_is_collection(obj) or (self.maps and isinstance(obj, dict))):
@@ -152,7 +158,7 @@ class ConjoinStep(Step):
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         for trav in it:
-            obj = trav.obj
+            obj = iterable_view(trav.obj)
             if obj is None:
                 raise IllegalArgument("Incoming traverser for conjoin step can't be null.")
             if not _is_collection(obj):
@@ -172,7 +178,7 @@ class ReverseStep(Step):
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         for trav in it:
-            obj = trav.obj
+            obj = iterable_view(trav.obj)
             if isinstance(obj, str):
                 yield trav.split(obj[::-1])
             elif isinstance(obj, list | tuple):
@@ -229,3 +235,41 @@ class NoneStep(QuantifierStep):
                 pass
             return
         yield from super().run(ctx, it)
+
+
+#: ``with(WithOptions.indexer, ...)``: the option key and its two values
+INDEXER_OPTION = "~tinkerpop.index.indexer"
+_INDEXER_LIST, _INDEXER_MAP = 0, 1
+
+
+@register("index")
+class IndexStep(Step):
+    """``index()``: each item of the incoming collection paired with its position.
+
+    The list indexer (default) gives ``[[item, 0], [item, 1], ...]``; ``with(WithOptions.indexer,
+    WithOptions.map)`` gives ``{0: item, 1: item, ...}``. A value that is not a collection (a map included,
+    which Java does not iterate) is indexed as a one-item list.
+    """
+
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        if args:
+            raise MalformedQuery("index() takes no arguments")
+        self.indexer = _INDEXER_LIST
+
+    def modulate(self, name: str, args: list[Any]) -> None:
+        if name != "with" or not args or args[0] != INDEXER_OPTION:
+            super().modulate(name, args)
+            return
+        if len(args) != 2 or args[1] not in (_INDEXER_LIST, _INDEXER_MAP):
+            raise IllegalArgument("index() takes with(WithOptions.indexer, WithOptions.list or WithOptions.map)")
+        self.indexer = args[1]
+
+    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        for trav in it:
+            obj = iterable_view(trav.obj)
+            items = list(obj) if _is_collection(obj) else [obj]
+            if self.indexer == _INDEXER_MAP:
+                yield trav.split(dict(enumerate(items)))
+            else:
+                yield trav.split([[item, i] for i, item in enumerate(items)])

@@ -14,15 +14,17 @@ from typing import Any
 from gremlin_python.process.traversal import Direction, T
 
 from emulator.services.neptune.errors import IllegalArgument, MalformedQuery
-from emulator.services.neptune.gremlin.bytecode import Sym
+from emulator.services.neptune.gremlin.bytecode import Bytecode, Sym
 from emulator.services.neptune.gremlin.engine import (
     NOVALUE,
     START,
     By,
     Context,
+    Path,
     PropRef,
     Step,
     Traverser,
+    compile_bytecode,
     describe,
     element_value,
     first_result,
@@ -238,7 +240,7 @@ class ConstantStep(MapStep):
         return self.args[0]
 
 
-@register("identity", "barrier")
+@register("identity")
 class IdentityStep(Step):
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         return it
@@ -444,6 +446,7 @@ class SelectStep(MapStep):
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
         self.column: str | None = None
+        self.key_steps: list[Step] | None = None
         self.pop = "last"
         if len(args) == 1 and is_sym(args[0], "Column"):
             self.column = args[0].name
@@ -452,9 +455,11 @@ class SelectStep(MapStep):
             if args and is_sym(args[0], "Pop"):
                 self.pop = args[0].name
                 args = args[1:]
-            if not args or not all(isinstance(a, str) for a in args):
-                raise MalformedQuery("select() takes keys (strings), optionally after a Pop, or a Column")
-            self.keys = list(args)
+            self.key_steps = compile_bytecode(args[0]) if len(args) == 1 and isinstance(args[0], Bytecode) else None
+            if self.key_steps is None and (not args or not all(isinstance(a, str) for a in args)):
+                raise MalformedQuery("select() takes keys (strings) or a traversal giving the key, optionally "
+                                     "after a Pop, or a Column")
+            self.keys = [] if self.key_steps is not None else list(args)
         self.bys = ByCycle("select")
 
     def modulate(self, name: str, args: list[Any]) -> None:
@@ -467,12 +472,20 @@ class SelectStep(MapStep):
         if self.column is not None:
             if isinstance(obj, dict):
                 return _column(obj, self.column)
+            if isinstance(obj, Path):  # a Path's keys are its steps' label sets, its values its objects
+                return [set(labels) for labels in obj.labels] if self.column == "keys" else list(obj.objects)
             raise IllegalArgument(f"select(Column.{self.column}) needs a map, got {describe(obj)}")
-        if len(self.keys) == 1:
-            value = select_value(trav, self.keys[0], self.pop, ctx.side_effects)
+        keys = self.keys
+        if self.key_steps is not None:  # select(traversal): the key is what the traversal gives
+            key = first_result(ctx, self.key_steps, trav)
+            if key is NOVALUE:
+                return NOVALUE
+            keys = [key]
+        if len(keys) == 1:
+            value = select_value(trav, keys[0], self.pop, ctx.side_effects)
             return value if value is NOVALUE else self.bys.value(ctx, 0, value, trav)
         result = {}
-        for index, key in enumerate(self.keys):
+        for index, key in enumerate(keys):
             value = select_value(trav, key, self.pop, ctx.side_effects)
             if value is NOVALUE:
                 return NOVALUE
@@ -500,7 +513,7 @@ class CoalesceStep(Step):
                     break
 
 
-@register("local", "flatMap")
+@register("local")
 class LocalStep(Step):
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
@@ -509,6 +522,24 @@ class LocalStep(Step):
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         for trav in it:
             yield from run_nested(ctx, self.steps, trav)
+
+
+@register("flatMap")
+class FlatMapStep(Step):
+    """``flatMap(t)``: the objects ``t`` gives, each one step past the incoming traverser.
+
+    Unlike ``local(t)``, the steps inside ``t`` leave no trace in the path (TinkerPop's FlatMapStep
+    splits the incoming traverser on each result object).
+    """
+
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        self.steps = only_traversal(args, "flatMap")
+
+    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        for trav in it:
+            for result in run_nested(ctx, self.steps, trav):
+                yield trav.split(result.obj)
 
 
 @register("map")

@@ -133,9 +133,11 @@ def _sum(values: list[Any]) -> Any:
 
 
 def _reduce(name: str, values: list[Any]) -> Any:
-    values = [v for v in values if v is not None]  # TinkerPop 3.8: the reducers skip nulls
     if not values:
         return NOVALUE
+    values = [v for v in values if v is not None]  # TinkerPop 3.8: the reducers skip nulls...
+    if not values:
+        return None  # ...and nulls alone reduce to null (nothing at all reduces to nothing)
     if name == "sum":
         return _sum(_numbers(values, name))
     if name == "mean":

@@ -45,6 +45,7 @@ from emulator.services.neptune.gremlin.engine import (
     run_nested,
     run_steps,
 )
+from emulator.services.neptune.gremlin.steps.filters import DedupStep
 
 
 class LoopTest:
@@ -168,6 +169,17 @@ class RepeatStep(Step):
             yield leaving, out if again else None
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        # a dedup() in the body remembers what it saw in earlier turns, as TinkerPop's one step instance does
+        dedups = [step for step in self.body if isinstance(step, DedupStep)]
+        for dedup in dedups:
+            dedup.seen_across_turns = set()
+        try:
+            yield from self._turns(ctx, it)
+        finally:
+            for dedup in dedups:
+                dedup.seen_across_turns = None
+
+    def _turns(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         if self.barrier:
             yield from self._breadth_first(ctx, it)
             return

@@ -10,16 +10,33 @@ modulation. The operators are TinkerPop's ``Operator`` tokens:
     assign b · and a∧b · or a∨b · addAll (list/set/map union) · sumLong a+b
 
 A lambda as the initial value or as the operator is refused, as everywhere in this server.
+
+``barrier()`` holds every traverser until its input ends. With ``withSack(initial, mergeOperator)`` it
+merges the traversers at the same object into one whose sack is the operator over their sacks (TinkerPop's
+bulking); the merged traverser still counts once per traverser merged into it, except under
+``withBulk(false)``, where it counts once. ``barrier(Barrier.normSack)`` then divides each sack by the sum
+of all of them.
 """
 
 from __future__ import annotations
 
+import decimal
 import operator
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from emulator.services.neptune.errors import IllegalArgument, MalformedQuery
-from emulator.services.neptune.gremlin.engine import NOVALUE, By, Context, Step, Traverser, describe, is_sym, register
+from emulator.services.neptune.gremlin.engine import (
+    NOVALUE,
+    By,
+    Context,
+    Step,
+    Traverser,
+    describe,
+    freeze,
+    is_sym,
+    register,
+)
 
 
 def _div(a: Any, b: Any) -> Any:
@@ -93,3 +110,58 @@ class SackStep(Step):
             if value is NOVALUE:
                 continue
             yield trav.replace(sack=apply_operator(self.operator, current, value))
+
+
+@register("barrier")
+class BarrierStep(Step):
+    """``barrier()`` / ``barrier(n)`` / ``barrier(Barrier.normSack)``: see the module docstring."""
+
+    barrier = True
+
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        self.norm_sack = bool(args) and is_sym(args[0], "Barrier", "normSack")
+        if len(args) > 1 or (args and not self.norm_sack and (not isinstance(args[0], int)
+                                                              or isinstance(args[0], bool))):
+            raise MalformedQuery("barrier() takes nothing, a maximum size or Barrier.normSack")
+
+    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        held = _merged(ctx, list(it)) if ctx.sack_merge is not None else [(trav, 1) for trav in it]
+        if self.norm_sack:
+            held = _normalized(ctx, held)
+        for trav, bulk in held:
+            for _ in range(bulk if ctx.bulk else 1):
+                yield trav
+
+
+def _merged(ctx: Context, travs: list[Traverser]) -> list[tuple[Traverser, int]]:
+    """Traversers at the same object merged into one, their sacks folded with the merge operator."""
+    operator_name = ctx.sack_merge.name
+    groups: dict[Any, list[Any]] = {}
+    for trav in travs:
+        key = freeze(trav.obj)
+        if key in groups:
+            group = groups[key]
+            group[0] = group[0].replace(sack=apply_operator(operator_name, sack_of(ctx, group[0]), sack_of(ctx, trav)))
+            group[1] += 1
+        else:
+            groups[key] = [trav, 1]
+    return [(trav, bulk) for trav, bulk in groups.values()]
+
+
+def _normalized(ctx: Context, held: list[tuple[Traverser, int]]) -> list[tuple[Traverser, int]]:
+    """Each sack divided by the sum of all sacks (bulk included); integer sacks give BigDecimals, as Java's do."""
+    sacks = [(trav, bulk, sack_of(ctx, trav)) for trav, bulk in held]
+    if not all(isinstance(sack, int | float | decimal.Decimal) and not isinstance(sack, bool) for _, _, sack in sacks):
+        raise IllegalArgument("barrier(normSack) needs numeric sacks")
+    exact = any(not isinstance(sack, float) for _, _, sack in sacks)
+    total = sum((decimal.Decimal(sack) if exact else sack) * bulk for _, bulk, sack in sacks)
+    if not total:
+        return held
+    return [(trav.replace(sack=_share(sack, total, exact)), bulk) for trav, bulk, sack in sacks]
+
+
+def _share(sack: Any, total: Any, exact: bool) -> Any:
+    if not exact:
+        return sack / total
+    return (decimal.Decimal(sack) / total).normalize()  # 0.5, not 0.5000…: the scale Java's division gives

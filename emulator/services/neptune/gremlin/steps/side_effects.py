@@ -11,6 +11,7 @@ held in ``Context.side_effects`` and seeded by ``g.withSideEffect(key, value)``;
   TinkerPop keeps a bulk set; without bulking that is a list, which is what a client receives.
 - ``cap(key, …)`` is a barrier that emits the value under ``key`` (a map of them for several keys).
 - ``sideEffect(t)`` runs ``t`` for each traverser and lets the traverser through unchanged.
+- ``fail(message?)`` ends the query with an error the first time a traverser reaches it.
 - ``group(key)`` / ``groupCount(key)`` are barriers: they add all their input to the map under
   ``key`` (the map ``group()`` / ``groupCount()`` would emit), then let the traversers through, so
   ``groupCount("a").select("a")`` sees the whole map; inside ``local()`` each run adds to the same map.
@@ -23,7 +24,7 @@ from typing import Any
 
 from gremlin_python.statics import long
 
-from emulator.services.neptune.errors import MalformedQuery
+from emulator.services.neptune.errors import FailStepTriggered, MalformedQuery
 from emulator.services.neptune.gremlin.engine import (
     NOVALUE,
     By,
@@ -36,6 +37,7 @@ from emulator.services.neptune.gremlin.engine import (
     register,
     run_nested,
 )
+from emulator.services.neptune.gremlin.gtypes import BulkSet
 from emulator.services.neptune.gremlin.steps.reducers import GroupCountStep, GroupStep
 from emulator.services.neptune.gremlin.steps.reducers import _group_value as group_value
 from emulator.services.neptune.gremlin.steps.reducers import _hashable_key as hashable_key
@@ -65,8 +67,8 @@ def add_to_side_effect(ctx: Context, key: str, values: list[Any], whole: bool) -
     elif isinstance(current, list):
         current.extend(values)
     else:
-        effects[key] = ([] if current is None else list(current) if isinstance(current, tuple) else [current]) \
-            + list(values)
+        effects[key] = BulkSet(([] if current is None else list(current) if isinstance(current, tuple)
+                                else [current]) + list(values))
 
 
 @register("aggregate")
@@ -95,7 +97,7 @@ class AggregateStep(Step):
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         if self.key not in ctx.side_effects and self.key not in ctx.side_effect_operators:
-            ctx.side_effects[self.key] = []
+            ctx.side_effects[self.key] = BulkSet()
         if self.local:
             for trav in it:
                 value = self._value(ctx, trav)
@@ -230,3 +232,20 @@ class KeyedGroupCountStep(GroupCountStep):
                 name = hashable_key(group)
                 counts[name] = long(counts.get(name, 0) + 1)
         yield from passing
+
+
+@register("fail")
+class FailStep(Step):
+    """``fail()`` / ``fail(message)``: the first traverser to arrive ends the whole query with an error."""
+
+    def __init__(self, args: list[Any]) -> None:
+        super().__init__(args)
+        if len(args) > 1 or (args and not isinstance(args[0], str)):
+            raise MalformedQuery("fail() takes an optional message string")
+        self.message = args[0] if args else "fail() step triggered"
+
+    def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
+        for trav in it:
+            raise FailStepTriggered(f"fail() Step Triggered: {self.message} (at {trav.obj!r})")
+        return
+        yield
