@@ -354,11 +354,16 @@ def summarise(outcomes: list[Outcome], serializers: list[str]) -> dict[str, Any]
                 "total": len(items), "percent": _percent(counts)}
 
     per_scenario: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
+    timed_out: set[tuple[str, str]] = set()
     for outcome in outcomes:
         per_scenario[(outcome.feature, outcome.scenario)][outcome.serializer] = outcome.status
-    # a scenario one serializer cannot send (a listed skip) is not a difference between the serializers
+        if outcome.detail.startswith("timeout"):
+            timed_out.add((outcome.feature, outcome.scenario))
+    # a scenario one serializer cannot send (a listed skip) is not a difference between the serializers, nor is
+    # one that ran out of time on one of them (how fast the machine was, not what the serializer gave)
     differences = [f"{feature}::{name} {statuses}" for (feature, name), statuses in per_scenario.items()
-                   if "skipped" not in statuses.values() and len(set(statuses.values())) > 1]
+                   if "skipped" not in statuses.values() and len(set(statuses.values())) > 1
+                   and (feature, name) not in timed_out]
     skipped = Counter(outcome.detail for outcome in outcomes if outcome.status == "skipped")
     causes: dict[str, set[str]] = defaultdict(set)
     for outcome in outcomes:

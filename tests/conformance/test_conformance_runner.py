@@ -124,3 +124,17 @@ def test_compare_lists_what_changed() -> None:
     changes = compare(report("passed", "passed", "skipped"), report("failed", "passed", "failed"))
     assert changes == {"now passed (was failed)": ["f::s0 [graphbinary]"],
                        "now skipped (was failed)": ["f::s2 [graphbinary]"]}
+
+
+def test_serializer_differences_leave_out_timeouts_and_skips() -> None:
+    """A scenario passing on one serializer and failing on the other is a difference; one that ran out of time
+    on one of them measures the machine, and one that one serializer cannot send is a listed skip."""
+    from run_conformance import Outcome, summarise
+
+    def pair(name: str, other_status: str, other_detail: str) -> list[Outcome]:
+        return [Outcome("map/X.feature", name, "graphbinary", "passed"),
+                Outcome("map/X.feature", name, "graphson", other_status, other_detail)]
+
+    report = summarise(pair("a", "failed", "wrong result") + pair("b", "failed", "timeout: no answer within 20 s")
+                       + pair("c", "skipped", "listed") + pair("d", "passed", ""), ["graphbinary", "graphson"])
+    assert [item.split(" ")[0] for item in report["serializer_differences"]] == ["map/X.feature::a"]
