@@ -23,8 +23,14 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 SCREENSHOTS = REPO / ".mlharbor" / "console-screenshots"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium under Playwright's sync API, for one test module at a time.
+
+    Not session-wide: while the sync API is open it keeps an asyncio loop running in the main thread, and every
+    later test in the process that drives an asyncio client there (gremlinpython) fails with "Cannot run the
+    event loop while another loop is running".
+    """
     if not Path(CHROMIUM).exists() and shutil.which(CHROMIUM) is None:
         pytest.skip(f"no Chromium at {CHROMIUM} (scripts/engines.sh installs Debian's)")
     sync_api = pytest.importorskip("playwright.sync_api")
