@@ -55,6 +55,8 @@ class InflatingApp:
             return self.app(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         try:
+            if length > MAX_INFLATED_BYTES:  # never read a hostile multi-GiB "compressed" body into memory
+                raise BodyError(f"the compressed request body is more than {MAX_INFLATED_BYTES} bytes")
             plain = inflate(environ["wsgi.input"].read(length) if length > 0 else b"")
         except BodyError as error:
             headers, body = render(protocol, WireError(400, "InvalidParameterValue" if protocol is

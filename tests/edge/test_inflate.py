@@ -46,3 +46,19 @@ def test_a_gzip_bomb_is_refused_in_the_protocols_shape(harbor) -> None:
         urllib.request.urlopen(request, timeout=30)
     assert refused.value.code == 400
     assert b"more than" in refused.value.read()
+
+
+def test_an_oversized_compressed_body_is_refused_unread() -> None:
+    """The compressed body itself is bounded too: a claimed 5 GiB is refused before a byte is read."""
+    from emulator.edge.inflate import InflatingApp
+
+    class Unreadable:
+        def read(self, *_: object) -> bytes:
+            raise AssertionError("the body was read")
+
+    statuses: list[str] = []
+    app = InflatingApp(lambda environ, start_response: [b"reached moto"])
+    body = app({"HTTP_CONTENT_ENCODING": "gzip", "HTTP_X_AMZ_TARGET": "Logs_20140328.PutLogEvents",
+                "CONTENT_LENGTH": str(5 * 1024**3), "wsgi.input": Unreadable()},
+               lambda status, headers: statuses.append(status))
+    assert statuses == ["400 Bad Request"] and b"more than" in b"".join(body)
