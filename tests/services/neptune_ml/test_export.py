@@ -169,7 +169,32 @@ def test_unnamed_properties_become_the_features_neptune_infers(graph: str, s3: A
                                          "imputer": "median"}]
 
 
+def test_named_jobs_each_get_their_own_training_configuration(graph: str, s3: Any, bucket: str) -> None:
+    jobs = [{"name": "gender-job", "targets": [{"node": USER, "property": "gender", "type": "classification"}]},
+            {"name": "links", "targets": [{"edge": [USER, FRIEND, USER], "type": "link_prediction"}],
+             "features": [{"node": USER, "property": "age", "type": "numerical", "norm": "standard",
+                           "imputer": "mean"}]}]
+    status, started = http("POST", f"{graph}/v1/neptune-export", export_body(f"s3://{bucket}/jobs", jobs=jobs))
+    assert status == 200, started
+    done = wait_for_export(graph, started["jobId"])
+    assert done["status"] == "succeeded" and done["stats"]["files"] == 4 + 2, done
+    first = json.loads(s3_text(s3, done["outputS3Uri"] + "gender-job.json"))
+    second = json.loads(s3_text(s3, done["outputS3Uri"] + "links.json"))
+    user = {config_name: next(e for e in config["graph"]["nodes"] if e["node"][1] == USER)
+            for config_name, config in (("first", first), ("second", second))}
+    assert user["first"]["labels"][0]["label"] == ["gender", "classification"]
+    assert user["second"]["labels"] == [] and user["second"]["features"][0] == {
+        "feature": ["age", "age", "numerical"], "norm": "standard", "imputer": "mean"}
+    friend = next(e for e in second["graph"]["edges"] if e["relation"][1] == FRIEND)
+    assert friend["labels"][0]["label"] == ["", "link_prediction"]
+
+
 @pytest.mark.parametrize(("change", "message"), [
+    ({"ml": {"jobs": [{"name": "a"}, {"name": "a"}]}}, "each job needs its own name"),
+    ({"ml": {"jobs": [{"name": "../up"}]}}, "jobs[0].name must be"),
+    ({"ml": {"jobs": [{"name": "a"}], "targets": []}}, "either jobs or targets and features"),
+    ({"ml": {"jobs": [{"name": "a", "targets": [{"node": "nobody", "property": "p", "type": "regression"}]}]}},
+     "configuration 'a': the graph has no vertices labelled 'nobody'"),
     ({"command": "export-rdf"}, "export-rdf is not supported"),
     ({"command": "dump"}, "Unknown command 'dump'"),
     ({"outputS3Path": "bucket/path"}, "must begin with s3://"),
