@@ -250,3 +250,30 @@ def test_a_job_unfinished_at_a_restart_is_reported_failed(tmp_path: Path) -> Non
     job = jobs.get("j1")
     assert job is not None and job.status == "failed" and "stopped before the export finished" in job.reason
     assert json.loads((tmp_path / "neptune-export" / "j1.json").read_text())["status"] == "failed"
+
+
+def test_the_export_reads_the_graph_in_one_consistent_read_and_copies_it() -> None:
+    import threading
+
+    from emulator.services.neptune.ml.export.snapshot import take_snapshot
+
+    store = GraphStore(None)
+    with store.transaction() as tx:
+        a, b = tx.add_vertex("a", "v"), tx.add_vertex("b", "v")
+        tx.set_vertex_property(a, "tags", "x")
+    taken: list[Any] = []
+    store.lock.acquire()  # a writer holds the graph: the export waits for its whole change
+    try:
+        reader = threading.Thread(target=lambda: taken.append(take_snapshot(store)))
+        reader.start()
+        reader.join(timeout=0.2)
+        assert reader.is_alive() and not taken
+        store.link_edge("e1", "to", a, b, {"w": 1})
+        a.props["tags"].append("y")
+    finally:
+        store.lock.release()
+    reader.join(timeout=10)
+    snapshot = taken[0]
+    assert snapshot.edges[("v", "to", "v")].ids == ["e1"] and snapshot.nodes["v"].rows[0] == {"tags": ["x", "y"]}
+    a.props["tags"].append("z")  # a later write does not reach the copy being exported
+    assert snapshot.nodes["v"].rows[0] == {"tags": ["x", "y"]}
