@@ -28,13 +28,16 @@ from emulator.services.neptune.errors import (
 from emulator.services.neptune.gremlin import steps  # noqa: F401  (importing the package registers every step)
 from emulator.services.neptune.gremlin.bytecode import Bytecode, Sym
 from emulator.services.neptune.gremlin.engine import (
+    PATH_STEPS,
     Context,
     Path,
     PropRef,
     Traverser,
+    bulking_allowed,
     compile_bytecode,
     refuse_lambdas,
     run_steps,
+    step_names,
 )
 from emulator.services.neptune.gremlin.gtypes import BulkSet, Float32, OrderedSet, Tree
 from emulator.services.neptune.gremlin.predicates import PredicateError
@@ -180,8 +183,12 @@ def execute_stream(store: GraphStore, bytecode: Bytecode, timeout_ms: float | No
             if sources.sack is not None:
                 ctx.sack_initial, ctx.sack_merge = sources.sack
             ctx.bulk = sources.bulk
+            names = step_names(bytecode)
+            ctx.bulking = sources.sack is None and bulking_allowed(names)
+            ctx.track_paths = bool(names & PATH_STEPS)
             for trav in run_steps(ctx, compiled, iter((Traverser(START),))):
-                yield to_wire(trav.obj)
+                for _ in range(trav.bulk):  # a bulked result is that many results on the wire
+                    yield to_wire(trav.obj)
     except GraphServiceError:
         raise
     except GraphError as error:

@@ -40,6 +40,9 @@ from emulator.services.neptune.store import EdgeRecord, VertexRecord
 # -- filters --------------------------------------------------------------------------------
 
 class FilterStep(Step):
+    #: a filter keeps or drops a traverser whole, whatever its bulk (coin() draws per traverser: not)
+    bulk_aware = True
+
     def test(self, ctx: Context, trav: Traverser) -> bool:
         raise NotImplementedError
 
@@ -301,6 +304,8 @@ def _scope(args: list[Any]) -> tuple[bool, list[Any]]:
 
 @register("dedup")
 class DedupStep(Step):
+    bulk_aware = True
+
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
         self.local, rest = _scope(args)
@@ -345,7 +350,7 @@ class DedupStep(Step):
             if key is NOVALUE or key in seen_keys:
                 continue
             seen_keys.add(key)
-            yield trav
+            yield trav.with_bulk(1)  # the one kept stands for itself only (TinkerPop sets its bulk to 1)
 
 
 def _as_set(items: list[Any]) -> Any:
@@ -508,6 +513,8 @@ class SampleStep(Step):
 @register("coin")
 class CoinStep(FilterStep):
     """``coin(p)``: keep each traverser with probability ``p`` (SeedStrategy makes it repeatable)."""
+
+    bulk_aware = False
 
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)

@@ -35,6 +35,7 @@ from emulator.services.neptune.gremlin.steps.filters import _scope
 @register("count")
 class CountStep(Step):
     reducing = True
+    bulk_aware = True
 
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
@@ -47,8 +48,8 @@ class CountStep(Step):
                 yield trav.split(long(1 if items is None else len(items)))
             return
         total = 0
-        for _ in it:
-            total += 1
+        for trav in it:
+            total += trav.bulk
         yield Traverser(long(total))
 
 
@@ -107,6 +108,8 @@ class FoldStep(Step):
 
 @register("unfold")
 class UnfoldStep(Step):
+    bulk_aware = True
+
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         for trav in it:
             items = collection_items(trav.obj)
@@ -248,7 +251,7 @@ def _lift(by: By) -> By:
 def _group_value(ctx: Context, by: By | None, members: list[Traverser]) -> Any:
     """The value of one group: folded members, or the value ``by()`` reduced over them."""
     if by is None or by.kind == "identity":
-        return [t.obj for t in members]
+        return [t.obj for t in members for _ in range(t.bulk)]
     if by.kind in ("traversal", "chain"):
         # the value traversal runs over the group's members; without a reducing end TinkerPop takes its first
         # result (group().by().by(out().order()) maps a vertex to one neighbour; no result drops the key)
@@ -259,13 +262,15 @@ def _group_value(ctx: Context, by: By | None, members: list[Traverser]) -> Any:
     for trav in members:
         value = by.value(ctx, trav)
         if value is not NOVALUE:
-            values.append(value)
+            values.extend([value] * trav.bulk)
     return values
 
 
 @register("group")
 class GroupStep(Step):
     reducing = True
+    #: members keep their bulk: the value by() runs over them as a stream, the identity value repeats each
+    bulk_aware = True
 
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
@@ -313,6 +318,7 @@ def _hashable_key(key: Any) -> Any:
 @register("groupCount")
 class GroupCountStep(Step):
     reducing = True
+    bulk_aware = True
 
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
@@ -334,7 +340,7 @@ class GroupCountStep(Step):
             if key is NOVALUE:
                 continue
             entry = counts.setdefault(freeze(key), [key, 0])
-            entry[1] += 1
+            entry[1] += trav.bulk
         yield Traverser({_hashable_key(key): long(count) for key, count in counts.values()})
 
 
