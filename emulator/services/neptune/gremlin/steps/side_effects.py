@@ -126,6 +126,8 @@ register("store")(StoreStep)
 class CapStep(Step):
     reducing = False
     barrier = True
+    #: it only drains its inputs: a bulked traverser needs no copies
+    bulk_aware = True
 
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
