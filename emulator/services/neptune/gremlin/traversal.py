@@ -39,7 +39,7 @@ from emulator.services.neptune.gremlin.engine import (
     run_steps,
     step_names,
 )
-from emulator.services.neptune.gremlin.gtypes import BulkSet, Float32, OrderedSet, Tree
+from emulator.services.neptune.gremlin.gtypes import BulkSet, Float32, OrderedSet, SubGraph, Tree
 from emulator.services.neptune.gremlin.predicates import PredicateError
 from emulator.services.neptune.gremlin.steps.filters import fuse_range
 from emulator.services.neptune.gremlin.steps.reads import START
@@ -142,6 +142,9 @@ def to_wire(obj: Any) -> Any:
             return items
     if kind is Path:
         return WirePath(obj.labels, [to_wire(v) for v in obj.objects])
+    if kind is SubGraph:
+        raise UnsupportedOperation("A subgraph() graph can not be returned: gremlinpython has no Graph type to "
+                                   "read it into; return its elements instead (cap(key) inside the traversal only)")
     return obj
 
 
