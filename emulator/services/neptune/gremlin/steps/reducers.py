@@ -297,11 +297,42 @@ class GroupStep(Step):
                 continue
             groups.setdefault(freeze(key), (key, []))[1].append(trav)
         result = {}
-        for key, members in groups.values():
+        ordered = list(groups.values())
+        if ctx.seed is not None:  # a random step in by() draws per group in the order TinkerPop visits them
+            ordered = java_hash_map_order(ordered)
+        for key, members in ordered:
             value = _group_value(ctx, self.value_by, members)
             if value is not NOVALUE:
                 result[_hashable_key(key)] = value
         yield Traverser(result)
+
+
+def java_string_hash(text: str) -> int:
+    """Java's ``String.hashCode()`` (over UTF-16 code units), as a signed 32-bit int."""
+    value = 0
+    data = text.encode("utf-16-be")
+    for index in range(0, len(data), 2):
+        value = (31 * value + (data[index] << 8 | data[index + 1])) & 0xFFFFFFFF
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def java_hash_map_order(entries: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    """``(key, value)`` pairs in the order a Java HashMap filled with them in this order iterates them.
+
+    GroupStep keeps its groups in a HashMap: under SeedStrategy the order it reduces them in decides which
+    group gets which random draws. Only string keys are placed (other keys keep their order).
+    """
+    if not entries or not all(isinstance(key, str) for key, _ in entries):
+        return entries
+    capacity = 16
+    while len(entries) > capacity * 3 // 4:
+        capacity *= 2
+
+    def bucket(key: str) -> int:
+        code = java_string_hash(key) & 0xFFFFFFFF
+        return (code ^ (code >> 16)) & (capacity - 1)
+
+    return sorted(entries, key=lambda entry: bucket(entry[0]))  # stable: a bucket keeps arrival order
 
 
 def _hashable_key(key: Any) -> Any:
