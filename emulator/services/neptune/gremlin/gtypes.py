@@ -33,6 +33,23 @@ class Tree(dict):
     """What ``tree()`` gives: each path's objects nested, ``{root: {child: {...}}}``; written as a map of maps."""
 
 
+class FrozenMap(dict):
+    """A map used as a map key (``group().by(project(...))``): a dict that hashes by its content.
+
+    Keys must not change once it is a key; on the wire it is gremlinpython's HashableDict.
+    """
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple((key, _content_hash(value)) for key, value in self.items()))
+
+
+def _content_hash(value: Any) -> Any:
+    try:
+        return hash(value)
+    except TypeError:  # a list or map value: its repr stands for it (equal content, equal repr)
+        return repr(value)
+
+
 class SubGraph:
     """What ``subgraph(key)`` builds: the edges it saw and their end vertices (TinkerPop gives a TinkerGraph).
 

@@ -16,6 +16,7 @@ from typing import Any
 from gremlin_python.statics import bigdecimal
 from gremlin_python.structure.graph import Edge, Property, Vertex, VertexProperty
 from gremlin_python.structure.graph import Path as WirePath
+from gremlin_python.structure.io.util import HashableDict
 
 from emulator.services.neptune.errors import (
     ConstraintViolation,
@@ -39,7 +40,7 @@ from emulator.services.neptune.gremlin.engine import (
     run_steps,
     step_names,
 )
-from emulator.services.neptune.gremlin.gtypes import BulkSet, Float32, OrderedSet, SubGraph, Tree
+from emulator.services.neptune.gremlin.gtypes import BulkSet, Float32, FrozenMap, OrderedSet, SubGraph, Tree
 from emulator.services.neptune.gremlin.predicates import PredicateError
 from emulator.services.neptune.gremlin.steps.filters import fuse_range
 from emulator.services.neptune.gremlin.steps.reads import START
@@ -118,6 +119,8 @@ def to_wire(obj: Any) -> Any:
         return Edge(obj.id, Vertex(obj.out_v.id, obj.out_v.label), obj.label, Vertex(obj.in_v.id, obj.in_v.label))
     if kind is dict or kind is Tree:
         return {to_wire(k): to_wire(v) for k, v in obj.items()}
+    if kind is FrozenMap:
+        return HashableDict({to_wire(k): to_wire(v) for k, v in obj.items()})
     if kind is list or kind is BulkSet:
         return [to_wire(v) for v in obj]
     if kind is PropRef:

@@ -28,6 +28,7 @@ from emulator.services.neptune.gremlin.engine import (
     run_steps,
     select_value,
 )
+from emulator.services.neptune.gremlin.gtypes import FrozenMap
 from emulator.services.neptune.gremlin.predicates import compare, is_number, sort_key
 from emulator.services.neptune.gremlin.steps.filters import _scope
 
@@ -342,7 +343,7 @@ def _hashable_key(key: Any) -> Any:
     if isinstance(key, set):
         return frozenset(key)
     if isinstance(key, dict):
-        return freeze(key)
+        return FrozenMap({_hashable_key(k): v for k, v in key.items()})
     return key
 
 
