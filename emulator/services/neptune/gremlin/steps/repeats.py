@@ -207,8 +207,22 @@ class RepeatStep(Step):
 
     def _lazy(self, ctx: Context, turn: list[Traverser]) -> Iterator[Traverser]:
         """Run turns from ``turn`` until no traverser loops again; each result leaves as soon as it is found."""
+        # a body of bulk-aware steps with nothing to check before it takes the whole turn as one stream
+        streamed = (self.until_first is None and self.emit_first is None
+                    and all(step.bulk_aware for step in self.body))
         while turn:
             upcoming = TurnMerger(ctx)
+            if streamed:
+                for out in run_steps(ctx, self.body, iter(turn)):
+                    ctx.tick()
+                    out = self._turn(out)
+                    leaving, again = self._after(ctx, out)
+                    if leaving is not None:
+                        yield leaving
+                    if again:
+                        upcoming.add(out)
+                turn = upcoming.traversers()
+                continue
             for trav in turn:
                 leaving, goes_in = self._before(ctx, trav)
                 if leaving is not None:
