@@ -5,7 +5,10 @@ generator over the previous one (lazy, one traverser at a time), as TinkerPop's 
 does (https://tinkerpop.apache.org/docs/3.7.0/reference/#traversal). Modulators (``by``, ``with``,
 ``from``, ``to``, ``option``) attach to the step before them. Pure: no IO, no wire types.
 
-Every traverser has bulk 1 (no bulking optimisation): results are the same, only less compact.
+Traversers carry a bulk (TinkerPop's ``Traverser.bulk()``): ``repeat()`` merges equal traversers into one
+of summed bulk (see :mod:`.steps.repeats`). A step declares ``bulk_aware`` when it honours bulk (it carries it
+through ``split``/``replace`` or counts it); every other step gets each bulked traverser as that many bulk-1
+copies (:func:`run_steps`), so a step written for bulk 1 stays correct.
 """
 
 from __future__ import annotations
@@ -143,29 +146,40 @@ class Traverser:
     A map step makes the next traverser with :meth:`split`, which extends the path and keeps the rest.
     """
 
-    __slots__ = ("obj", "labels", "origin", "path", "loops", "sack")
+    __slots__ = ("obj", "labels", "origin", "path", "loops", "sack", "bulk")
 
     def __init__(self, obj: Any, labels: dict[str, list[Any]] | None = None, origin: Any = None,
                  path: PathNode | None = None, loops: tuple[tuple[str | None, int], ...] = (),
-                 sack: Any = None) -> None:
+                 sack: Any = None, bulk: int = 1) -> None:
         self.obj = obj
         self.labels = labels
         self.origin = origin
         self.path = path if path is not None or obj is START else PathNode(obj)
         self.loops = loops
         self.sack = NOVALUE if sack is None else sack
+        #: how many identical traversers this one stands for
+        self.bulk = bulk
 
     def split(self, obj: Any, origin: Any = None) -> Traverser:
-        """The traverser that carries on with ``obj``: same labels, loops and sack, one more path step."""
-        return Traverser(obj, self.labels, origin, PathNode(obj, (), self.path), self.loops, self.sack)
+        """The traverser that carries on with ``obj``: same labels, loops, sack and bulk, one more path step."""
+        return Traverser(obj, self.labels, origin, PathNode(obj, (), self.path), self.loops, self.sack, self.bulk)
 
     def replace(self, **changes: Any) -> Traverser:
-        """A copy with some state changed (``obj``, ``labels``, ``path``, ``loops``, ``sack``)."""
+        """A copy with some state changed (``obj``, ``labels``, ``path``, ``loops``, ``sack``, ``bulk``)."""
         state = {"obj": self.obj, "labels": self.labels, "origin": self.origin, "path": self.path,
-                 "loops": self.loops, "sack": self.sack}
+                 "loops": self.loops, "sack": self.sack, "bulk": self.bulk}
         state.update(changes)
-        trav = Traverser(state["obj"], state["labels"], state["origin"], state["path"], state["loops"])
+        trav = Traverser(state["obj"], state["labels"], state["origin"], state["path"], state["loops"],
+                         bulk=state["bulk"])
         trav.sack = state["sack"]
+        return trav
+
+    def with_bulk(self, bulk: int) -> Traverser:
+        """The same traverser standing for ``bulk`` copies."""
+        if bulk == self.bulk:
+            return self
+        trav = Traverser(self.obj, self.labels, self.origin, self.path, self.loops, bulk=bulk)
+        trav.sack = self.sack
         return trav
 
     def named(self, names: list[str]) -> Traverser:
@@ -213,6 +227,10 @@ class Context:
         self.bulk = True
         #: state kept across the runs of a child traversal (keyed by the step or the side-effect key)
         self.step_state: dict[Any, Any] = {}
+        #: whether ``repeat()`` may merge equal traversers (see :func:`bulking_allowed`); off: every bulk is 1
+        self.bulking = False
+        #: whether a step reads paths (path(), simplePath()...): traversers with different paths never merge
+        self.track_paths = True
         self._ticks = 0
 
     def rng_for(self, step: Any) -> random.Random:
@@ -254,6 +272,8 @@ class Step:
     #: a step whose result depends on all the traversers it sees (order, limit, dedup, aggregate...):
     #: a branch holding one must get all its inputs as one stream (see :func:`holds_state`)
     barrier = False
+    #: the step honours ``Traverser.bulk`` (else it is given bulk-1 copies, see :func:`run_steps`)
+    bulk_aware = False
 
     def __init__(self, args: list[Any]) -> None:
         self.args = args
@@ -357,13 +377,54 @@ def nested(arg: Any, step: str) -> list[Step]:
 
 
 def run_steps(ctx: Context, steps: list[Step], it: Iterator[Traverser]) -> Iterator[Traverser]:
+    """Chain the steps over ``it``; what comes out may be bulked (see :func:`unbulked`)."""
+    bulking = ctx.bulking
     if ctx.deadline is None:
         for step in steps:
-            it = step.run(ctx, it)
+            it = step.run(ctx, it if step.bulk_aware or not bulking else unbulked(it))
         return it
     for step in steps:  # every traverser entering a step checks the deadline: no loop outlives it
-        it = step.run(ctx, _ticking(ctx, it))
+        it = step.run(ctx, _ticking(ctx, it if step.bulk_aware or not bulking else unbulked(it)))
     return it
+
+
+def unbulked(it: Iterator[Traverser]) -> Iterator[Traverser]:
+    """Each traverser as ``bulk`` traversers of bulk 1 (for the steps that count one traverser as one)."""
+    for trav in it:
+        if trav.bulk == 1:
+            yield trav
+        else:
+            for _ in range(trav.bulk):
+                yield trav.with_bulk(1)
+
+
+#: steps that change the graph: a traversal holding one never merges traversers (each must run the change)
+MUTATING_STEPS = frozenset({"addV", "addE", "property", "drop", "mergeV", "mergeE", "sideEffect"})
+#: steps that read a traverser's path: traversers then merge only with the same path (here: never)
+PATH_STEPS = frozenset({"path", "simplePath", "cyclicPath", "tree"})
+
+
+def step_names(bytecode: Bytecode) -> set[str]:
+    """Every step name in a traversal, its child traversals included."""
+    names: set[str] = set()
+    pending: list[Any] = [bytecode]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, Bytecode):
+            for name, args in value.steps:
+                names.add(name)
+                pending.extend(args)
+        elif isinstance(value, list | tuple | set):
+            pending.extend(value)
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+    return names
+
+
+def bulking_allowed(names: set[str]) -> bool:
+    """Whether ``repeat()`` may merge traversers: there is a repeat, and nothing that each copy must run."""
+    return "repeat" in names and not names & MUTATING_STEPS
 
 
 def _ticking(ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
@@ -390,12 +451,14 @@ def holds_state(steps: list[Step]) -> bool:
 
 
 def run_nested(ctx: Context, steps: list[Step], trav: Traverser) -> Iterator[Traverser]:
-    """Run a child traversal starting from one traverser (keeps its ``as()`` labels)."""
-    return run_steps(ctx, steps, iter((trav,)))
+    """Run a child traversal starting from one traverser (keeps its ``as()`` labels); results of bulk 1."""
+    results = run_steps(ctx, steps, iter((trav,)))
+    return unbulked(results) if ctx.bulking else results
 
 
 def first_result(ctx: Context, steps: list[Step], trav: Traverser) -> Any:
-    for result in run_nested(ctx, steps, trav):
+    """The first object a child traversal gives for ``trav`` (run as one traverser, whatever its bulk)."""
+    for result in run_nested(ctx, steps, trav.with_bulk(1)):
         return result.obj
     return NOVALUE
 

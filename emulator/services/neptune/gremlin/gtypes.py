@@ -33,6 +33,42 @@ class Tree(dict):
     """What ``tree()`` gives: each path's objects nested, ``{root: {child: {...}}}``; written as a map of maps."""
 
 
+class FrozenMap(dict):
+    """A map used as a map key (``group().by(project(...))``): a dict that hashes by its content.
+
+    Keys must not change once it is a key; on the wire it is gremlinpython's HashableDict.
+    """
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple((key, _content_hash(value)) for key, value in self.items()))
+
+
+def _content_hash(value: Any) -> Any:
+    try:
+        return hash(value)
+    except TypeError:  # a list or map value: its repr stands for it (equal content, equal repr)
+        return repr(value)
+
+
+class SubGraph:
+    """What ``subgraph(key)`` builds: the edges it saw and their end vertices (TinkerPop gives a TinkerGraph).
+
+    gremlinpython has no Graph type to read one into, so it is a value inside a traversal only
+    (``typeOf(GType.GRAPH)``, ``count()``); returning it is refused.
+    """
+
+    __slots__ = ("vertices", "edges")
+
+    def __init__(self) -> None:
+        self.vertices: dict[str, VertexRecord] = {}
+        self.edges: dict[str, EdgeRecord] = {}
+
+    def add_edge(self, edge: EdgeRecord) -> None:
+        self.edges[edge.id] = edge
+        self.vertices[edge.out_v.id] = edge.out_v
+        self.vertices[edge.in_v.id] = edge.in_v
+
+
 class BulkSet(list):
     """What ``aggregate()`` collects: TinkerPop's BulkSet, a Set that counts repeats.
 
@@ -88,7 +124,7 @@ GTYPE_TESTS: dict[str, Callable[[Any], bool]] = {
     "PROPERTY": lambda v: _property(v, None),
     "PATH": lambda v: type(v).__name__ == "Path",
     "TREE": lambda v: isinstance(v, Tree),
-    "GRAPH": lambda v: False,  # subgraph() results are not values this server returns
+    "GRAPH": lambda v: isinstance(v, SubGraph),
 }
 
 #: Java class names (simple or qualified) typeOf() accepts, and the GType each one is

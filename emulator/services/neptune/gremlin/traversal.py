@@ -16,6 +16,7 @@ from typing import Any
 from gremlin_python.statics import bigdecimal
 from gremlin_python.structure.graph import Edge, Property, Vertex, VertexProperty
 from gremlin_python.structure.graph import Path as WirePath
+from gremlin_python.structure.io.util import HashableDict
 
 from emulator.services.neptune.errors import (
     ConstraintViolation,
@@ -28,15 +29,18 @@ from emulator.services.neptune.errors import (
 from emulator.services.neptune.gremlin import steps  # noqa: F401  (importing the package registers every step)
 from emulator.services.neptune.gremlin.bytecode import Bytecode, Sym
 from emulator.services.neptune.gremlin.engine import (
+    PATH_STEPS,
     Context,
     Path,
     PropRef,
     Traverser,
+    bulking_allowed,
     compile_bytecode,
     refuse_lambdas,
     run_steps,
+    step_names,
 )
-from emulator.services.neptune.gremlin.gtypes import BulkSet, Float32, OrderedSet, Tree
+from emulator.services.neptune.gremlin.gtypes import BulkSet, Float32, FrozenMap, OrderedSet, SubGraph, Tree
 from emulator.services.neptune.gremlin.predicates import PredicateError
 from emulator.services.neptune.gremlin.steps.filters import fuse_range
 from emulator.services.neptune.gremlin.steps.reads import START
@@ -115,6 +119,8 @@ def to_wire(obj: Any) -> Any:
         return Edge(obj.id, Vertex(obj.out_v.id, obj.out_v.label), obj.label, Vertex(obj.in_v.id, obj.in_v.label))
     if kind is dict or kind is Tree:
         return {to_wire(k): to_wire(v) for k, v in obj.items()}
+    if kind is FrozenMap:
+        return HashableDict({to_wire(k): to_wire(v) for k, v in obj.items()})
     if kind is list or kind is BulkSet:
         return [to_wire(v) for v in obj]
     if kind is PropRef:
@@ -139,6 +145,9 @@ def to_wire(obj: Any) -> Any:
             return items
     if kind is Path:
         return WirePath(obj.labels, [to_wire(v) for v in obj.objects])
+    if kind is SubGraph:
+        raise UnsupportedOperation("A subgraph() graph can not be returned: gremlinpython has no Graph type to "
+                                   "read it into; return its elements instead (cap(key) inside the traversal only)")
     return obj
 
 
@@ -180,8 +189,12 @@ def execute_stream(store: GraphStore, bytecode: Bytecode, timeout_ms: float | No
             if sources.sack is not None:
                 ctx.sack_initial, ctx.sack_merge = sources.sack
             ctx.bulk = sources.bulk
+            names = step_names(bytecode)
+            ctx.bulking = sources.sack is None and bulking_allowed(names)
+            ctx.track_paths = bool(names & PATH_STEPS)
             for trav in run_steps(ctx, compiled, iter((Traverser(START),))):
-                yield to_wire(trav.obj)
+                for _ in range(trav.bulk):  # a bulked result is that many results on the wire
+                    yield to_wire(trav.obj)
     except GraphServiceError:
         raise
     except GraphError as error:

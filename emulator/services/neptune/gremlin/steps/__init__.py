@@ -7,7 +7,7 @@ cyclicPath; ``side_effects``: aggregate/store, cap, sideEffect, group/groupCount
 ``wheres``: where(traversal) over as() labels; ``connectives``: infix and()/or(); ``match``: match();
 ``strings``: concat, toUpper, trim, split, substring, replace, format…; ``lists``: merge, combine,
 difference, intersect, disjunct, product, conjoin, reverse, all/any/none; ``types``: asString, asNumber,
-asBool, asDate, dateAdd, dateDiff; ``math_step``: math(); ``elements``: element().
+asBool, asDate, dateAdd, dateDiff; ``math_step``: math(); ``elements``: element(); ``subgraphs``: subgraph(key).
 """
 
 # a module that replaces a core handler (group, where, none) imports that core module first, so it registers last
@@ -27,10 +27,12 @@ from emulator.services.neptune.gremlin.steps import (  # noqa: E402
     sacks,
     side_effects,
     strings,
+    subgraphs,
     trees,
     types,
     wheres,
 )
 
 __all__ = ["branches", "connectives", "elements", "filters", "lists", "match", "math_step", "mutations", "paths",
-           "reads", "reducers", "repeats", "sacks", "side_effects", "strings", "trees", "types", "wheres"]
+           "reads", "reducers", "repeats", "sacks", "side_effects", "strings", "subgraphs",
+           "trees", "types", "wheres"]

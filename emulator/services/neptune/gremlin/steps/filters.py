@@ -40,6 +40,9 @@ from emulator.services.neptune.store import EdgeRecord, VertexRecord
 # -- filters --------------------------------------------------------------------------------
 
 class FilterStep(Step):
+    #: a filter keeps or drops a traverser whole, whatever its bulk (coin() draws per traverser: not)
+    bulk_aware = True
+
     def test(self, ctx: Context, trav: Traverser) -> bool:
         raise NotImplementedError
 
@@ -301,6 +304,8 @@ def _scope(args: list[Any]) -> tuple[bool, list[Any]]:
 
 @register("dedup")
 class DedupStep(Step):
+    bulk_aware = True
+
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
         self.local, rest = _scope(args)
@@ -345,7 +350,7 @@ class DedupStep(Step):
             if key is NOVALUE or key in seen_keys:
                 continue
             seen_keys.add(key)
-            yield trav
+            yield trav.with_bulk(1)  # the one kept stands for itself only (TinkerPop sets its bulk to 1)
 
 
 def _as_set(items: list[Any]) -> Any:
@@ -502,12 +507,59 @@ class SampleStep(Step):
             return
         kept = list(it)
         weights = None if self.by is None else [self._weight(ctx, t) for t in kept]
+        if ctx.seed is not None:
+            yield from self._seeded_draw(ctx, kept, weights)
+            return
         yield from self._draw(ctx, kept, weights)
+
+    def _seeded_draw(self, ctx: Context, kept: list[Traverser], weights: list[float] | None) -> list[Traverser]:
+        """Under SeedStrategy, TinkerPop's own draw, so a seed picks what it picks there.
+
+        Equal traversers are one entry with a bulk (TinkerPop's TraverserSet, in arrival order). Each round
+        walks the entries with a running total weight and takes the first copy whose ``nextDouble()`` falls
+        under its share, until ``n`` are taken; the taken ones come out in the order they were taken.
+        """
+        if len(kept) <= self.count:
+            return kept
+        entries: dict[Any, list[Any]] = {}  # key -> [traverser, weight, bulk, taken]
+        for index, trav in enumerate(kept):
+            weight = 1.0 if weights is None else weights[index]
+            entry = entries.setdefault(freeze(trav.obj), [trav, weight, 0, 0])
+            entry[2] += 1
+        total = sum(weight * bulk for _, weight, bulk, _ in entries.values())
+        if total <= 0:
+            return []
+        rng = ctx.rng_for(self)
+        order: list[list[Any]] = []
+        taken = 0
+        for _ in range(64 * self.count):  # each round takes one unless float rounding skips all: bounded
+            if taken >= self.count:
+                break
+            running = total
+            picked = False
+            for entry in entries.values():
+                _, weight, bulk, already = entry
+                if already >= bulk:
+                    continue
+                for _ in range(bulk - already):
+                    if rng.random() <= weight / running:
+                        entry[3] += 1
+                        if entry[3] == 1:
+                            order.append(entry)
+                        taken += 1
+                        picked = True
+                        break
+                    running -= weight
+                if picked or taken >= self.count:
+                    break
+        return [entry[0] for entry in order for _ in range(entry[3])]
 
 
 @register("coin")
 class CoinStep(FilterStep):
     """``coin(p)``: keep each traverser with probability ``p`` (SeedStrategy makes it repeatable)."""
+
+    bulk_aware = False
 
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)

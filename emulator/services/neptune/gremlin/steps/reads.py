@@ -567,3 +567,9 @@ class DiscardStep(Step):
         return
         yield
 
+
+# one traverser in, its results out, children run as one traverser (first_result): a bulk carries through
+for _cls in (VertexStep, EdgeVertexStep, IdStep, LabelStep, KeyStep, ValueStep, ConstantStep, IdentityStep,
+             ValuesStep, PropertiesStep, ValueMapStep, ElementMapStep, ProjectStep, AsStep, SelectStep):
+    _cls.bulk_aware = True
+

@@ -28,6 +28,7 @@ from emulator.services.neptune.gremlin.engine import (
     run_steps,
     select_value,
 )
+from emulator.services.neptune.gremlin.gtypes import FrozenMap
 from emulator.services.neptune.gremlin.predicates import compare, is_number, sort_key
 from emulator.services.neptune.gremlin.steps.filters import _scope
 
@@ -35,6 +36,7 @@ from emulator.services.neptune.gremlin.steps.filters import _scope
 @register("count")
 class CountStep(Step):
     reducing = True
+    bulk_aware = True
 
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
@@ -47,8 +49,8 @@ class CountStep(Step):
                 yield trav.split(long(1 if items is None else len(items)))
             return
         total = 0
-        for _ in it:
-            total += 1
+        for trav in it:
+            total += trav.bulk
         yield Traverser(long(total))
 
 
@@ -107,6 +109,8 @@ class FoldStep(Step):
 
 @register("unfold")
 class UnfoldStep(Step):
+    bulk_aware = True
+
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         for trav in it:
             items = collection_items(trav.obj)
@@ -248,7 +252,7 @@ def _lift(by: By) -> By:
 def _group_value(ctx: Context, by: By | None, members: list[Traverser]) -> Any:
     """The value of one group: folded members, or the value ``by()`` reduced over them."""
     if by is None or by.kind == "identity":
-        return [t.obj for t in members]
+        return [t.obj for t in members for _ in range(t.bulk)]
     if by.kind in ("traversal", "chain"):
         # the value traversal runs over the group's members; without a reducing end TinkerPop takes its first
         # result (group().by().by(out().order()) maps a vertex to one neighbour; no result drops the key)
@@ -259,13 +263,15 @@ def _group_value(ctx: Context, by: By | None, members: list[Traverser]) -> Any:
     for trav in members:
         value = by.value(ctx, trav)
         if value is not NOVALUE:
-            values.append(value)
+            values.extend([value] * trav.bulk)
     return values
 
 
 @register("group")
 class GroupStep(Step):
     reducing = True
+    #: members keep their bulk: the value by() runs over them as a stream, the identity value repeats each
+    bulk_aware = True
 
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
@@ -292,11 +298,42 @@ class GroupStep(Step):
                 continue
             groups.setdefault(freeze(key), (key, []))[1].append(trav)
         result = {}
-        for key, members in groups.values():
+        ordered = list(groups.values())
+        if ctx.seed is not None:  # a random step in by() draws per group in the order TinkerPop visits them
+            ordered = java_hash_map_order(ordered)
+        for key, members in ordered:
             value = _group_value(ctx, self.value_by, members)
             if value is not NOVALUE:
                 result[_hashable_key(key)] = value
         yield Traverser(result)
+
+
+def java_string_hash(text: str) -> int:
+    """Java's ``String.hashCode()`` (over UTF-16 code units), as a signed 32-bit int."""
+    value = 0
+    data = text.encode("utf-16-be")
+    for index in range(0, len(data), 2):
+        value = (31 * value + (data[index] << 8 | data[index + 1])) & 0xFFFFFFFF
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def java_hash_map_order(entries: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    """``(key, value)`` pairs in the order a Java HashMap filled with them in this order iterates them.
+
+    GroupStep keeps its groups in a HashMap: under SeedStrategy the order it reduces them in decides which
+    group gets which random draws. Only string keys are placed (other keys keep their order).
+    """
+    if not entries or not all(isinstance(key, str) for key, _ in entries):
+        return entries
+    capacity = 16
+    while len(entries) > capacity * 3 // 4:
+        capacity *= 2
+
+    def bucket(key: str) -> int:
+        code = java_string_hash(key) & 0xFFFFFFFF
+        return (code ^ (code >> 16)) & (capacity - 1)
+
+    return sorted(entries, key=lambda entry: bucket(entry[0]))  # stable: a bucket keeps arrival order
 
 
 def _hashable_key(key: Any) -> Any:
@@ -306,13 +343,14 @@ def _hashable_key(key: Any) -> Any:
     if isinstance(key, set):
         return frozenset(key)
     if isinstance(key, dict):
-        return freeze(key)
+        return FrozenMap({_hashable_key(k): v for k, v in key.items()})
     return key
 
 
 @register("groupCount")
 class GroupCountStep(Step):
     reducing = True
+    bulk_aware = True
 
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
@@ -334,7 +372,7 @@ class GroupCountStep(Step):
             if key is NOVALUE:
                 continue
             entry = counts.setdefault(freeze(key), [key, 0])
-            entry[1] += 1
+            entry[1] += trav.bulk
         yield Traverser({_hashable_key(key): long(count) for key, count in counts.values()})
 
 

@@ -22,7 +22,6 @@ traverser of the turn, as in TinkerPop).
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,10 +41,10 @@ from emulator.services.neptune.gremlin.engine import (
     first_result,
     holds_state,
     register,
-    run_nested,
     run_steps,
 )
 from emulator.services.neptune.gremlin.steps.filters import DedupStep
+from emulator.services.neptune.store import EdgeRecord, VertexRecord
 
 
 class LoopTest:
@@ -105,6 +104,8 @@ for _name in ("emit", "until", "times"):
 
 @register("repeat")
 class RepeatStep(Step):
+    bulk_aware = True
+
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
         self.loop_name: str | None = None
@@ -161,10 +162,17 @@ class RepeatStep(Step):
         return None, True
 
     def _body_results(self, ctx: Context, trav: Traverser) -> Iterator[tuple[Traverser | None, Traverser | None]]:
-        """For each result of one turn from ``trav``: (what leaves, what loops again)."""
-        for out in run_nested(ctx, self.body, trav):
+        """For each result of one turn from ``trav``: (what leaves, what loops again).
+
+        The body runs once for a bulked traverser and its results carry that bulk: a body without a
+        barrier treats each traverser on its own, so ``bulk`` equal traversers give ``bulk`` times its results.
+        """
+        bulk = trav.bulk
+        for out in run_steps(ctx, self.body, iter((trav.with_bulk(1),))):
             ctx.tick()
             out = self._turn(out)
+            if bulk != 1:
+                out = out.with_bulk(out.bulk * bulk)
             leaving, again = self._after(ctx, out)
             yield leaving, out if again else None
 
@@ -179,16 +187,43 @@ class RepeatStep(Step):
             for dedup in dedups:
                 dedup.seen_across_turns = None
 
+    def _unrollable(self) -> bool:
+        """``repeat(body).times(n)`` alone: the same as ``n`` copies of the body in a row, as TinkerPop's
+        RepeatUnrollStrategy runs it (all starts turn by turn, so equal traversers of all starts merge)."""
+        return (self.until_last is not None and self.until_last.times is not None and self.until_first is None
+                and self.emit_first is None and self.emit_last is None)
+
     def _turns(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         if self.barrier:
             yield from self._breadth_first(ctx, it)
             return
+        if ctx.bulking and not ctx.track_paths and self._unrollable():
+            yield from self._lazy(ctx, [self._enter(start) for start in it])
+            return
         for start in it:
-            # one queue per start, oldest first: breadth first, so an unbounded loop over a cycle
+            # one start at a time, turn by turn: breadth first, so an unbounded loop over a cycle
             # still reaches what until() looks for, yet each result leaves as soon as it is found
-            waiting = deque((self._enter(start),))
-            while waiting:
-                trav = waiting.popleft()
+            yield from self._lazy(ctx, [self._enter(start)])
+
+    def _lazy(self, ctx: Context, turn: list[Traverser]) -> Iterator[Traverser]:
+        """Run turns from ``turn`` until no traverser loops again; each result leaves as soon as it is found."""
+        # a body of bulk-aware steps with nothing to check before it takes the whole turn as one stream
+        streamed = (self.until_first is None and self.emit_first is None
+                    and all(step.bulk_aware for step in self.body))
+        while turn:
+            upcoming = TurnMerger(ctx)
+            if streamed:
+                for out in run_steps(ctx, self.body, iter(turn)):
+                    ctx.tick()
+                    out = self._turn(out)
+                    leaving, again = self._after(ctx, out)
+                    if leaving is not None:
+                        yield leaving
+                    if again:
+                        upcoming.add(out)
+                turn = upcoming.traversers()
+                continue
+            for trav in turn:
                 leaving, goes_in = self._before(ctx, trav)
                 if leaving is not None:
                     yield leaving
@@ -198,7 +233,8 @@ class RepeatStep(Step):
                     if leaving is not None:
                         yield leaving
                     if again is not None:
-                        waiting.append(again)
+                        upcoming.add(again)
+            turn = upcoming.traversers()
 
     def _breadth_first(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         frontier = [self._enter(trav) for trav in it]
@@ -212,7 +248,7 @@ class RepeatStep(Step):
                     yield leaving
                 if goes_in:
                     inputs.append(trav)
-            frontier = []
+            upcoming = TurnMerger(ctx)
             for out in run_steps(ctx, self.body, iter(inputs)):
                 ctx.tick()
                 # a barrier in the body makes fresh traversers: give them this turn's counter back
@@ -222,7 +258,42 @@ class RepeatStep(Step):
                 if leaving is not None:
                     yield leaving
                 if again:
-                    frontier.append(out)
+                    upcoming.add(out)
+            frontier = upcoming.traversers()
+
+
+class TurnMerger:
+    """The traversers of a repeat's next turn, equal ones merged into one of summed bulk.
+
+    Equal, as TinkerPop's TraverserSet sees it: the same object, ``as()`` labels, loop counters and
+    ``otherV()`` origin (paths are not compared: merging is off while a step reads paths, and with sacks).
+    Labels and objects are compared by identity, which is safe here because every key's traverser stays
+    alive (holding them) while the merger does.
+    """
+
+    __slots__ = ("_merged", "_enabled")
+
+    def __init__(self, ctx: Context) -> None:
+        self._enabled = ctx.bulking and not ctx.track_paths
+        self._merged: dict[Any, Traverser] | list[Traverser] = {} if self._enabled else []
+
+    def add(self, trav: Traverser) -> None:
+        merged = self._merged
+        if isinstance(merged, list):
+            merged.append(trav)
+            return
+        obj = trav.obj
+        key = (obj if isinstance(obj, VertexRecord | EdgeRecord) else ("value", id(obj)), id(trav.labels),
+               trav.loops, id(trav.origin))
+        found = merged.get(key)
+        if found is None:
+            merged[key] = trav
+        else:
+            merged[key] = found.with_bulk(found.bulk + trav.bulk)
+
+    def traversers(self) -> list[Traverser]:
+        merged = self._merged
+        return merged if isinstance(merged, list) else list(merged.values())
 
 
 def fold_loop_modifiers(steps: list[Step]) -> list[Step]:
@@ -256,6 +327,8 @@ COMPILE_PASSES.append(fold_loop_modifiers)
 @register("loops")
 class LoopsStep(Step):
     """``loops()``: the innermost repeat's counter; ``loops(name)``: the named repeat's."""
+
+    bulk_aware = True
 
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)

@@ -126,6 +126,8 @@ register("store")(StoreStep)
 class CapStep(Step):
     reducing = False
     barrier = True
+    #: it only drains its inputs: a bulked traverser needs no copies
+    bulk_aware = True
 
     def __init__(self, args: list[Any]) -> None:
         super().__init__(args)
@@ -195,17 +197,21 @@ class KeyedGroupStep(GroupStep):
         members: dict[Any, tuple[Any, list[Traverser]]] = ctx.step_state.setdefault(("group", key), {})
         _group_map(ctx, key)
         passing = list(it)
+        joined: dict[Any, tuple[Any, list[Traverser]]] = {}
         for trav in passing:
             group = trav.obj if self.key_by is None else self.key_by.value(ctx, trav)
             if group is not NOVALUE:
                 entry = members.setdefault(freeze(group), (group, []))
                 entry[1].append(trav)
-                value = group_value(ctx, self.value_by, entry[1])
-                groups = _group_map(ctx, key)
-                if value is NOVALUE:
-                    groups.pop(hashable_key(group), None)
-                else:
-                    groups[hashable_key(group)] = value
+                joined[freeze(group)] = entry
+        # each group that gained members is reduced once per batch, not once per member (quadratic)
+        for group, group_members in joined.values():
+            value = group_value(ctx, self.value_by, group_members)
+            groups = _group_map(ctx, key)
+            if value is NOVALUE:
+                groups.pop(hashable_key(group), None)
+            else:
+                groups[hashable_key(group)] = value
         yield from passing
 
 
@@ -230,7 +236,7 @@ class KeyedGroupCountStep(GroupCountStep):
             group = trav.obj if self.key_by is None else self.key_by.value(ctx, trav)
             if group is not NOVALUE:
                 name = hashable_key(group)
-                counts[name] = long(counts.get(name, 0) + 1)
+                counts[name] = long(counts.get(name, 0) + trav.bulk)
         yield from passing
 
 

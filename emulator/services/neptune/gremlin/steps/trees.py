@@ -2,8 +2,10 @@
 
 Semantics. A Tree nests the objects of the traversers' paths: ``{root: {child: {...}}}``, one branch per
 distinct path prefix. ``by()`` modulators apply to the path's objects round-robin (``tree().by("name")``).
-``tree()`` is a barrier that emits the one Tree of all its input; ``tree(key)`` adds each traverser's path
-to the side effect ``key`` as it passes (``cap(key)``/``select(key)`` read it). On the wire a Tree goes as
+``tree()`` is a barrier that emits the one Tree of all its input; ``tree(key)`` adds the path of each
+traverser to the side effect ``key`` (``cap(key)``/``select(key)`` read it) and lets them go on once all its
+input has been added, so each sees the whole tree (in TinkerPop the barrier LazyBarrierStrategy puts before
+it does that). On the wire a Tree goes as
 the map of maps it is: gremlinpython has no Tree type to read one into.
 """
 
@@ -26,6 +28,7 @@ class TreeStep(Step):
             raise MalformedQuery("tree() takes an optional side-effect key")
         self.key: str | None = args[0] if args else None
         self.reducing = self.key is None
+        self.barrier = self.key is not None
         self.bys = ByCycle("tree")
 
     def modulate(self, name: str, args: list[Any]) -> None:
@@ -51,6 +54,7 @@ class TreeStep(Step):
         tree = ctx.side_effects.get(self.key)
         if not isinstance(tree, Tree):
             tree = ctx.side_effects[self.key] = Tree()
-        for trav in it:
+        passing = list(it)
+        for trav in passing:
             self._add(ctx, tree, trav)
-            yield trav
+        yield from passing

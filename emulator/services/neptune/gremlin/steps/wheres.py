@@ -72,6 +72,7 @@ class LabelledWhereStep(WhereStep):
         return Pred(pred.op, args, pred.text)
 
     def test(self, ctx: Context, trav: Traverser) -> bool:
+        trav = trav.with_bulk(1)  # the patterns run as one traverser: a bulk would only multiply their work
         if self.pattern is not None:
             bindings = {name: objs[-1] for name, objs in (trav.labels or {}).items() if objs}
             return pattern_holds(ctx, self.pattern, trav, bindings)
