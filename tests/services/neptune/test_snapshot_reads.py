@@ -12,6 +12,7 @@ from gremlin_python.driver.protocol import GremlinServerError
 from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.traversal import T
+from gremlin_python.structure.graph import Vertex
 
 from emulator.services.neptune import GraphServer
 from emulator.services.neptune.gremlin.bytecode import Bytecode, Pred, Strategy
@@ -81,13 +82,15 @@ def test_reads_answer_with_the_pre_write_state_while_a_write_is_held_open(store:
             answers["edges"] = read(store, ("E", []), ("id", []))
             answers["edge props"] = read(store, ("E", ["ac"]), ("values", ["since"]))
             answers["missing"] = read(store, ("V", ["d"]), ("id", []))
+            answers["elements"] = read(store, ("V", ["a"]), ("outE", ["likes"]), ("bothV", []))
 
         reader = threading.Thread(target=reads)
         reader.start()
         reader.join(20)
         assert not reader.is_alive(), "a read waited for the writer"
     assert answers == {"name": ["alice"], "vertices": ["a", "b", "c"], "out": ["b"], "two hops": ["c"],
-                       "in": ["b", "a"], "edges": ["ab", "bc", "ac"], "edge props": [2020], "missing": []}
+                       "in": ["b", "a"], "edges": ["ab", "bc", "ac"], "edge props": [2020], "missing": [],
+                       "elements": [Vertex("a", "person"), Vertex("c", "person")]}
     # the write committed: reads see it now (from the in-memory graph again)
     assert read(store, ("V", ["a"]), ("values", ["name"])) == ["changed"]
     assert sorted(read(store, ("V", ["a"]), ("out", ["knows"]), ("id", []))) == ["b", "d"]

@@ -109,7 +109,7 @@ def to_wire(obj: Any) -> Any:
     kind = type(obj)
     if kind in (str, int, float, bool) or obj is None:
         return obj
-    if kind is VertexRecord:
+    if kind is VertexRecord or isinstance(obj, VertexRecord):  # a subclass: a snapshot read's vertex
         return Vertex(obj.id, obj.label)
     if kind is EdgeRecord:
         return Edge(obj.id, Vertex(obj.out_v.id, obj.out_v.label), obj.label, Vertex(obj.in_v.id, obj.in_v.label))
