@@ -125,6 +125,7 @@ class SnapshotGraph:
         self.edge_cache: dict[str, EdgeRecord] = {}
         self._all_vertices = False
         self._all_edges = False
+        self._linked = False  # every vertex's edge lists filled (edges_at)
         self.vertices = _Table(self, vertices=True)
         self.edges = _Table(self, vertices=False)
 
@@ -160,10 +161,20 @@ class SnapshotGraph:
         return self.edge_cache
 
     def edges_at(self, vid: str, end: str) -> list[EdgeRecord]:
-        """The edges whose ``end`` column (``out_v`` or ``in_v``) is ``vid``, in the order they were written."""
-        rows = self.db.execute(f"SELECT id, label, out_v, in_v, props FROM edges WHERE {end} = ? ORDER BY rowid",
-                               (vid,)).fetchall()
-        return self._edges_from(rows)
+        """The edges whose ``end`` (``out_v`` or ``in_v``) is ``vid``, in the order they were written.
+
+        The edges table has no index by endpoint (one would slow every bulk load by a third), so the
+        first walk of a snapshot reads all edges once and links every vertex's lists.
+        """
+        if not self._linked:
+            for vertex in self.all_vertices().values():
+                vertex._out, vertex._in = [], []  # type: ignore[attr-defined]
+            for edge in self.all_edges().values():
+                edge.out_v._out.append(edge)  # type: ignore[attr-defined]
+                edge.in_v._in.append(edge)  # type: ignore[attr-defined]
+            self._linked = True
+        vertex = self.vertex_cache[vid]
+        return vertex._out if end == "out_v" else vertex._in  # type: ignore[attr-defined, no-any-return]
 
     def _edges_from(self, rows: Iterable[tuple[str, str, str, str, str | None]]) -> list[EdgeRecord]:
         rows = list(rows)

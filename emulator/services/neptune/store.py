@@ -48,9 +48,6 @@ CREATE TABLE IF NOT EXISTS vertices (id TEXT PRIMARY KEY, label TEXT NOT NULL, p
 CREATE TABLE IF NOT EXISTS edges (id TEXT PRIMARY KEY, label TEXT NOT NULL,
                                   out_v TEXT NOT NULL, in_v TEXT NOT NULL, props TEXT);
 CREATE TABLE IF NOT EXISTS load_jobs (id TEXT PRIMARY KEY, created REAL NOT NULL, record TEXT NOT NULL);
--- a snapshot read (emulator.services.neptune.snapshot) walks edges from the file, by either end
-CREATE INDEX IF NOT EXISTS edges_by_out_v ON edges (out_v);
-CREATE INDEX IF NOT EXISTS edges_by_in_v ON edges (in_v);
 """
 
 
