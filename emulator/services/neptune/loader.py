@@ -556,6 +556,10 @@ class LoaderService:
                 with collector_paused():
                     staged.publish([("INSERT OR REPLACE INTO load_jobs (id, created, record) VALUES (?, ?, ?)",
                                      (job.load_id, job.created, record))])
+                    # the loaded records live as long as the graph: out of the collector's sight, so no later
+                    # full collection walks millions of them while a read waits (they are still freed by
+                    # reference counting once dropped: a dropped element is unlinked from its neighbours)
+                    gc.freeze()
                 job.status = final
             except LoadConflict as conflict:
                 job.error_logs.append({"errorCode": "CONCURRENT_MODIFICATION", "errorMessage": str(conflict),
