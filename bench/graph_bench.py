@@ -94,6 +94,18 @@ def generated_csv(edges: int) -> tuple[bytes, bytes]:
     return ("\n".join(v_lines) + "\n").encode(), ("\n".join(e_lines) + "\n").encode()
 
 
+#: the issue's targets (issue 13, item 9): a load at 40 % of the parse-only rate or more, wire reads at 90 %
+#: of gremlinpython's own decoder or more, point-read p99 during a load within 3x of idle
+LOAD_TARGET = 0.40
+READ_TARGET = 0.90
+LATENCY_TARGET = 3.0
+
+
+def load_share(load_rate: float, parse_rate: float) -> str:
+    """The ratio column of a load: how many times slower than parsing, and the share of the parse rate."""
+    return f"{parse_rate / load_rate:.1f}x = {load_rate / parse_rate:.1%} of parse only (target >= {LOAD_TARGET:.0%})"
+
+
 def parse_only(*files: bytes) -> tuple[int, float]:
     """Rows and seconds to only parse and type-convert the files, as the loader does."""
     started = time.perf_counter()
@@ -133,11 +145,15 @@ def edge_page(g: GraphTraversalSource, start: int, end: int) -> GraphTraversal:
     return g.E().range_(start, end).project("s", "t", "l").by(__.out_v().id_()).by(__.in_v().id_()).by(__.label())
 
 
-def export(run_page: Any, total: int, page: int) -> tuple[int, float]:
+def export(run_page: Any, total: int, page: int, keep: list[Any] | None = None) -> tuple[int, float]:
+    """Elements and seconds of reading ``total`` elements in pages; ``keep`` collects the results."""
     started = time.perf_counter()
     count = 0
     for start in range(0, total, page):
-        count += len(run_page(start, min(start + page, total)))
+        found = run_page(start, min(start + page, total))
+        count += len(found)
+        if keep is not None:
+            keep.extend(found)
     return count, time.perf_counter() - started
 
 
@@ -212,7 +228,7 @@ def traversal_row(name: str, server: Callable[[], Any], floor: Callable[[], Any]
         return (name, "unsupported", f"{floor_s * 1000:,.2f} ms plain Python", f"- ({error.status_code}: {reason})")
     same = "same result" if got == expected else f"DIFFERENT result ({str(got)[:40]} vs {str(expected)[:40]})"
     return (name, f"{server_s * 1000:,.1f} ms", f"{floor_s * 1000:,.2f} ms plain Python",
-            f"{server_s / floor_s:,.0f}x  ({same})")
+            f"{server_s / floor_s:,.0f}x  ({same}; no target)")
 
 
 def cora_traversals(g: GraphTraversalSource) -> list[Row]:
@@ -260,7 +276,7 @@ def latency_row(name: str, idle: list[float], busy: list[float]) -> Row:
     return (name, f"p50 {percentile(busy, 50) * 1000:.2f} ms  p99 {percentile(busy, 99) * 1000:.2f} ms",
             f"idle p50 {percentile(idle, 50) * 1000:.2f} ms  p99 {percentile(idle, 99) * 1000:.2f} ms",
             f"{ratio:.1f}x p99 ({len(busy):,} reads during the load, max {max(busy) * 1000:.0f} ms; "
-            f"target <= 3x)")
+            f"target <= {LATENCY_TARGET:.0f}x)")
 
 
 def main() -> int:
@@ -298,7 +314,8 @@ def main() -> int:
         parsed, parse_s = parse_only(cora_v, cora_e)
         loaded, load_s = bulk_load(neptune, s3, "graph-bench", "cora", {"v.csv": cora_v, "e.csv": cora_e})
         rows.append(("load Cora (rows/s)", f"{loaded / load_s:,.0f}", f"{parsed / parse_s:,.0f} parse only",
-                     f"{(parsed / parse_s) / (loaded / load_s):.1f}x  ({loaded:,} rows in {load_s:.2f} s)"))
+                     f"{load_share(loaded / load_s, parsed / parse_s)}  "
+                     f"({loaded:,} rows in {load_s:.2f} s)"))
         reads_remote = DriverRemoteConnection(f"ws://127.0.0.1:{graph_port}/gremlin", "g")
         reads_g = traversal().with_remote(reads_remote)
         read_ids = sorted(cora_adjacency())[:500]
@@ -318,8 +335,8 @@ def main() -> int:
             reads_remote.close()
         rows.append((f"load {args.edges:,} edges (rows/s)", f"{loaded / load_s:,.0f}",
                      f"{parsed / parse_s:,.0f} parse only",
-                     f"{(parsed / parse_s) / (loaded / load_s):.1f}x  ({loaded:,} rows in {load_s:.1f} s; "
-                     f"target < 30 s)"))
+                     f"{load_share(loaded / load_s, parsed / parse_s)}  "
+                     f"({loaded:,} rows in {load_s:.1f} s; target < 30 s)"))
         del gen_v, gen_e
         rows.append(latency_row(f"point reads during the {args.edges:,}-edge load", idle, busy))
 
@@ -338,10 +355,16 @@ def main() -> int:
 
     store = GraphStore(work / "graph.sqlite")
     local = GraphTraversalSource(Graph(), TraversalStrategies())
-    local_v = export(lambda a, b: execute(store, local_bytecode(vertex_page(local, a, b))), vertex_total, args.page)
-    local_e = export(lambda a, b: execute(store, local_bytecode(edge_page(local, a, b))), edge_total, args.page)
-    ceiling_v = decode_only(execute(store, local_bytecode(vertex_page(local, 0, args.page))))
-    ceiling_e = decode_only(execute(store, local_bytecode(edge_page(local, 0, args.page))))
+    read_v: list[Any] = []
+    read_e: list[Any] = []
+    local_v = export(lambda a, b: execute(store, local_bytecode(vertex_page(local, a, b))), vertex_total, args.page,
+                     read_v)
+    local_e = export(lambda a, b: execute(store, local_bytecode(edge_page(local, a, b))), edge_total, args.page,
+                     read_e)
+    # the decoder's ceiling on exactly the elements the wire export read (the first page alone is Cora's
+    # 1,433-feature papers, far heavier than the generated vertices after them)
+    ceiling_v = decode_only(read_v)
+    ceiling_e = decode_only(read_e)
     store.close()
     moto.stop()
     for name, wire, here, ceiling in (("read V().valueMap(true)", wire_v, local_v, ceiling_v),
@@ -349,7 +372,8 @@ def main() -> int:
         wire_rate, local_rate = wire[0] / wire[1], here[0] / here[1]
         rows.append((f"{name} (elements/s)", f"{wire_rate:,.0f}", f"{local_rate:,.0f} in-process",
                      f"{local_rate / wire_rate:.1f}x  ({wire[0]:,} elements, pages of {args.page:,}; target >= "
-                     f"50,000/s; gremlinpython's decoder alone: {ceiling:,.0f}/s)"))
+                     f"50,000/s; gremlinpython's decoder alone: {ceiling:,.0f}/s, so the wire runs at "
+                     f"{wire_rate / ceiling:.0%} of it, target >= {READ_TARGET:.0%})"))
 
     print("graph server benchmark (gremlinpython GraphBinary over websocket; neptunedata loader)")
     widths = [max(len(r[i]) for r in rows + [("measure", "server", "baseline", "ratio")]) for i in range(4)]

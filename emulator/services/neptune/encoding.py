@@ -59,9 +59,7 @@ def _millis(value: dt.datetime) -> int:
 
 def _b_str(value: str, out: bytearray) -> None:
     raw = value.encode()
-    out += b"\x03\x00"
-    out += _I32(len(raw))
-    out += raw
+    out += b"\x03\x00" + _I32(len(raw)) + raw  # one append: strings are most of a page
 
 
 def _b_int(value: int, out: bytearray) -> None:
@@ -92,8 +90,13 @@ def _b_bool(value: bool, out: bytearray) -> None:
 def _b_list(value: list[Any], out: bytearray) -> None:
     out += b"\x09\x00"
     out += _I32(len(value))
-    for item in value:
-        write_binary(item, out)
+    writers = _BINARY
+    for item in value:  # write_binary, inlined for the common types: a page is mostly lists and maps
+        writer = writers.get(type(item))
+        if writer is not None:
+            writer(item, out)
+        else:
+            write_binary(item, out)
 
 
 def _b_set(value: set[Any], out: bytearray) -> None:
@@ -106,9 +109,18 @@ def _b_set(value: set[Any], out: bytearray) -> None:
 def _b_map(value: dict[Any, Any], out: bytearray) -> None:
     out += b"\x0a\x00"
     out += _I32(len(value))
-    for key, item in value.items():
-        write_binary(key, out)
-        write_binary(item, out)
+    writers = _BINARY
+    for key, item in value.items():  # write_binary, inlined (see _b_list)
+        writer = writers.get(type(key))
+        if writer is not None:
+            writer(key, out)
+        else:
+            write_binary(key, out)
+        writer = writers.get(type(item))
+        if writer is not None:
+            writer(item, out)
+        else:
+            write_binary(item, out)
 
 
 def _b_traverser(value: Traverser, out: bytearray) -> None:
@@ -168,6 +180,20 @@ _BINARY: dict[type, Callable[[Any, bytearray], None]] = {
 }
 _BINARY[Sym] = _b_sym  # an enum a traversal returns (constant(GType.INT), a T token...)
 _BINARY[frozenset] = _b_set  # a set used as a map key (groupCount() of sets)
+#: the T and Direction tokens by identity (hashing an aenum member runs Python code: valueMap(true) keys)
+_TOKEN_BYTES: dict[int, bytes] = {id(token): raw for token, raw in _ENUM_CACHE.items()}
+
+
+def _b_token(value: Any, out: bytearray) -> None:
+    raw = _TOKEN_BYTES.get(id(value))
+    if raw is None:
+        _FALLBACK_BINARY.to_dict(value, out)
+    else:
+        out += raw
+
+
+_BINARY[type(T.id)] = _b_token
+_BINARY[type(Direction.OUT)] = _b_token
 
 
 def write_binary(value: Any, out: bytearray) -> None:

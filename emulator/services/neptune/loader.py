@@ -14,6 +14,7 @@ time on a worker thread; ``queueRequest`` queues, otherwise a second load is ref
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import logging
@@ -22,6 +23,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -29,15 +31,20 @@ from emulator.services.neptune import errors
 from emulator.services.neptune.csvformat import CsvFormatError, Header, convert, parse_header, split_labels
 from emulator.services.neptune.gremlin.predicates import values_equal
 from emulator.services.neptune.staging import LoadConflict, StagedLoad
-from emulator.services.neptune.store import DEFAULT_VERTEX_LABEL, LABEL_SEPARATOR, GraphError, GraphStore
+from emulator.services.neptune.store import (
+    DEFAULT_VERTEX_LABEL,
+    LABEL_SEPARATOR,
+    EdgeRecord,
+    GraphError,
+    GraphStore,
+    put_vertex_value,
+)
 
 log = logging.getLogger(__name__)
 
 MAX_ERROR_LOGS = 10_000
 MAX_JOBS_LISTED = 1024
 CANCEL_CHECK_EVERY = 20_000
-#: rows between two hand-overs of the interpreter lock to the request threads (a multiple divides CANCEL_CHECK_EVERY)
-YIELD_EVERY = 250
 FINISHED = frozenset({"LOAD_COMPLETED", "LOAD_FAILED", "LOAD_CANCELLED_BY_USER", "LOAD_CANCELLED_DUE_TO_ERRORS",
                       "LOAD_UNEXPECTED_ERROR", "LOAD_S3_READ_ERROR", "LOAD_S3_ACCESS_DENIED_ERROR",
                       "LOAD_FAILED_BECAUSE_DEPENDENCY_NOT_SATISFIED", "LOAD_FAILED_INVALID_REQUEST"})
@@ -211,26 +218,34 @@ class FileApplier:
         except CsvFormatError as error:
             self._error(feed, error.code, f"Invalid header: {error}", 0)
             return
-        apply_row = self._vertex_row if header.kind == "vertex" else self._edge_row
-        for number, row in enumerate(rows, start=1):
-            if number % YIELD_EVERY == 0:
-                time.sleep(0)  # hand the interpreter to waiting readers: a load must not slow them down
-                if number % CANCEL_CHECK_EVERY == 0 and self.job.cancel_requested:
+        if header.kind == "vertex":
+            def apply_row(row: list[str], number: int) -> None:
+                self._vertex_row(feed, header, row, number)
+        else:
+            apply_row = self._edge_applier(feed, header)
+        width = header.width
+        records = 0
+        try:  # the hot loop of a load: one call per row, counters kept in locals
+            for number, row in enumerate(rows, start=1):
+                # no time.sleep(0) hand-over here: on a busy machine each one gave the core away for about a
+                # millisecond (5 s of a 1M-edge load); the graph process's short switch interval lets readers in
+                if not number % CANCEL_CHECK_EVERY and self.job.cancel_requested:
                     raise LoadStopped("LOAD_CANCELLED_BY_USER")
-            feed.totalRecords += 1
-            if len(row) != header.width:
-                if not any(row):
-                    feed.totalRecords -= 1
+                if len(row) != width:
+                    if not any(row):
+                        continue
+                    records += 1
+                    self._error(feed, "PARSING_ERROR", f"Expected {width} columns, found {len(row)}", number)
                     continue
-                self._error(feed, "PARSING_ERROR",
-                            f"Expected {header.width} columns, found {len(row)}", number)
-                continue
-            try:
-                apply_row(feed, header, row, number)
-            except CsvFormatError as error:
-                self._error(feed, error.code, str(error), number)
-            except GraphError as error:
-                self._error(feed, "INSERT_ERROR", str(error), number)
+                records += 1
+                try:
+                    apply_row(row, number)
+                except CsvFormatError as error:
+                    self._error(feed, error.code, str(error), number)
+                except GraphError as error:
+                    self._error(feed, "INSERT_ERROR", str(error), number)
+        finally:
+            feed.totalRecords += records
 
     def _values(self, header: Header, row: list[str]) -> list[tuple[str, str, list[Any]]]:
         found = []
@@ -251,18 +266,21 @@ class FileApplier:
         self.seen.add(vid)
         tx = self.tx
         vertex = self.store.vertices.get(vid)
-        if vertex is not None:
+        if vertex is None:  # the common case: a new vertex, its values already converted and checked
+            props: dict[str, list[Any]] = {}
             for key, cardinality, new in values:
-                old = vertex.props.get(key)
-                if cardinality == "single" and old and not self.update_single and \
-                        not (len(new) == 1 and len(old) == 1 and values_equal(old[0], new[0])):
-                    raise GraphError(f"Vertex {vid}: property {key!r} has single cardinality and already has "
-                                     f"a value (set updateSingleCardinalityProperties to replace it)")
-            if label and label != vertex.label:
-                labels = vertex.label.split(LABEL_SEPARATOR) if vertex.label != DEFAULT_VERTEX_LABEL else []
-                tx.set_vertex_label(vertex, LABEL_SEPARATOR.join(dict.fromkeys(labels + label.split(LABEL_SEPARATOR))))
-        else:
-            vertex = tx.add_vertex(vid, label or DEFAULT_VERTEX_LABEL)
+                put_values(props, key, new, cardinality)
+            tx.add_vertex(vid, label or DEFAULT_VERTEX_LABEL, props)
+            return
+        for key, cardinality, new in values:
+            old = vertex.props.get(key)
+            if cardinality == "single" and old and not self.update_single and \
+                    not (len(new) == 1 and len(old) == 1 and values_equal(old[0], new[0])):
+                raise GraphError(f"Vertex {vid}: property {key!r} has single cardinality and already has "
+                                 f"a value (set updateSingleCardinalityProperties to replace it)")
+        if label and label != vertex.label:
+            labels = vertex.label.split(LABEL_SEPARATOR) if vertex.label != DEFAULT_VERTEX_LABEL else []
+            tx.set_vertex_label(vertex, LABEL_SEPARATOR.join(dict.fromkeys(labels + label.split(LABEL_SEPARATOR))))
         for key, cardinality, new in values:
             if cardinality == "single":
                 tx.set_vertex_property(vertex, key, new[-1], "single")
@@ -270,32 +288,59 @@ class FileApplier:
                 for value in new:
                     tx.set_vertex_property(vertex, key, value, "set")
 
-    def _edge_row(self, feed: FeedStatus, header: Header, row: list[str], number: int) -> None:
-        eid = row[header.id_index]
-        out_id = row[header.from_index]  # type: ignore[index]
-        in_id = row[header.to_index]  # type: ignore[index]
-        label = row[header.label_index]  # type: ignore[index]
-        if not eid or not out_id or not in_id or not label:
-            raise CsvFormatError("~id, ~from, ~to and ~label must not be empty")
-        values = self._values(header, row) if header.columns else ()
-        vertices = self.store.vertices
-        out_v, in_v = vertices.get(out_id), vertices.get(in_id)
-        if out_v is None or in_v is None:
-            missing = out_id if out_v is None else in_id
-            self._error(feed, "FROM_OR_TO_VERTEX_ARE_MISSING", f"Vertex {missing} of edge {eid} does not exist",
-                        number)
-            return
+    def _edge_applier(self, feed: FeedStatus, header: Header) -> Callable[[list[str], int], None]:
+        """The row function of one edge file, with everything it looks up per row bound once (the hot path
+        of a load: a new edge between known vertices)."""
+        id_index, from_index, to_index = header.id_index, header.from_index, header.to_index
+        label_index = header.label_index
+        columns = [(index, column.name, column) for index, column in header.columns]
         tx = self.tx
-        if eid in self.seen:
-            feed.totalDuplicates += 1
-        self.seen.add(eid)
-        edge = self.store.edges.get(eid)
-        if edge is None:
-            edge = tx.add_edge(eid, label, out_v, in_v)
-        elif edge.out_v.id != out_v.id or edge.in_v.id != in_v.id or edge.label != label:
-            raise GraphError(f"Edge {eid} already exists with other ~from, ~to or ~label")
-        for key, _, new in values:
-            tx.set_edge_property(edge, key, new[-1])
+        staged_vertices, live_vertices = tx.vertices, tx.live.vertices  # the staged map's get, inlined
+        staged_edges, live_edges = tx.edges, tx.live.edges
+        seen = self.seen
+
+        def apply_row(row: list[str], number: int) -> None:
+            eid = row[id_index]
+            out_id = row[from_index]  # type: ignore[index]
+            in_id = row[to_index]  # type: ignore[index]
+            label = row[label_index]  # type: ignore[index]
+            if not eid or not out_id or not in_id or not label:
+                raise CsvFormatError("~id, ~from, ~to and ~label must not be empty")
+            props: dict[str, Any] = {}
+            for index, name, column in columns:
+                new = convert(row[index], column)
+                if new:
+                    props[name] = new[-1]
+            out_v = staged_vertices.get(out_id) or live_vertices.get(out_id)
+            in_v = staged_vertices.get(in_id) or live_vertices.get(in_id)
+            if out_v is None or in_v is None:
+                missing = out_id if out_v is None else in_id
+                self._error(feed, "FROM_OR_TO_VERTEX_ARE_MISSING", f"Vertex {missing} of edge {eid} does not exist",
+                            number)
+                return
+            if eid in seen:
+                feed.totalDuplicates += 1
+            else:
+                seen.add(eid)
+            edge = staged_edges.get(eid) or live_edges.get(eid)
+            if edge is None:  # StagedLoad.add_edge, inlined: the id is free and the label is not empty
+                staged_edges[eid] = EdgeRecord(eid, label, out_v, in_v, props)
+                return
+            if edge.out_v.id != out_v.id or edge.in_v.id != in_v.id or edge.label != label:
+                raise GraphError(f"Edge {eid} already exists with other ~from, ~to or ~label")
+            for key, value in props.items():
+                tx.set_edge_property(edge, key, value)
+
+        return apply_row
+
+
+def put_values(props: dict[str, list[Any]], key: str, values: list[Any], cardinality: str) -> None:
+    """A new vertex's values of one column (``single``: the last; ``set``: each once, in order)."""
+    if cardinality == "single":
+        props[key] = [values[-1]]
+        return
+    for value in values:
+        put_vertex_value(props, key, value, "set")
 
 
 def csv_rows(data: bytes) -> Iterator[list[str]]:
@@ -308,6 +353,20 @@ def is_edge_file(data: bytes) -> bool:
     first_line = data[:4096].decode("utf-8-sig", errors="replace").splitlines()[:1]
     header = next(csv.reader(first_line), []) if first_line else []
     return any(cell.strip() in ("~from", "~to") for cell in header)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a load builds its records: they are millions of new objects
+    and none is garbage, yet each generation-2 pass walks them all (a third of a load's time). The
+    process's other threads keep their reference counting; their cycles are collected right after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def apply_files(tx: StagedLoad, job: LoadJob, files: Iterable[tuple[FeedStatus, bytes]]) -> None:
@@ -484,7 +543,8 @@ class LoaderService:
                     raise LoadStopped("LOAD_FAILED_BECAUSE_DEPENDENCY_NOT_SATISFIED")
             files = self._download(job)
             staged = StagedLoad(self.store)  # built without the graph lock: reads go on meanwhile
-            apply_files(staged, job, files)
+            with collector_paused():
+                apply_files(staged, job, files)
             if job.cancel_requested:
                 raise LoadStopped("LOAD_CANCELLED_BY_USER")
             final = "LOAD_FAILED" if any(f.error_count for f in job.feeds) else "LOAD_COMPLETED"
@@ -493,8 +553,13 @@ class LoaderService:
             record = job.record()  # the final record goes to disk with the data...
             job.status = "LOAD_IN_PROGRESS"  # ...but Get-Status says so only once the data can be read
             try:
-                staged.publish([("INSERT OR REPLACE INTO load_jobs (id, created, record) VALUES (?, ?, ?)",
-                                 (job.load_id, job.created, record))])
+                with collector_paused():
+                    staged.publish([("INSERT OR REPLACE INTO load_jobs (id, created, record) VALUES (?, ?, ?)",
+                                     (job.load_id, job.created, record))])
+                    # the loaded records live as long as the graph: out of the collector's sight, so no later
+                    # full collection walks millions of them while a read waits (they are still freed by
+                    # reference counting once dropped: a dropped element is unlinked from its neighbours)
+                    gc.freeze()
                 job.status = final
             except LoadConflict as conflict:
                 job.error_logs.append({"errorCode": "CONCURRENT_MODIFICATION", "errorMessage": str(conflict),

@@ -36,6 +36,7 @@ from emulator.services.neptune.serializers import (
     read_mime,
 )
 from emulator.services.neptune.sessions import SessionRegistry
+from emulator.services.neptune.snapshot import ReadView, writes
 from emulator.services.neptune.store import GraphStore
 
 log = logging.getLogger(__name__)
@@ -213,7 +214,9 @@ class GremlinProtocol:
             options = request_options(gremlin)
             batch = _batch_size(options.get("batchSize", args.get("batchSize")))
             option_timeout = _timeout(options)
-            return execute_stream(self.store, gremlin, option_timeout or timeout), True, batch
+            # a read-only traversal reads the last commit while another request writes (see snapshot.py)
+            graph: Any = self.store if writes(gremlin) else ReadView(self.store)
+            return execute_stream(graph, gremlin, option_timeout or timeout), True, batch
         if op == "eval":
             script = args.get("gremlin")
             if not isinstance(script, str):

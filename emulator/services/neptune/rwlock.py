@@ -156,3 +156,8 @@ class ReadWriteLock:
 
     def held_for_write(self) -> bool:
         return self._writer == threading.get_ident()
+
+    def writer_active(self) -> bool:
+        """True while another thread has the graph alone (a reader would wait for it)."""
+        writer = self._writer
+        return writer is not None and writer != threading.get_ident()

@@ -69,12 +69,14 @@ class StagedLoad:
         self.store = StagedGraph(self)
 
     # -- what the appliers call --------------------------------------------------------
-    def add_vertex(self, vid: str, label: str = DEFAULT_VERTEX_LABEL) -> VertexRecord:
+    def add_vertex(self, vid: str, label: str = DEFAULT_VERTEX_LABEL,
+                   props: dict[str, list[Any]] | None = None) -> VertexRecord:
+        """A new vertex; ``props`` are values already checked (the loader's converted cells)."""
         if vid in self.store.vertices:
             raise GraphError(f"Vertex with id already exists: {vid}")
         if not label:
             raise GraphError("Label can not be empty")
-        vertex = self.vertices[vid] = VertexRecord(vid, label)
+        vertex = self.vertices[vid] = VertexRecord(vid, label, props)
         return vertex
 
     def set_vertex_label(self, vertex: VertexRecord, label: str) -> None:
@@ -84,12 +86,15 @@ class StagedLoad:
         check_value(value)
         put_vertex_value(self._own_vertex(vertex).props, key, value, cardinality)
 
-    def add_edge(self, eid: str, label: str, out_v: VertexRecord, in_v: VertexRecord) -> EdgeRecord:
-        if eid in self.store.edges:
+    def add_edge(self, eid: str, label: str, out_v: VertexRecord, in_v: VertexRecord,
+                 props: dict[str, Any] | None = None) -> EdgeRecord:
+        """A new edge; ``props`` are values already checked (the loader's converted cells)."""
+        edges = self.edges
+        if eid in edges or eid in self.live.edges:
             raise GraphError(f"Edge with id already exists: {eid}")
         if not label:
             raise GraphError("Label can not be empty")
-        edge = self.edges[eid] = EdgeRecord(eid, label, out_v, in_v)  # endpoints resolved at publish
+        edge = edges[eid] = EdgeRecord(eid, label, out_v, in_v, props)  # endpoints resolved at publish
         return edge
 
     def set_edge_property(self, edge: EdgeRecord, key: str, value: Any) -> None:
@@ -119,21 +124,21 @@ class StagedLoad:
 
         Rows are encoded first, with no lock (the staged records are the load's own). Then the load
         reserves the writer's place: readers go on, other writers are refused (retryable
-        ``ConcurrentModificationException``) while it checks for conflicts and writes SQLite; then
-        it has the graph alone just to merge the new records in (:meth:`_link`).
+        ``ConcurrentModificationException``) while it checks for conflicts, prepares the links and
+        writes SQLite; then it has the graph alone just to merge the new records in (:meth:`_link`).
 
         Raises:
             LoadConflict: another request created, changed or dropped what the load used meanwhile.
         """
         store = self.live
-        vertex_rows = [(v.id, v.label, encode_props(v.props)) for v in self.vertices.values()]
-        edge_rows = [(e.id, e.label, e.out_v.id, e.in_v.id, encode_props(e.props)) for e in self.edges.values()]
+        vertex_rows = [(v.id, v.label, encode_props(v.props) if v.props else None) for v in self.vertices.values()]
+        edge_rows = [(e.id, e.label, e.out_v.id, e.in_v.id, encode_props(e.props) if e.props else None)
+                     for e in self.edges.values()]
         lock = store.lock
         lock.reserve()
         try:
-            self._check()
-            store.write_rows(vertex_rows, edge_rows, extra)
             links = self._prepare_links()
+            store.write_rows(vertex_rows, edge_rows, extra)
             lock.promote()
         except BaseException:
             lock.cancel_reservation()
@@ -143,57 +148,59 @@ class StagedLoad:
         finally:
             lock.release()
 
-    def _check(self) -> None:
-        live_vertices, live_edges = self.live.vertices, self.live.edges
-        for vid in self.vertices:
-            seen = self.vertex_seen.get(vid)
-            current = live_vertices.get(vid)
-            if seen is None and current is not None:
-                raise LoadConflict(f"Vertex {vid} was created by another request during the load")
-            if seen is not None and (current is None or (current.label, current.props) != seen):
-                raise LoadConflict(f"Vertex {vid} was changed by another request during the load")
-        for eid, edge in self.edges.items():
-            seen_props = self.edge_seen.get(eid)
-            current_edge = live_edges.get(eid)
-            if seen_props is None and current_edge is not None:
-                raise LoadConflict(f"Edge {eid} was created by another request during the load")
-            if seen_props is not None and (current_edge is None or current_edge.props != seen_props):
-                raise LoadConflict(f"Edge {eid} was changed by another request during the load")
-            for end in (edge.out_v, edge.in_v):
-                if end.id not in self.vertices and live_vertices.get(end.id) is not end:
-                    raise LoadConflict(f"Vertex {end.id} of edge {eid} was removed by another request during the load")
-
     def _prepare_links(self) -> Links:
-        """Everything linking needs, done while readers go on (the writer's place is reserved).
+        """Check for conflicts and prepare everything linking needs, while readers go on (the writer's
+        place is reserved), in one pass over the staged records.
 
         New records are not reachable yet, so their edge lists are filled here; only appends to
-        live vertices wait for the lock.
+        live vertices wait for the lock. A conflict leaves new records half-linked: the load is dropped.
         """
         live_vertices, live_edges = self.live.vertices, self.live.edges
+        staged_vertices, vertex_seen, edge_seen = self.vertices, self.vertex_seen, self.edge_seen
         links = Links()
-        for vid, staged in self.vertices.items():
+        new_vertices, live_out, live_in = links.new_vertices, links.live_out, links.live_in
+        for vid, staged in staged_vertices.items():
+            seen = vertex_seen.get(vid)
             current = live_vertices.get(vid)
-            if current is None:
-                links.new_vertices[vid] = staged
+            if seen is None:
+                if current is not None:
+                    raise LoadConflict(f"Vertex {vid} was created by another request during the load")
+                new_vertices[vid] = staged
             else:
+                if current is None or (current.label, current.props) != seen:
+                    raise LoadConflict(f"Vertex {vid} was changed by another request during the load")
                 links.vertex_shadows.append((current, staged))
+        new_edges = links.new_edges
         for eid, edge in self.edges.items():
+            seen_props = edge_seen.get(eid)
             current_edge = live_edges.get(eid)
-            if current_edge is not None:
+            if seen_props is not None:
+                if current_edge is None or current_edge.props != seen_props:
+                    raise LoadConflict(f"Edge {eid} was changed by another request during the load")
                 links.edge_shadows.append((current_edge, edge))
                 continue
-            out_v = live_vertices.get(edge.out_v.id) or links.new_vertices[edge.out_v.id]
-            in_v = live_vertices.get(edge.in_v.id) or links.new_vertices[edge.in_v.id]
-            edge.out_v, edge.in_v = out_v, in_v
-            if out_v.id in links.new_vertices:
+            if current_edge is not None:
+                raise LoadConflict(f"Edge {eid} was created by another request during the load")
+            end = edge.out_v
+            out_v = new_vertices.get(end.id)
+            if out_v is not None:
                 out_v.out_e.append(edge)
             else:
-                links.live_out.setdefault(out_v.id, []).append(edge)
-            if in_v.id in links.new_vertices:
+                out_v = live_vertices.get(end.id)
+                if out_v is None or (out_v is not end and end.id not in staged_vertices):
+                    raise LoadConflict(f"Vertex {end.id} of edge {eid} was removed by another request during the load")
+                live_out.setdefault(end.id, []).append(edge)
+            end = edge.in_v
+            in_v = new_vertices.get(end.id)
+            if in_v is not None:
                 in_v.in_e.append(edge)
             else:
-                links.live_in.setdefault(in_v.id, []).append(edge)
-            links.new_edges[eid] = edge
+                in_v = live_vertices.get(end.id)
+                if in_v is None or (in_v is not end and end.id not in staged_vertices):
+                    raise LoadConflict(f"Vertex {end.id} of edge {eid} was removed by another request during the load")
+                live_in.setdefault(end.id, []).append(edge)
+            edge.out_v, edge.in_v = out_v, in_v
+            new_edges[eid] = edge
         return links
 
     def _link(self, links: Links) -> None:

@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import json.encoder
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -124,9 +125,24 @@ def _json_hook(obj: dict[str, Any]) -> Any:
     return obj
 
 
+def _props_encoder() -> Callable[[dict[str, Any]], str]:
+    """One JSON encoder for every row (``json.dumps(..., default=...)`` builds a new one per call): the C
+    encoder itself when the interpreter has it (a bulk load encodes a million of these), the same output."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return json.JSONEncoder(separators=(",", ":"), default=_json_default).encode
+    # no circular-reference markers: property values are flat (check_value allows no collections)
+    chunks = make(None, _json_default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True)
+    join = "".join
+    return lambda props: join(chunks(props, 0))
+
+
+_encode = _props_encoder()
+
+
 def encode_props(props: dict[str, Any]) -> str | None:
     """Properties as stored in SQLite (JSON, dates tagged); ``None`` when empty."""
-    return json.dumps(props, default=_json_default, separators=(",", ":")) if props else None
+    return _encode(props) if props else None
 
 
 def decode_props(text: str | None) -> dict[str, Any]:
@@ -464,6 +480,10 @@ class GraphStore:
         finally:
             self._scopes.tx = None
             self.lock.release_read()
+
+    def in_session(self) -> bool:
+        """True while this thread runs inside a :meth:`session_scope` (its requests see its uncommitted changes)."""
+        return getattr(self._scopes, "tx", None) is not None
 
     def commit(self, tx: Transaction, extra: Iterable[tuple[str, tuple[Any, ...]]] = ()) -> None:
         """Write every element ``tx`` touched (and ``extra`` statements) in one SQLite transaction."""

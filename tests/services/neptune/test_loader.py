@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -153,3 +154,13 @@ def test_queue_and_cancel_a_running_load(neptune: Any, s3: Any, bucket: str,
     assert wait_for_load(neptune, big)["overallStatus"]["status"] == "LOAD_CANCELLED_BY_USER"
     assert wait_for_load(neptune, queued)["overallStatus"]["status"] == "LOAD_COMPLETED"
     assert empty_graph.V().id_().to_list() == ["q1"]  # nothing of the cancelled load
+
+
+def test_a_completed_load_leaves_its_records_out_of_the_collectors_walks(empty_graph: GraphTraversalSource,
+                                                                        load: Load) -> None:
+    """The loaded records are frozen (gc.freeze): a later full collection does not walk them while reads wait."""
+    before = gc.get_freeze_count()
+    rows = "".join(f"f{index},{index}\n" for index in range(300))
+    assert load({"v.csv": "~id,rank:Int\n" + rows})["overallStatus"]["status"] == "LOAD_COMPLETED"
+    assert gc.get_freeze_count() >= before + 300
+    assert empty_graph.V("f7").values("rank").next() == 7

@@ -80,6 +80,7 @@ class PropRef:
 
 #: the object the root traversal starts from (start steps ignore it, other steps refuse it)
 START: Any = object()
+_new_traverser = object.__new__
 
 
 class PathNode:
@@ -166,12 +167,17 @@ class Traverser:
 
     def replace(self, **changes: Any) -> Traverser:
         """A copy with some state changed (``obj``, ``labels``, ``path``, ``loops``, ``sack``, ``bulk``)."""
-        state = {"obj": self.obj, "labels": self.labels, "origin": self.origin, "path": self.path,
-                 "loops": self.loops, "sack": self.sack, "bulk": self.bulk}
-        state.update(changes)
-        trav = Traverser(state["obj"], state["labels"], state["origin"], state["path"], state["loops"],
-                         bulk=state["bulk"])
-        trav.sack = state["sack"]
+        # built field by field: the by() modulators call this once per traverser and value
+        trav = _new_traverser(Traverser)
+        get = changes.get
+        obj = trav.obj = get("obj", self.obj)
+        trav.labels = get("labels", self.labels)
+        trav.origin = get("origin", self.origin)
+        path = get("path", self.path)
+        trav.path = path if path is not None or obj is START else PathNode(obj)
+        trav.loops = get("loops", self.loops)
+        trav.sack = get("sack", self.sack)
+        trav.bulk = get("bulk", self.bulk)
         return trav
 
     def with_bulk(self, bulk: int) -> Traverser:

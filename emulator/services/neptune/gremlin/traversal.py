@@ -108,21 +108,24 @@ def read_sources(bytecode: Bytecode) -> SourceOptions:
     return found
 
 
+_PLAIN = frozenset({str, int, float, bool})
+
+
 def to_wire(obj: Any) -> Any:
     """Replace store records by the reference objects the serializers write."""
     kind = type(obj)
     if kind in (str, int, float, bool) or obj is None:
         return obj
-    if kind is VertexRecord:
+    if kind is VertexRecord or isinstance(obj, VertexRecord):  # a subclass: a snapshot read's vertex
         return Vertex(obj.id, obj.label)
     if kind is EdgeRecord:
         return Edge(obj.id, Vertex(obj.out_v.id, obj.out_v.label), obj.label, Vertex(obj.in_v.id, obj.in_v.label))
-    if kind is dict or kind is Tree:
-        return {to_wire(k): to_wire(v) for k, v in obj.items()}
+    if kind is dict or kind is Tree:  # plain keys and values are kept without a call (a page has many)
+        return {k if type(k) in _PLAIN else to_wire(k): v if type(v) in _PLAIN else to_wire(v) for k, v in obj.items()}
     if kind is FrozenMap:
         return HashableDict({to_wire(k): to_wire(v) for k, v in obj.items()})
     if kind is list or kind is BulkSet:
-        return [to_wire(v) for v in obj]
+        return [v if type(v) in _PLAIN else to_wire(v) for v in obj]
     if kind is PropRef:
         if isinstance(obj.element, VertexRecord):
             return VertexProperty(obj.id, obj.key, obj.value, Vertex(obj.element.id, obj.element.label))
