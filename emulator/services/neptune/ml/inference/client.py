@@ -68,7 +68,7 @@ class SageMakerInference:
 def _neptune_error(name: str, error: ClientError) -> Exception:
     code = error.response.get("Error", {}).get("Code", "")
     message = error.response.get("Error", {}).get("Message", "")
-    if code == "ValidationException" and "not found" in message:
+    if code in ("ValidationException", "ValidationError") and "not found" in message:
         return BadRequest(f"Endpoint {name} not found.")
     if code == "ModelError":
         original = error.response.get("OriginalMessage") or message
