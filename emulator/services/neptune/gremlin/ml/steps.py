@@ -118,9 +118,10 @@ class MLPropertiesStep(MLModulated, STEPS["properties"]):  # type: ignore[misc, 
             raise InvalidParameter(ml.ONE_KEY_AND_SCORE if self.wants_score else ml.ONE_PROPERTY_KEY)
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
-        if self.ml_task is None:
-            yield from super().run(ctx, it)
-            return
+        # not a generator itself: without ML the core step's pipeline runs with no extra layer
+        return super().run(ctx, it) if self.ml_task is None else self._classify(ctx, it)
+
+    def _classify(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         travs = list(it)
         if not travs:
             return
@@ -179,9 +180,9 @@ class MLVertexStep(MLModulated):
             raise InvalidParameter(ml.ONE_EDGE_LABEL)
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
-        if not self.predicts:
-            yield from super().run(ctx, it)  # type: ignore[misc]
-            return
+        return super().run(ctx, it) if not self.predicts else self._predict(ctx, it)  # type: ignore[misc]
+
+    def _predict(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         travs = list(it)
         if not travs:
             return
