@@ -28,6 +28,7 @@ from emulator.services.neptune.gate import gate_middleware
 from emulator.services.neptune.gremlin.ml.query import bind_inference
 from emulator.services.neptune.http_api import NeptuneHttpApi, neptune_errors
 from emulator.services.neptune.loader import LoaderService
+from emulator.services.neptune.ml.export.routes import add_export_routes
 from emulator.services.neptune.ml.inference import SageMakerInference
 from emulator.services.neptune.protocol import GremlinProtocol
 from emulator.services.neptune.store import GraphStore
@@ -176,6 +177,7 @@ class GraphServer:
         self.http_api = NeptuneHttpApi(store, self.loader, self._executor, self.query_timeout_ms)
         app.router.add_get("/gremlin", self._gremlin_get)
         self.http_api.add_routes(app)
+        self.exports = add_export_routes(app, store, self.s3_client, self._executor, self.data_dir)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self._requested_port, reuse_address=True)
