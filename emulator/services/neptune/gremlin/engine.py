@@ -237,6 +237,8 @@ class Context:
         self.bulking = False
         #: whether a step reads paths (path(), simplePath()...): traversers with different paths never merge
         self.track_paths = True
+        #: the ``g.with(name, value)`` options of the request (the ``Neptune#ml.*`` ones are read by ML steps)
+        self.source_options: dict[str, Any] = {}
         self._ticks = 0
 
     def rng_for(self, step: Any) -> random.Random:

@@ -41,6 +41,7 @@ from emulator.services.neptune.gremlin.engine import (
     step_names,
 )
 from emulator.services.neptune.gremlin.gtypes import BulkSet, Float32, FrozenMap, OrderedSet, SubGraph, Tree
+from emulator.services.neptune.gremlin.ml.steps import is_ml_option
 from emulator.services.neptune.gremlin.predicates import PredicateError
 from emulator.services.neptune.gremlin.steps.filters import fuse_range
 from emulator.services.neptune.gremlin.steps.reads import START
@@ -82,7 +83,8 @@ def read_sources(bytecode: Bytecode) -> SourceOptions:
         refuse_lambdas(args)
         if name == "withStrategies":
             add_strategies(found.strategies, args)
-            found.options.update({k: v for k, v in found.strategies.options.items() if k in REQUEST_OPTIONS})
+            found.options.update({k: v for k, v in found.strategies.options.items()
+                                  if k in REQUEST_OPTIONS or is_ml_option(k)})
         elif name == "withoutStrategies":
             remove_strategies(found.strategies, args)
         elif name == "with":
@@ -195,6 +197,7 @@ def execute_stream(store: GraphStore, bytecode: Bytecode, timeout_ms: float | No
             names = step_names(bytecode)
             ctx.bulking = sources.sack is None and bulking_allowed(names)
             ctx.track_paths = bool(names & PATH_STEPS)
+            ctx.source_options = sources.options
             for trav in run_steps(ctx, compiled, iter((Traverser(START),))):
                 for _ in range(trav.bulk):  # a bulked result is that many results on the wire
                     yield to_wire(trav.obj)
