@@ -81,4 +81,5 @@ def bind_inference(store: GraphStore, inference: Inference) -> None:
 
 
 def inference_for(store: GraphStore) -> Inference | None:
-    return _BOUND.get(store)
+    # a read-only request runs over a snapshot.ReadView of the store; the client is bound to the store itself
+    return _BOUND.get(getattr(store, "live", store))
