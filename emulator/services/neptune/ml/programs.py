@@ -40,12 +40,23 @@ MODEL_NAMES = ("rgcn", "kge", "transe", "distmult", "rotate")
 
 @dataclass(frozen=True)
 class Programs:
-    """The image and entrypoints the orchestration starts; one value, so a test can run stand-in programs."""
+    """The images and entrypoints the orchestration starts; one value, so a test can run stand-in programs.
+
+    Args:
+        image: the processing jobs' image (data processing, prepare, transform).
+        processing / prepare / transform: their ``ContainerEntrypoint``.
+        training_image: the tuning job's trials (the image's own ``train``).
+        serving_image: the endpoint's container.
+        metric_definitions: ``MetricDefinitions`` for the trials; none: the built-in image's own.
+    """
 
     image: str = IMAGE
     processing: tuple[str, ...] = PROCESSING_ENTRYPOINT
     prepare: tuple[str, ...] = PREPARE_ENTRYPOINT
     transform: tuple[str, ...] = TRANSFORM_ENTRYPOINT
+    training_image: str = IMAGE
+    serving_image: str = IMAGE
+    metric_definitions: tuple[tuple[str, str], ...] = ()
 
 
 DEFAULT_PROGRAMS = Programs()

@@ -100,7 +100,7 @@ def tuning_job(name: str, params: dict[str, Any], processed_data: str, spec: dic
         output["KmsKeyId"] = params["s3OutputEncryptionKMSKey"]
     definition: dict[str, Any] = {
         "StaticHyperParameters": {str(k): str(v) for k, v in (spec.get("static_hyperparameters") or {}).items()},
-        "AlgorithmSpecification": {"TrainingImage": programs.image, "TrainingInputMode": "File"},
+        "AlgorithmSpecification": _algorithm(programs),
         "RoleArn": params.get("sagemakerIamRoleArn") or p.DEFAULT_SAGEMAKER_ROLE,
         "InputDataConfig": [{"ChannelName": p.GRAPH_CHANNEL, "DataSource": {"S3DataSource": {
             "S3DataType": "S3Prefix", "S3Uri": processed_data, "S3DataDistributionType": "FullyReplicated"}}}],
@@ -126,6 +126,13 @@ def tuning_job(name: str, params: dict[str, Any], processed_data: str, spec: dic
             "TrainingJobDefinition": definition}
 
 
+def _algorithm(programs: Programs) -> dict[str, Any]:
+    algorithm: dict[str, Any] = {"TrainingImage": programs.training_image, "TrainingInputMode": "File"}
+    if programs.metric_definitions:
+        algorithm["MetricDefinitions"] = [{"Name": name, "Regex": regex} for name, regex in programs.metric_definitions]
+    return algorithm
+
+
 def transform_job(name: str, params: dict[str, Any], processed_data: str, model_data_url: str,
                   programs: Programs) -> dict[str, Any]:
     """The processing job of StartMLModelTransformJob: a trained model over (re-)processed data."""
@@ -141,7 +148,7 @@ def endpoint_resources(model_name: str, config_name: str, params: dict[str, Any]
                        programs: Programs) -> tuple[dict[str, Any], dict[str, Any]]:
     """CreateModel and CreateEndpointConfig for an ML endpoint (the endpoint itself names the config)."""
     model = {"ModelName": model_name, "ExecutionRoleArn": params.get("sagemakerIamRoleArn") or p.DEFAULT_SAGEMAKER_ROLE,
-             "PrimaryContainer": {"Image": programs.image, "ModelDataUrl": model_data_url,
+             "PrimaryContainer": {"Image": programs.serving_image, "ModelDataUrl": model_data_url,
                                   "Environment": {"NEPTUNE_ML_MODEL_NAME": params["modelName"]}}}
     config: dict[str, Any] = {"EndpointConfigName": config_name, "ProductionVariants": [{
         "VariantName": "AllTraffic", "ModelName": model_name, "InstanceType": params["instanceType"],
