@@ -497,14 +497,16 @@ class MlJobs:
         return status in r.ENDPOINT_SETTLED
 
     def _finish(self, record: MlRecord, status: str) -> bool:
-        record.status = status
-        record.stage = "done"
-        self._save(record)
-        if record.clean and status != r.COMPLETED:
+        stored = self.store.get(record.kind, record.id)
+        if stored is not None and stored.clean and status != r.COMPLETED:
+            # before the final status: whoever sees Stopped finds the artifacts gone
             try:
                 self._delete_artifacts(record)
             except (ClientError, BotoCoreError) as error:
                 log.warning("cleaning the artifacts of %s %s: %s", record.kind, record.id, _message(error))
+        record.status = status
+        record.stage = "done"
+        self._save(record)
         return True
 
     def _fail(self, record: MlRecord, reason: str) -> bool:
