@@ -349,6 +349,25 @@ def test_transform_and_endpoints_serve_the_trained_model(neptune: Any, trained: 
             describe(**name)
 
 
+
+def test_cancelling_a_training_stops_its_prepare_job_and_clean_deletes_the_model_location(
+        neptune: Any, s3: Any, exported: dict[str, Any]) -> None:
+    bucket = exported["bucket"]
+    data_id = f"dp-slowprep-{uuid.uuid4().hex[:6]}"
+    neptune.start_ml_data_processing_job(id=data_id, inputDataS3Location=exported["write"](sleep_prepare=120),
+                                         processedDataS3Location=f"s3://{bucket}/{data_id}/")
+    assert wait(neptune.get_ml_data_processing_job, data_id)["status"] == "Completed"
+    ml_id = f"train-cancel-{uuid.uuid4().hex[:6]}"
+    s3.put_object(Bucket=bucket, Key=f"{ml_id}/model/earlier/model.tar.gz", Body=b"old")
+    neptune.start_ml_model_training_job(id=ml_id, dataProcessingJobId=data_id,
+                                        trainModelS3Location=f"s3://{bucket}/{ml_id}/model")
+    time.sleep(2)
+    assert neptune.cancel_ml_model_training_job(id=ml_id, clean=True)["status"] == "Stopping"
+    answer = wait(neptune.get_ml_model_training_job, ml_id)
+    assert answer["status"] == "Stopped" and answer["processingJob"]["status"] == "Stopped"
+    assert "hpoJob" not in answer and "mlModels" not in answer
+    assert keys(s3, bucket, f"{ml_id}/model/") == []
+
 # -- listing and restarts --------------------------------------------------------------------------------------
 
 def test_lists_are_newest_first_and_cut_at_max_items(neptune: Any, exported: dict[str, Any]) -> None:
