@@ -350,6 +350,36 @@ def test_transform_and_endpoints_serve_the_trained_model(neptune: Any, trained: 
 
 
 
+
+@pytest.mark.slow
+def test_incremental_training_and_a_transform_of_a_sagemaker_training_job(neptune: Any, trained: dict[str, Any],
+                                                                          sagemaker: Any) -> None:
+    assert trained["answer"]["status"] == "Completed"
+    bucket = trained["bucket"]
+    ml_id = f"train-again-{uuid.uuid4().hex[:6]}"
+    neptune.start_ml_model_training_job(id=ml_id, previousModelTrainingJobId=trained["id"],
+                                        dataProcessingJobId=trained["data_id"],
+                                        trainModelS3Location=f"s3://{bucket}/model-2/")
+    answer = wait(neptune.get_ml_model_training_job, ml_id, timeout=400)
+    assert answer["status"] == "Completed", answer
+    tuning = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=answer["hpoJob"]["name"])
+    assert tuning["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"] == 3  # inherited
+    assert tuning["TrainingJobDefinition"]["ResourceConfig"]["InstanceType"] == "ml.m5.large"
+    assert tuning["TrainingJobDefinition"]["OutputDataConfig"]["S3OutputPath"] == f"s3://{bucket}/model-2/output"
+
+    best = answer["mlModels"][0]["name"]
+    transform_id = f"transform-by-name-{uuid.uuid4().hex[:6]}"
+    neptune.start_ml_model_transform_job(id=transform_id, trainingJobName=best,
+                                         modelTransformOutputS3Location=f"s3://{bucket}/by-name/")
+    transform = wait(neptune.get_ml_model_transform_job, transform_id)
+    assert transform["status"] == "Completed", transform
+    assert transform["models"] == answer["mlModels"]
+    with pytest.raises(neptune.exceptions.MLResourceNotFoundException):
+        neptune.start_ml_model_transform_job(trainingJobName="no-such-training-job",
+                                             modelTransformOutputS3Location=f"s3://{bucket}/none/")
+    with pytest.raises(neptune.exceptions.MissingParameterException):
+        neptune.start_ml_model_transform_job(modelTransformOutputS3Location=f"s3://{bucket}/none/")
+
 def test_cancelling_a_training_stops_its_prepare_job_and_clean_deletes_the_model_location(
         neptune: Any, s3: Any, exported: dict[str, Any]) -> None:
     bucket = exported["bucket"]
