@@ -267,11 +267,9 @@ class MlJobs:
         model, config = sm.endpoint_resources(model_name, config_name, record.params, record.outputs["model_data_url"],
                                               self.programs)
         client.create_model(**model)
-        record.outputs.setdefault("sagemaker_models", "")
-        record.outputs["sagemaker_models"] = ",".join(filter(None, [record.outputs["sagemaker_models"], model_name]))
+        record.sagemaker_models.append(model_name)
         config_arn = client.create_endpoint_config(**config)["EndpointConfigArn"]
-        record.outputs["sagemaker_configs"] = ",".join(filter(None, [record.outputs.get("sagemaker_configs", ""),
-                                                                     config_name]))
+        record.sagemaker_configs.append(config_name)
         record.configs["endpointConfig"] = {"name": config_name, "arn": config_arn}
         if create:
             arn = client.create_endpoint(EndpointName=record.id, EndpointConfigName=config_name)["EndpointArn"]
@@ -291,11 +289,9 @@ class MlJobs:
     def _undeploy(self, record: MlRecord, models: bool) -> None:
         client = self.clients.sagemaker
         calls: list[tuple[Callable[..., Any], dict[str, str]]] = [(client.delete_endpoint, {"EndpointName": record.id})]
-        calls += [(client.delete_endpoint_config, {"EndpointConfigName": name})
-                  for name in record.outputs.get("sagemaker_configs", "").split(",") if name]
+        calls += [(client.delete_endpoint_config, {"EndpointConfigName": name}) for name in record.sagemaker_configs]
         if models:
-            calls += [(client.delete_model, {"ModelName": name})
-                      for name in record.outputs.get("sagemaker_models", "").split(",") if name]
+            calls += [(client.delete_model, {"ModelName": name}) for name in record.sagemaker_models]
         for call, kwargs in calls:
             try:
                 call(**kwargs)
