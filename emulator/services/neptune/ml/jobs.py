@@ -30,7 +30,7 @@ from emulator.services.neptune.ml.store import MlStore
 
 log = logging.getLogger(__name__)
 
-POLL_INTERVAL_S = 1.0
+POLL_INTERVAL_S = 0.5
 _NOT_FOUND_CODES = ("ValidationException", "ResourceNotFound", "ResourceNotFoundException")
 _KIND_NAMES = {r.DATA_PROCESSING: "data processing job", r.MODEL_TRAINING: "model training job",
                r.MODEL_TRANSFORM: "model transform job", r.ENDPOINT: "ML endpoint"}
