@@ -12,7 +12,10 @@ from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.traversal import T
 
+from emulator.services.neptune import GraphServer
+from emulator.services.neptune.ml import programs
 from emulator.testing import RunningHarbor
+from tests.conftest import read_tar
 from tests.services.neptune_ml.test_export import http, wait_for_export
 from tests.services.neptune_ml.test_ml_api import neptune_client, wait
 
@@ -62,3 +65,49 @@ def test_data_processing_runs_the_real_program_on_the_exported_graph(harbor: Run
     assert metadata["target"]["task"] == "node_class" and metadata["target"]["classes"] == ["db", "ml"]
     hpo = json.loads(s3.get_object(Bucket=bucket, Key="processed/model-HPO-configuration.json")["Body"].read())
     assert hpo["models"][0]["task_type"] == "node_class"
+
+
+#: until the real prepare program is there: a tuning spec for the real trainer (one tuned parameter), put
+#: beside the processed data (the prepare step's input)
+PREPARE_STAND_IN = """
+import json, sys
+spec = {"objective": {"Type": "Maximize", "MetricName": "validation:acc"}, "strategy": "Random",
+        "parameter_ranges": {"ContinuousParameterRanges": [
+            {"Name": "lr", "MinValue": "0.005", "MaxValue": "0.02", "ScalingType": "Linear"}]},
+        "static_hyperparameters": {"num-epochs": "15", "num-hidden": "8", "prepare-args": " ".join(sys.argv[1:])},
+        "tiers_tuned": 1}
+json.dump(spec, open("/opt/ml/processing/output/tuning-spec.json", "w"))
+"""
+
+
+@pytest.fixture
+def real_trainer_graph(harbor: RunningHarbor, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setattr(programs, "DEFAULT_PROGRAMS", programs.Programs(
+        prepare=("python3", "/opt/ml/processing/input/data/prepare_stand_in.py"),
+        metric_definitions=(("validation:acc", r"validation:acc=([-+0-9.eE]+)"),)))
+    server = GraphServer(data_dir=tmp_path / "graph", port=0, s3_endpoint_url=harbor.endpoint)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_the_tuning_job_trains_the_real_trainer_on_the_processed_graph(real_trainer_graph: Any, harbor: RunningHarbor,
+                                                                       s3: Any, exported_graph: dict[str, str]) -> None:
+    neptune = neptune_client(real_trainer_graph.url)
+    bucket = exported_graph["bucket"]
+    s3.put_object(Bucket=bucket, Key="processed-2/prepare_stand_in.py", Body=PREPARE_STAND_IN.encode())
+    neptune.start_ml_data_processing_job(id="real-dp-2", inputDataS3Location=exported_graph["export"],
+                                         processedDataS3Location=f"s3://{bucket}/processed-2/")
+    assert wait(neptune.get_ml_data_processing_job, "real-dp-2", timeout=300)["status"] == "Completed"
+    neptune.start_ml_model_training_job(id="real-train", dataProcessingJobId="real-dp-2", trainingInstanceType="ml.m5.large",
+                                        trainModelS3Location=f"s3://{bucket}/model/")
+    answer = wait(neptune.get_ml_model_training_job, "real-train", timeout=500)
+    assert answer["status"] == "Completed", answer
+    sagemaker = harbor.client("sagemaker")
+    best = sagemaker.describe_training_job(TrainingJobName=answer["mlModels"][0]["name"])
+    assert best["HyperParameters"]["num-epochs"] == "15" and "lr" in best["HyperParameters"]
+    assert [m["MetricName"] for m in best["FinalMetricDataList"]] == ["validation:acc"]
+    bucket_name, key = best["ModelArtifacts"]["S3ModelArtifacts"][5:].split("/", 1)
+    files = read_tar(s3, best["ModelArtifacts"]["S3ModelArtifacts"])
+    assert "model.pt" in files and "model_config.json" in files, sorted(files)
+    assert bucket_name == bucket and key.startswith("model/output/")
