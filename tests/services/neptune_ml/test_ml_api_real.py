@@ -12,8 +12,6 @@ from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.traversal import T
 
-from emulator.services.neptune import GraphServer
-from emulator.services.neptune.ml import programs
 from emulator.testing import RunningHarbor
 from tests.conftest import read_tar
 from tests.services.neptune_ml.test_export import http, wait_for_export
@@ -67,47 +65,45 @@ def test_data_processing_runs_the_real_program_on_the_exported_graph(harbor: Run
     assert hpo["models"][0]["task_type"] == "node_class"
 
 
-#: until the real prepare program is there: a tuning spec for the real trainer (one tuned parameter), put
-#: beside the processed data (the prepare step's input)
-PREPARE_STAND_IN = """
-import json, sys
-spec = {"objective": {"Type": "Maximize", "MetricName": "validation:acc"}, "strategy": "Random",
-        "parameter_ranges": {"ContinuousParameterRanges": [
-            {"Name": "lr", "MinValue": "0.005", "MaxValue": "0.02", "ScalingType": "Linear"}]},
-        "static_hyperparameters": {"num-epochs": "15", "num-hidden": "8", "prepare-args": " ".join(sys.argv[1:])},
-        "tiers_tuned": 1}
-json.dump(spec, open("/opt/ml/processing/output/tuning-spec.json", "w"))
-"""
 
-
-@pytest.fixture
-def real_trainer_graph(harbor: RunningHarbor, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setattr(programs, "DEFAULT_PROGRAMS", programs.Programs(
-        prepare=("python3", "/opt/ml/processing/input/data/prepare_stand_in.py"),
-        metric_definitions=(("validation:acc", r"validation:acc=([-+0-9.eE]+)"),)))
-    server = GraphServer(data_dir=tmp_path / "graph", port=0, s3_endpoint_url=harbor.endpoint)
-    server.start()
-    yield server
-    server.stop()
-
-
-def test_the_tuning_job_trains_the_real_trainer_on_the_processed_graph(real_trainer_graph: Any, harbor: RunningHarbor,
-                                                                       s3: Any, exported_graph: dict[str, str]) -> None:
-    neptune = neptune_client(real_trainer_graph.url)
+def test_training_transform_and_an_endpoint_run_the_real_programs(harbor: RunningHarbor, s3: Any,
+                                                                  exported_graph: dict[str, str]) -> None:
+    neptune = neptune_client(harbor.graph)
     bucket = exported_graph["bucket"]
-    s3.put_object(Bucket=bucket, Key="processed-2/prepare_stand_in.py", Body=PREPARE_STAND_IN.encode())
     neptune.start_ml_data_processing_job(id="real-dp-2", inputDataS3Location=exported_graph["export"],
                                          processedDataS3Location=f"s3://{bucket}/processed-2/")
     assert wait(neptune.get_ml_data_processing_job, "real-dp-2", timeout=300)["status"] == "Completed"
-    neptune.start_ml_model_training_job(id="real-train", dataProcessingJobId="real-dp-2", trainingInstanceType="ml.m5.large",
+    neptune.start_ml_model_training_job(id="real-train", dataProcessingJobId="real-dp-2",
                                         trainModelS3Location=f"s3://{bucket}/model/")
     answer = wait(neptune.get_ml_model_training_job, "real-train", timeout=500)
     assert answer["status"] == "Completed", answer
     sagemaker = harbor.client("sagemaker")
+    tuning = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=answer["hpoJob"]["name"])
+    assert tuning["TrainingJobStatusCounters"]["Completed"] == 2  # Neptune's default maxHPONumberOfTrainingJobs
+    assert tuning["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["MetricName"] == \
+        "validation:acc"
     best = sagemaker.describe_training_job(TrainingJobName=answer["mlModels"][0]["name"])
-    assert best["HyperParameters"]["num-epochs"] == "15" and "lr" in best["HyperParameters"]
-    assert [m["MetricName"] for m in best["FinalMetricDataList"]] == ["validation:acc"]
-    bucket_name, key = best["ModelArtifacts"]["S3ModelArtifacts"][5:].split("/", 1)
+    assert best["ResourceConfig"]["InstanceType"] == "ml.p3.2xlarge"  # Neptune's default
     files = read_tar(s3, best["ModelArtifacts"]["S3ModelArtifacts"])
-    assert "model.pt" in files and "model_config.json" in files, sorted(files)
-    assert bucket_name == bucket and key.startswith("model/output/")
+    assert {"model.pt", "model_config.json", "eval_metrics_info.json"} <= set(files), sorted(files)
+
+    neptune.start_ml_model_transform_job(id="real-transform", mlModelTrainingJobId="real-train",
+                                         modelTransformOutputS3Location=f"s3://{bucket}/transformed/")
+    transform = wait(neptune.get_ml_model_transform_job, "real-transform", timeout=300)
+    assert transform["status"] == "Completed", transform
+    assert "model.tar.gz" in [o["Key"].rsplit("/", 1)[-1] for o in
+                              s3.list_objects_v2(Bucket=bucket, Prefix="transformed/")["Contents"]]
+
+    neptune.create_ml_endpoint(id="real-endpoint", mlModelTransformJobId="real-transform")
+    endpoint = wait(neptune.get_ml_endpoint, "real-endpoint", until=("InService", "Failed"), timeout=300)
+    assert endpoint["status"] == "InService", endpoint
+    config = sagemaker.describe_endpoint_config(EndpointConfigName="real-endpoint")["ProductionVariants"][0]
+    assert config["InstanceType"] == "ml.m5.xlarge"  # Neptune's default
+    runtime = harbor.client("sagemaker-runtime")
+    body = runtime.invoke_endpoint(EndpointName="real-endpoint", ContentType="application/json", Body=json.dumps({
+        "version": "mlharbor-neptune-ml/1", "task": "node_class", "property": "topic", "mode": "transductive",
+        "nodes": ["mla1", "mla2"], "limit": 1}))["Body"].read()
+    predictions = json.loads(body)["predictions"]
+    assert [p["id"] for p in predictions] == ["mla1", "mla2"]
+    assert all(p["results"][0]["value"] in ("db", "ml") for p in predictions)
+    assert neptune.delete_ml_endpoint(id="real-endpoint", clean=True)["status"] == "Deleting"
