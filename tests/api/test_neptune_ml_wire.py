@@ -85,3 +85,16 @@ def test_the_processing_jobs_follow_the_contracts_paths() -> None:
     assert "ContainerArguments" not in transform["AppSpecification"]
     assert {i["InputName"]: i["S3Input"]["LocalPath"] for i in transform["ProcessingInputs"]} == {
         "data": "/opt/ml/processing/input/data", "model": "/opt/ml/processing/input/model"}
+
+
+def test_a_custom_models_directory_reaches_the_prepare_step() -> None:
+    params = {"trainModelS3Location": "s3://b/model", "maxHPONumberOfTrainingJobs": 2, "maxHPOParallelTrainingJobs": 2,
+              "baseProcessingInstanceType": "ml.r5.large", "trainingTimeOutInSeconds": 60,
+              "customModelTrainingParameters": {"sourceS3DirectoryPath": "s3://b/my-model/"}}
+    job = sagemaker_requests.prepare_job("p", params, "s3://b/processed/", programs.DEFAULT_PROGRAMS)
+    assert {i["InputName"]: (i["S3Input"]["S3Uri"], i["S3Input"]["LocalPath"]) for i in job["ProcessingInputs"]} == {
+        "data": ("s3://b/processed/", "/opt/ml/processing/input/data"),
+        "custom": ("s3://b/my-model/", "/opt/ml/processing/input/custom")}
+    assert job["AppSpecification"]["ContainerArguments"] == [
+        "--max-hpo-jobs", "2", "--max-parallel", "2", "--custom-params", '{"sourceS3DirectoryPath": "s3://b/my-model/"}']
+    assert job["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"] == "s3://b/model/prepare"

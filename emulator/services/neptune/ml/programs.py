@@ -14,6 +14,7 @@ TRANSFORM_ENTRYPOINT = ("python3", "-m", "containers.neptune_ml.transform")
 PROCESSING_INPUT = "/opt/ml/processing/input"
 PROCESSING_OUTPUT = "/opt/ml/processing/output"
 PREPARE_DATA_INPUT = "/opt/ml/processing/input/data"
+PREPARE_CUSTOM_INPUT = "/opt/ml/processing/input/custom"
 TRANSFORM_MODEL_INPUT = "/opt/ml/processing/input/model"
 #: the training channel holding the processed graph (SM_CHANNEL_GRAPH)
 GRAPH_CHANNEL = "graph"

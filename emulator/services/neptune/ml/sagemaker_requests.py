@@ -76,9 +76,12 @@ def prepare_job(name: str, params: dict[str, Any], processed_data: str, programs
                  "--max-parallel", str(params["maxHPOParallelTrainingJobs"])]
     if params.get("customModelTrainingParameters"):
         arguments += ["--custom-params", json.dumps(params["customModelTrainingParameters"])]
+    inputs = [_processing_input("data", processed_data, p.PREPARE_DATA_INPUT)]
+    custom = params.get("customModelTrainingParameters") or {}
+    if custom.get("sourceS3DirectoryPath"):  # a custom model's directory, with its own HPO configuration
+        inputs.append(_processing_input("custom", custom["sourceS3DirectoryPath"], p.PREPARE_CUSTOM_INPUT))
     return _processing_job(
-        name, params, programs.image, programs.prepare, arguments,
-        [_processing_input("data", processed_data, p.PREPARE_DATA_INPUT)],
+        name, params, programs.image, programs.prepare, arguments, inputs,
         prepare_output(params), params["baseProcessingInstanceType"], None, params["trainingTimeOutInSeconds"])
 
 
