@@ -120,7 +120,7 @@ def sagemaker_name(ml_id: str, suffix: str = "", max_len: int = MAX_NAME) -> str
     """
     base = re.sub(r"[^A-Za-z0-9-]", "-", ml_id).strip("-") or "neptune-ml"
     full = f"{base}-{suffix}" if suffix else base
-    if len(full) <= max_len and SAGEMAKER_NAME.match(full) and full.replace("-", "") and base == ml_id:
+    if base == ml_id and len(full) <= max_len and SAGEMAKER_NAME.match(full):
         return full
     digest = hashlib.sha1(f"{ml_id}\0{suffix}".encode()).hexdigest()[:8]
     tail = f"-{digest}" + (f"-{suffix}" if suffix else "")
