@@ -66,7 +66,7 @@ class KGE(nn.Module):
         self.decoder, self.gamma = decoder, gamma
         self.embeddings = nn.ModuleDict({name: nn.Embedding(max(count, 1), dim) for name, count in num_nodes.items()})
         for table in self.embeddings.values():
-            if decoder == "distmult":  # a product of three small numbers has no gradient to speak of: start at 1/sqrt(d)
+            if decoder == "distmult":  # a product of three small numbers has almost no gradient: start at 1/sqrt(d)
                 nn.init.normal_(table.weight, std=dim ** -0.5)
             else:
                 nn.init.uniform_(table.weight, -(gamma + 2.0) / dim, (gamma + 2.0) / dim)
