@@ -8,9 +8,9 @@ direction carries no meaning: both runs use ``undirected`` (one relation carryin
 
 from __future__ import annotations
 
+import processed_data
 import pytest
 
-import processed_data
 from containers.neptune_ml.train import run_training
 
 pytestmark = pytest.mark.slow
