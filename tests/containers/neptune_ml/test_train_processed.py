@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 
+from test_processing import config, friend_entry, movie_entry, output, rated_entry, run_processing, user_entry
+
 from containers.neptune_ml.inference import load
 from containers.neptune_ml.prepare import prepare
 from containers.neptune_ml.train import run_training
-from test_processing import config, friend_entry, movie_entry, output, rated_entry, run_processing, user_entry
 
 
 def test_processing_output_trains_prepares_and_answers_inductively(tmp_path):
