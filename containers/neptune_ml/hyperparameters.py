@@ -30,7 +30,7 @@ DEFAULTS: dict[str, tuple[type, Any]] = {
     "patience": (int, 100),
     "early-stop": (bool, True),
     "hidden-dim-kge": (int, 64),
-    "gamma": (float, 12.0),
+    "gamma": (float, 4.0),
     "row-normalize": (bool, True),
     "undirected": (bool, False),
     "seed": (int, 0),

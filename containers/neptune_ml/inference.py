@@ -66,7 +66,9 @@ class Inference:
         limit = request.get("limit", 1)
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
             raise RequestError(f"limit must be an integer from 1 to {MAX_LIMIT}, got {limit!r}")
-        threshold = request.get("threshold", 0.0)
+        threshold = request.get("threshold")
+        if threshold is None:  # no threshold: every result (a link score may be negative)
+            threshold = -float("inf")
         if not isinstance(threshold, int | float) or isinstance(threshold, bool):
             raise RequestError(f"threshold must be a number, got {threshold!r}")
         key = "edges" if task in EDGE_TASKS else "nodes"
@@ -302,6 +304,7 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def load(model_dir: Path) -> Inference:
+    torch.set_num_threads(1)  # one request's subgraph is small: threads only add synchronisation
     model, config, graph = load_model_dir(model_dir)
     predictions: dict[str, dict[str, np.ndarray]] = {}
     root = model_dir / PREDICTIONS_DIR

@@ -37,6 +37,14 @@ CHANNEL = "graph"
 CHECKPOINT_PREFIX = "nml-"
 #: What must match for a checkpoint to be resumed (everything but the epoch budget and the checkpoint cadence).
 NOT_IN_RESUME_KEY = ("num-epochs", "checkpoint-every", "patience", "early-stop")
+#: Below this many edges one thread is fastest: the scatter-adds of a small graph spend far longer waking and
+#: synchronising OpenMP threads than adding (measured: 300x slower per index_add_ on a busy 2-core machine).
+SINGLE_THREAD_EDGES = 200_000
+
+
+def choose_threads(graph: Graph) -> None:
+    if sum(len(table.src) for table in graph.edges.values()) < SINGLE_THREAD_EDGES:
+        torch.set_num_threads(1)
 
 
 @dataclass
@@ -74,6 +82,7 @@ def _is_better(value: float, best: float | None, larger: bool) -> bool:
 def train(graph: Graph, hp: dict[str, Any], checkpoint_dir: Path | None,
           log: Callable[[str], None] = print) -> TrainResult:
     """Train ``hp['model']`` for ``hp['task']`` on ``graph``, resuming from the newest checkpoint."""
+    choose_threads(graph)
     torch.manual_seed(int(hp["seed"]))
     task = make_task(graph, hp)
     primary = PRIMARY_METRIC[hp["task"]]

@@ -65,12 +65,14 @@ class KGE(nn.Module):
         super().__init__()
         self.decoder, self.gamma = decoder, gamma
         self.embeddings = nn.ModuleDict({name: nn.Embedding(max(count, 1), dim) for name, count in num_nodes.items()})
-        bound = (gamma + 2.0) / dim if decoder != "distmult" else 0.1
         for table in self.embeddings.values():
-            nn.init.uniform_(table.weight, -bound, bound) if decoder != "distmult" else nn.init.normal_(
-                table.weight, std=bound)
+            if decoder == "distmult":  # a product of three small numbers has almost no gradient: start at 1/sqrt(d)
+                nn.init.normal_(table.weight, std=dim ** -0.5)
+            else:
+                nn.init.uniform_(table.weight, -(gamma + 2.0) / dim, (gamma + 2.0) / dim)
         width = relation_width(decoder, dim)
-        self.relations = RelationTable(keys, width, init="phase" if decoder == "rotate" else "normal")
+        init = {"rotate": "phase", "distmult": "ones"}.get(decoder, "normal")
+        self.relations = RelationTable(keys, width, init=init)
 
     def embed(self, x: dict[str, Tensor] | None = None, edges: dict[EdgeType, Tensor] | None = None,
               node_rows: dict[str, Tensor] | None = None) -> dict[str, Tensor]:

@@ -4,8 +4,7 @@
   edges ``paper__cites__paper``; target node_class on the Planetoid split, or link_predict on an 85/5/10 edge split.
 - :func:`planted`: two node types and two edge types where the target is a known function of the neighbours:
   ``user.score`` = mean of the rated items' ``quality`` (first feature) + small noise (node_regression), and
-  ``rates.liked`` = whether the rated item's quality exceeds the mean quality of the items the user's followees
-  rate (edge_class). A user's or an edge's own features say nothing about either.
+  ``rates.liked`` = whether the mean quality of everything the rating user rates is positive (edge_class). A user's or an edge's own features say nothing about either.
 """
 
 from __future__ import annotations
@@ -16,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from containers.neptune_ml import features
 
 CORA = Path(__file__).resolve().parents[4] / "shared" / "datasets" / "cora"
 if not CORA.is_dir():
@@ -109,14 +110,17 @@ def planted(directory: Path, task: str, users: int = 400, items: int = 200, seed
                   "label_mean": float(score.mean()), "label_std": float(score.std()), "split_rate": [0.6, 0.2, 0.2],
                   "custom_split_property": None}
     else:
-        followee_mean = np.zeros(users)
-        np.add.at(followee_mean, follow_src, mean_rated[follow_dst])
-        followee_mean /= 3
-        liked = (quality[rate_dst] > followee_mean[rate_src]).astype(np.int64)
+        liked = (mean_rated[rate_src] > 0).astype(np.int64)
         rates["labels"] = liked
         rates.update(_masks(_random_splits(rng, len(rate_src), (0.6, 0.2, 0.2))))
         target = {"kind": "edge", "type": "user__rates__item", "property": "liked", "task": "edge_class",
                   "classes": ["0", "1"], "split_rate": [0.6, 0.2, 0.2], "custom_split_property": None}
+    transforms: dict[str, Any] = {"nodes": {}, "edges": {}}
+    for name, matrix in (("user", user_x), ("item", item_x)):  # the features as processing fits them: one vector
+        encoder = features.fit("numerical", {"separator": ";", "norm": "none"}, vector_cells(matrix))
+        transforms["nodes"][name] = [{"property": "traits", "encoder": encoder}]
+    encoder = features.fit("numerical", {"separator": ";", "norm": "none"}, vector_cells(rates["features"]))
+    transforms["edges"]["user__rates__item"] = [{"property": "weights", "encoder": encoder}]
     metadata = {"model_type": "heterogeneous",
                 "node_types": {"user": {"count": users, "feature_dim": 4}, "item": {"count": items, "feature_dim": 4}},
                 "edge_types": [{"key": "user__rates__item", "src": "user", "relation": "rates", "dst": "item",
@@ -126,4 +130,9 @@ def planted(directory: Path, task: str, users: int = 400, items: int = 200, seed
                 "target": target}
     return write(directory, metadata, {"user": (user_ids, user), "item": (item_ids, {"features": item_x})},
                  {"user__rates__item": ([f"r{i}" for i in range(len(rate_src))], rates),
-                  "user__follows__user": ([f"f{i}" for i in range(len(follow_src))], follows)})
+                  "user__follows__user": ([f"f{i}" for i in range(len(follow_src))], follows)}, transforms)
+
+
+def vector_cells(matrix: np.ndarray) -> list[str | None]:
+    """Rows as the export writes a vector property: ``a;b;c``."""
+    return [";".join(repr(float(v)) for v in row) for row in matrix]
