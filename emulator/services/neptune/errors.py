@@ -147,3 +147,11 @@ class MethodNotAllowed(GraphServiceError):
     code = "MethodNotAllowedException"
     http_status = 405
     gremlin_status = INVALID_REQUEST_ARGUMENTS
+
+
+class MLResourceNotFound(GraphServiceError):
+    """A Neptune ML job or endpoint id that is not known (neptunedata's ``MLResourceNotFoundException``)."""
+
+    code = "MLResourceNotFoundException"
+    http_status = 404
+    gremlin_status = INVALID_REQUEST_ARGUMENTS

@@ -27,6 +27,7 @@ from emulator.core.sigv4 import SigV4Verifier
 from emulator.services.neptune.gate import gate_middleware
 from emulator.services.neptune.http_api import NeptuneHttpApi, neptune_errors
 from emulator.services.neptune.loader import LoaderService
+from emulator.services.neptune.ml.routes import add_ml_routes
 from emulator.services.neptune.protocol import GremlinProtocol
 from emulator.services.neptune.store import GraphStore
 
@@ -165,6 +166,7 @@ class GraphServer:
         self.http_api = NeptuneHttpApi(store, self.loader, self._executor, self.query_timeout_ms)
         app.router.add_get("/gremlin", self._gremlin_get)
         self.http_api.add_routes(app)
+        self.ml_jobs = add_ml_routes(app, self.data_dir, self.s3_endpoint_url, self.region, self._executor)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self._requested_port, reuse_address=True)
