@@ -28,6 +28,7 @@ from emulator.services.neptune.gate import gate_middleware
 from emulator.services.neptune.http_api import NeptuneHttpApi, neptune_errors
 from emulator.services.neptune.loader import LoaderService
 from emulator.services.neptune.ml.routes import add_ml_routes
+from emulator.services.neptune.ml.export.routes import add_export_routes
 from emulator.services.neptune.protocol import GremlinProtocol
 from emulator.services.neptune.store import GraphStore
 
@@ -167,6 +168,7 @@ class GraphServer:
         app.router.add_get("/gremlin", self._gremlin_get)
         self.http_api.add_routes(app)
         self.ml_jobs = add_ml_routes(app, self.data_dir, self.s3_endpoint_url, self.region, self._executor)
+        self.exports = add_export_routes(app, store, self.s3_client, self._executor, self.data_dir)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self._requested_port, reuse_address=True)
