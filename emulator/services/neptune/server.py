@@ -25,10 +25,12 @@ from emulator.core.credentials import internal_key
 from emulator.core.origin import HostPolicy, OriginPolicy
 from emulator.core.sigv4 import SigV4Verifier
 from emulator.services.neptune.gate import gate_middleware
+from emulator.services.neptune.gremlin.ml.query import bind_inference
 from emulator.services.neptune.http_api import NeptuneHttpApi, neptune_errors
 from emulator.services.neptune.loader import LoaderService
-from emulator.services.neptune.ml.routes import add_ml_routes
 from emulator.services.neptune.ml.export.routes import add_export_routes
+from emulator.services.neptune.ml.inference import SageMakerInference
+from emulator.services.neptune.ml.routes import add_ml_routes
 from emulator.services.neptune.protocol import GremlinProtocol
 from emulator.services.neptune.store import GraphStore
 
@@ -102,6 +104,13 @@ class GraphServer:
                             aws_access_key_id=key.access_key_id, aws_secret_access_key=key.secret_access_key,
                             config=Config(retries={"max_attempts": 2}))
 
+    def sagemaker_runtime_client(self) -> Any:
+        """A boto3 sagemaker-runtime client for the edge (InvokeEndpoint for Neptune ML queries)."""
+        key = internal_key()
+        return boto3.client("sagemaker-runtime", endpoint_url=self.s3_endpoint_url, region_name=self.region,
+                            aws_access_key_id=key.access_key_id, aws_secret_access_key=key.secret_access_key,
+                            config=Config(retries={"max_attempts": 1}, read_timeout=120))
+
     def start(self) -> None:
         """Open the store, start the loader and serve; returns once connections are accepted."""
         if self._thread is not None:
@@ -109,6 +118,8 @@ class GraphServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = GraphStore(self.data_dir / STORE_FILE)
         self.loader = LoaderService(self.store, self.s3_client)
+        if self.s3_endpoint_url:  # Neptune ML queries call SageMaker endpoints through the edge
+            bind_inference(self.store, SageMakerInference(self.sagemaker_runtime_client))
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="graph-query")
         self._thread = threading.Thread(target=self._serve, name="graph-server", daemon=True)
         self._thread.start()

@@ -213,6 +213,8 @@ class Context:
         self.bulk = True
         #: state kept across the runs of a child traversal (keyed by the step or the side-effect key)
         self.step_state: dict[Any, Any] = {}
+        #: the ``g.with(name, value)`` options of the request (the ``Neptune#ml.*`` ones are read by ML steps)
+        self.source_options: dict[str, Any] = {}
         self._ticks = 0
 
     def rng_for(self, step: Any) -> random.Random:

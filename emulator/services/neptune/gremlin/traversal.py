@@ -37,6 +37,7 @@ from emulator.services.neptune.gremlin.engine import (
     run_steps,
 )
 from emulator.services.neptune.gremlin.gtypes import BulkSet, Float32, OrderedSet, Tree
+from emulator.services.neptune.gremlin.ml.steps import is_ml_option
 from emulator.services.neptune.gremlin.predicates import PredicateError
 from emulator.services.neptune.gremlin.steps.filters import fuse_range
 from emulator.services.neptune.gremlin.steps.reads import START
@@ -78,7 +79,8 @@ def read_sources(bytecode: Bytecode) -> SourceOptions:
         refuse_lambdas(args)
         if name == "withStrategies":
             add_strategies(found.strategies, args)
-            found.options.update({k: v for k, v in found.strategies.options.items() if k in REQUEST_OPTIONS})
+            found.options.update({k: v for k, v in found.strategies.options.items()
+                                  if k in REQUEST_OPTIONS or is_ml_option(k)})
         elif name == "withoutStrategies":
             remove_strategies(found.strategies, args)
         elif name == "with":
@@ -180,6 +182,7 @@ def execute_stream(store: GraphStore, bytecode: Bytecode, timeout_ms: float | No
             if sources.sack is not None:
                 ctx.sack_initial, ctx.sack_merge = sources.sack
             ctx.bulk = sources.bulk
+            ctx.source_options = sources.options
             for trav in run_steps(ctx, compiled, iter((Traverser(START),))):
                 yield to_wire(trav.obj)
     except GraphServiceError:
