@@ -81,6 +81,14 @@ BUILTIN_IMAGES: tuple[BuiltinImage, ...] = (
         train_module="containers.gnn.train",
         serve_module="containers.gnn.serve",
     ),
+    BuiltinImage(
+        name="mlharbor/neptune-ml",
+        description="Neptune ML: data processing, heterogeneous R-GCN / link prediction / KGE training, "
+                    "model transform and the inference endpoint",
+        train_module="containers.neptune_ml.train",
+        serve_module="containers.neptune_ml.serve",
+        process_module="containers.neptune_ml.processing",
+    ),
 )
 
 

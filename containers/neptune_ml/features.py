@@ -12,7 +12,8 @@ their options are Neptune ML's
 * ``bucket_numerical``: ``range`` [low, high], ``bucket_cnt``, ``slide_window_size`` (a value also marks the
   buckets whose centre lies within half a window of it), ``imputer``; values outside the range fall in
   the end buckets.
-* ``text_tfidf``: ``ngram_range``, ``min_df``, ``max_features`` (scikit-learn's TF-IDF, L2-normalised rows).
+* ``text_tfidf``: ``ngram_range``, ``min_df``, ``max_features`` (scikit-learn's TF-IDF weights, L2-normalised
+  rows, computed with numpy alone).
 * ``datetime``: ``datetime_parts`` among year, month, weekday, hour (default all), each one-hot.
 * ``auto``: numerical when every value parses as a number (vectors with ``separator``), else category when
   the distinct values are few, else text_tfidf; the fitted encoder records the type it chose.
@@ -24,6 +25,7 @@ Values arrive as the export CSV's cells: strings, ``None`` or ``""`` for a missi
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from datetime import datetime
 from typing import Any
@@ -126,7 +128,7 @@ def _numeric_rows(values: list[str | None], separator: str | None, width: int | 
         if _missing(value):
             rows.append(None)
             continue
-        row = [_number(token, feature) for token in _tokens(value, separator)]
+        row = _vector(value, separator, feature)
         if width is None:
             width = len(row)
         if len(row) != width:
@@ -134,6 +136,16 @@ def _numeric_rows(values: list[str | None], separator: str | None, width: int | 
                                f"every value of a numerical vector feature needs the same number of parts")
         rows.append(row)
     return rows, width or 1
+
+
+def _vector(value: str, separator: str | None, feature: str) -> list[float]:
+    try:  # the fast path (a Cora row is 1433 numbers); anything unusual takes the checked one
+        row = [float(token) for token in value.split(separator)] if separator else [float(value)]
+    except ValueError:
+        return [_number(token, feature) for token in _tokens(value, separator)]
+    if not all(map(math.isfinite, row)):
+        return [_number(token, feature) for token in _tokens(value, separator)]
+    return row
 
 
 def _fit_numerical(spec: dict, values: list[str | None]) -> Encoder:
@@ -246,9 +258,17 @@ def _apply_bucket(encoder: Encoder, values: list[str | None]) -> numpy.ndarray:
 
 # -- text_tfidf ---------------------------------------------------------------------------------------------
 
-def _fit_tfidf(spec: dict, values: list[str | None]) -> Encoder:
-    from sklearn.feature_extraction.text import TfidfVectorizer
+#: scikit-learn's default token: two or more word characters (the vocabulary matches its TfidfVectorizer)
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
+
+def _terms(text: str, ngrams: list[int]) -> list[str]:
+    words = _TOKEN.findall(text.lower())
+    low, high = ngrams
+    return [" ".join(words[i:i + n]) for n in range(low, high + 1) for i in range(len(words) - n + 1)]
+
+
+def _fit_tfidf(spec: dict, values: list[str | None]) -> Encoder:
     ngrams = spec.get("ngram_range", [1, 1])
     if not (isinstance(ngrams, list) and len(ngrams) == 2 and all(isinstance(n, int) and n >= 1 for n in ngrams)
             and ngrams[0] <= ngrams[1]):
@@ -259,24 +279,33 @@ def _fit_tfidf(spec: dict, values: list[str | None]) -> Encoder:
         raise FeatureError("text_tfidf: \"min_df\" must be a positive integer")
     if not isinstance(max_features, int) or max_features < 1:
         raise FeatureError("text_tfidf: \"max_features\" must be a positive integer")
-    texts = ["" if _missing(v) else v for v in values]
-    vectorizer = TfidfVectorizer(ngram_range=tuple(ngrams), min_df=min_df, max_features=max_features)
-    try:
-        vectorizer.fit(texts)
-    except ValueError:  # an empty vocabulary (no word reaches min_df): no columns, not a failed job
-        return {"type": "text_tfidf", "dim": 0, "ngram_range": ngrams, "vocabulary": [], "idf": []}
-    vocabulary = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.get)
+    # written out rather than fitted with scikit-learn so the image and the endpoint need numpy only;
+    # the same weights as TfidfVectorizer's defaults (smooth idf, L2 rows), which the tests check
+    documents = [_terms(v, ngrams) if not _missing(v) else [] for v in values]
+    frequency: Counter[str] = Counter()
+    document_frequency: Counter[str] = Counter()
+    for terms in documents:
+        frequency.update(terms)
+        document_frequency.update(set(terms))
+    kept = [term for term, df in document_frequency.items() if df >= min_df]
+    kept = sorted(sorted(kept), key=lambda term: -frequency[term])[:max_features]  # most frequent, ties by name
+    vocabulary = sorted(kept)
+    count = len(values)
+    idf = [math.log((1 + count) / (1 + document_frequency[term])) + 1.0 for term in vocabulary]
     return {"type": "text_tfidf", "dim": len(vocabulary), "ngram_range": ngrams, "vocabulary": vocabulary,
-            "idf": [float(x) for x in vectorizer.idf_]}
+            "idf": idf}
 
 
 def _apply_tfidf(encoder: Encoder, values: list[str | None]) -> numpy.ndarray:
-    if encoder["dim"] == 0:
-        return numpy.zeros((len(values), 0))
-    from sklearn.feature_extraction.text import CountVectorizer
-
-    counter = CountVectorizer(vocabulary=encoder["vocabulary"], ngram_range=tuple(encoder["ngram_range"]))
-    counts = counter.transform(["" if _missing(v) else v for v in values]).toarray().astype(numpy.float64)
+    index = {term: i for i, term in enumerate(encoder["vocabulary"])}
+    counts = numpy.zeros((len(values), encoder["dim"]))
+    for row, value in enumerate(values):
+        if _missing(value):
+            continue
+        for term in _terms(value, encoder["ngram_range"]):
+            column = index.get(term)
+            if column is not None:
+                counts[row, column] += 1.0
     weighted = counts * numpy.array(encoder["idf"])
     norms = numpy.linalg.norm(weighted, axis=1, keepdims=True)
     return numpy.divide(weighted, norms, out=numpy.zeros_like(weighted), where=norms > 0)

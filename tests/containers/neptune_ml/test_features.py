@@ -77,7 +77,10 @@ def test_text_tfidf_matches_scikit_learn_and_encodes_new_text():
         [t or "" for t in texts]).toarray()
     assert matrix == pytest.approx(expected.astype(numpy.float32), abs=1e-6)
     assert apply(encoder, ["neural text"]).sum() > 0
-    assert dimension(fit("text_tfidf", {"min_df": 5}, ["a b", "c d"])) == 0  # nothing frequent enough
+    assert dimension(fit("text_tfidf", {"min_df": 5}, ["ab cd", "ef gh"])) == 0  # nothing frequent enough
+    limited = fit("text_tfidf", {"min_df": 2, "max_features": 2}, ["graph graph nodes", "graph nodes edges",
+                                                                    "edges nodes", "text"])
+    assert limited["vocabulary"] == ["graph", "nodes"]  # seen twice or more, then the most frequent two
 
 
 def test_datetime_parts_one_hot():
