@@ -284,3 +284,14 @@ def test_bad_input_fails_the_job_with_the_reason(tmp_path: Path, document: Any, 
     assert done.returncode == 1
     failure = (tmp_path / "output" / "failure").read_text()
     assert failure.startswith("neptune-ml data processing: ") and reason in failure, failure
+
+
+def test_a_vertex_type_without_a_node_file_takes_its_ids_from_its_edges(tmp_path: Path) -> None:
+    files = {"nodes/user-1.csv": USERS, "edges/user-rated-movie-1.csv": RATED}
+    done = run_processing(tmp_path, config([user_entry(label=["gender", "classification"])], [rated_entry()]),
+                          files=files)
+    assert done.returncode == 0, done.stderr
+    metadata = json.loads((output(tmp_path) / "metadata.json").read_text())
+    assert metadata["node_types"]["movie"] == {"count": 3, "feature_dim": 0}
+    assert json.loads((output(tmp_path) / "nodes/movie.ids.json").read_text()) == ["m1", "m2", "m3"]
+    assert npz(output(tmp_path) / "nodes/movie.npz")["features"].shape == (3, 0)

@@ -68,8 +68,14 @@ def model_fn(model_dir):
     model["transformed"] = os.path.exists(os.path.join(model_dir, "transformed.json"))
     return model
 
+def input_fn(body, content_type):
+    return json.loads(body)
+
 def predict_fn(data, model):
     return {"model": model, "asked": data}
+
+def output_fn(prediction, accept):
+    return json.dumps(prediction)
 '''
 
 

@@ -169,7 +169,32 @@ def test_unnamed_properties_become_the_features_neptune_infers(graph: str, s3: A
                                          "imputer": "median"}]
 
 
+def test_named_jobs_each_get_their_own_training_configuration(graph: str, s3: Any, bucket: str) -> None:
+    jobs = [{"name": "gender-job", "targets": [{"node": USER, "property": "gender", "type": "classification"}]},
+            {"name": "links", "targets": [{"edge": [USER, FRIEND, USER], "type": "link_prediction"}],
+             "features": [{"node": USER, "property": "age", "type": "numerical", "norm": "standard",
+                           "imputer": "mean"}]}]
+    status, started = http("POST", f"{graph}/v1/neptune-export", export_body(f"s3://{bucket}/jobs", jobs=jobs))
+    assert status == 200, started
+    done = wait_for_export(graph, started["jobId"])
+    assert done["status"] == "succeeded" and done["stats"]["files"] == 4 + 2, done
+    first = json.loads(s3_text(s3, done["outputS3Uri"] + "gender-job.json"))
+    second = json.loads(s3_text(s3, done["outputS3Uri"] + "links.json"))
+    user = {config_name: next(e for e in config["graph"]["nodes"] if e["node"][1] == USER)
+            for config_name, config in (("first", first), ("second", second))}
+    assert user["first"]["labels"][0]["label"] == ["gender", "classification"]
+    assert user["second"]["labels"] == [] and user["second"]["features"][0] == {
+        "feature": ["age", "age", "numerical"], "norm": "standard", "imputer": "mean"}
+    friend = next(e for e in second["graph"]["edges"] if e["relation"][1] == FRIEND)
+    assert friend["labels"][0]["label"] == ["", "link_prediction"]
+
+
 @pytest.mark.parametrize(("change", "message"), [
+    ({"ml": {"jobs": [{"name": "a"}, {"name": "a"}]}}, "each job needs its own name"),
+    ({"ml": {"jobs": [{"name": "../up"}]}}, "jobs[0].name must be"),
+    ({"ml": {"jobs": [{"name": "a"}], "targets": []}}, "either jobs or targets and features"),
+    ({"ml": {"jobs": [{"name": "a", "targets": [{"node": "nobody", "property": "p", "type": "regression"}]}]}},
+     "configuration 'a': the graph has no vertices labelled 'nobody'"),
     ({"command": "export-rdf"}, "export-rdf is not supported"),
     ({"command": "dump"}, "Unknown command 'dump'"),
     ({"outputS3Path": "bucket/path"}, "must begin with s3://"),
@@ -225,3 +250,30 @@ def test_a_job_unfinished_at_a_restart_is_reported_failed(tmp_path: Path) -> Non
     job = jobs.get("j1")
     assert job is not None and job.status == "failed" and "stopped before the export finished" in job.reason
     assert json.loads((tmp_path / "neptune-export" / "j1.json").read_text())["status"] == "failed"
+
+
+def test_the_export_reads_the_graph_in_one_consistent_read_and_copies_it() -> None:
+    import threading
+
+    from emulator.services.neptune.ml.export.snapshot import take_snapshot
+
+    store = GraphStore(None)
+    with store.transaction() as tx:
+        a, b = tx.add_vertex("a", "v"), tx.add_vertex("b", "v")
+        tx.set_vertex_property(a, "tags", "x")
+    taken: list[Any] = []
+    store.lock.acquire()  # a writer holds the graph: the export waits for its whole change
+    try:
+        reader = threading.Thread(target=lambda: taken.append(take_snapshot(store)))
+        reader.start()
+        reader.join(timeout=0.2)
+        assert reader.is_alive() and not taken
+        store.link_edge("e1", "to", a, b, {"w": 1})
+        a.props["tags"].append("y")
+    finally:
+        store.lock.release()
+    reader.join(timeout=10)
+    snapshot = taken[0]
+    assert snapshot.edges[("v", "to", "v")].ids == ["e1"] and snapshot.nodes["v"].rows[0] == {"tags": ["x", "y"]}
+    a.props["tags"].append("z")  # a later write does not reach the copy being exported
+    assert snapshot.nodes["v"].rows[0] == {"tags": ["x", "y"]}

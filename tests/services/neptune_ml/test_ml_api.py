@@ -233,3 +233,210 @@ def test_cancel_with_clean_stops_the_job_and_deletes_its_output(neptune: Any, s3
     assert answer["status"] == "Stopped" and answer["processingJob"]["status"] == "Stopped"
     assert keys(s3, bucket, f"{ml_id}/out/") == []
     assert neptune.cancel_ml_data_processing_job(id=ml_id)["status"] == "Stopped"  # a finished job stays as it is
+
+
+# -- training, transform, endpoints: the whole chain -----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def processed(neptune: Any, s3: Any, harbor: Any) -> dict[str, str]:
+    """One Completed data processing job the chain tests share."""
+    bucket = f"ml-chain-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    plan = {"submit_directory": upload_script(s3, bucket, train_source())}
+    for key, body in (("export/step.py", STEP_PROGRAM.encode()), ("export/stub.json", json.dumps(plan).encode()),
+                      ("export/training-data-configuration.json", b"{}")):
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    ml_id = f"dp-chain-{uuid.uuid4().hex[:6]}"
+    neptune.start_ml_data_processing_job(id=ml_id, inputDataS3Location=f"s3://{bucket}/export/",
+                                         processedDataS3Location=f"s3://{bucket}/processed/")
+    assert wait(neptune.get_ml_data_processing_job, ml_id)["status"] == "Completed"
+    return {"bucket": bucket, "id": ml_id}
+
+
+@pytest.fixture(scope="module")
+def trained(neptune: Any, processed: dict[str, str]) -> dict[str, Any]:
+    ml_id = f"train-{uuid.uuid4().hex[:6]}"
+    started = neptune.start_ml_model_training_job(
+        id=ml_id, dataProcessingJobId=processed["id"], trainModelS3Location=f"s3://{processed['bucket']}/model/",
+        trainingInstanceType="ml.m5.large", maxHPONumberOfTrainingJobs=3)
+    answer = wait(neptune.get_ml_model_training_job, ml_id, timeout=400)
+    return {**processed, "data_id": processed["id"], "id": ml_id, "started": started, "answer": answer}
+
+
+@pytest.mark.slow
+def test_training_is_a_prepare_job_then_a_tuning_job_whose_best_trial_is_the_model(
+        trained: dict[str, Any], sagemaker: Any, s3: Any) -> None:
+    answer, ml_id, bucket = trained["answer"], trained["id"], trained["bucket"]
+    assert answer["status"] == "Completed", answer
+    prepare = answer["processingJob"]
+    assert prepare["name"] == f"{ml_id}-prepare" and prepare["status"] == "Completed"
+    assert trained["started"]["arn"] == prepare["arn"]
+    assert prepare["outputLocation"] == f"s3://{bucket}/model/prepare"
+    assert keys(s3, bucket, "model/prepare/") == ["model/prepare/tuning-spec.json"]
+    hpo = answer["hpoJob"]
+    assert hpo["status"] == "Completed" and ":hyper-parameter-tuning-job/" in hpo["arn"]
+    tuning = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=hpo["name"])
+    config, definition = tuning["HyperParameterTuningJobConfig"], tuning["TrainingJobDefinition"]
+    assert config["ResourceLimits"]["MaxNumberOfTrainingJobs"] == 3
+    assert config["ResourceLimits"]["MaxParallelTrainingJobs"] == 2  # Neptune's default
+    assert config["HyperParameterTuningJobObjective"] == {"Type": "Maximize", "MetricName": "validation:acc"}
+    assert definition["StaticHyperParameters"]["prepare-args"] == "--max-hpo-jobs 3 --max-parallel 2"
+    assert definition["InputDataConfig"][0]["ChannelName"] == "graph"
+    assert definition["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] == f"s3://{bucket}/processed/"
+    assert definition["OutputDataConfig"]["S3OutputPath"] == f"s3://{bucket}/model/output"
+    assert definition["CheckpointConfig"]["S3Uri"] == f"s3://{bucket}/model/checkpoints"
+    assert definition["ResourceConfig"]["InstanceType"] == "ml.m5.large"
+    assert tuning["TrainingJobStatusCounters"]["Completed"] == 3
+    best = tuning["BestTrainingJob"]
+    assert answer["mlModels"] == [{"name": best["TrainingJobName"], "arn": best["TrainingJobArn"]}]
+
+
+
+@pytest.mark.slow
+def test_transform_and_endpoints_serve_the_trained_model(neptune: Any, trained: dict[str, Any], sagemaker: Any,
+                                                         harbor: Any) -> None:
+    assert trained["answer"]["status"] == "Completed"
+    bucket = trained["bucket"]
+    transform_id = f"transform-{uuid.uuid4().hex[:6]}"
+    neptune.start_ml_model_transform_job(id=transform_id, mlModelTrainingJobId=trained["id"],
+                                         modelTransformOutputS3Location=f"s3://{bucket}/transformed/")
+    transform = wait(neptune.get_ml_model_transform_job, transform_id)
+    assert transform["status"] == "Completed", transform
+    remote = transform["remoteModelTransformJob"]
+    assert remote["name"] == f"{transform_id}-transform" and remote["status"] == "Completed"
+    assert transform["models"] == trained["answer"]["mlModels"]
+    job = sagemaker.describe_processing_job(ProcessingJobName=remote["name"])
+    assert {i["InputName"]: i["S3Input"]["S3Uri"] for i in job["ProcessingInputs"]} == {
+        "data": f"s3://{bucket}/processed/",
+        "model": sagemaker.describe_training_job(TrainingJobName=transform["models"][0]["name"])[
+            "ModelArtifacts"]["S3ModelArtifacts"]}
+
+    endpoint_id = f"ep-{uuid.uuid4().hex[:6]}"
+    created = neptune.create_ml_endpoint(id=endpoint_id, mlModelTrainingJobId=trained["id"], instanceType="ml.m5.large")
+    assert created["arn"] == f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{endpoint_id}"
+    answer = wait(neptune.get_ml_endpoint, endpoint_id, until=("InService", "Failed"))
+    assert answer["status"] == "InService", answer
+    assert answer["endpoint"] == {"name": endpoint_id, "arn": created["arn"], "status": "InService"}
+    assert answer["endpointConfig"]["name"] == endpoint_id
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint_id)["ProductionVariants"][0]
+    assert (config["InstanceType"], config["InitialInstanceCount"]) == ("ml.m5.large", 1)
+    runtime = harbor.client("sagemaker-runtime")
+
+    def ask() -> dict[str, Any]:
+        body = runtime.invoke_endpoint(EndpointName=endpoint_id, ContentType="application/json",
+                                       Body=json.dumps({"nodes": ["n1"]}))["Body"].read()
+        return json.loads(body)
+
+    first = ask()
+    assert first["asked"] == {"nodes": ["n1"]} and first["model"]["transformed"] is False
+    with pytest.raises(neptune.exceptions.BadRequestException):
+        neptune.create_ml_endpoint(id=endpoint_id, mlModelTrainingJobId=trained["id"])
+
+    neptune.create_ml_endpoint(id=endpoint_id, mlModelTransformJobId=transform_id, update=True)
+    updated = wait(neptune.get_ml_endpoint, endpoint_id, until=("InService", "Failed"))
+    assert updated["status"] == "InService" and updated["endpointConfig"]["name"] == f"{endpoint_id}-v2"
+    assert ask()["model"]["transformed"] is True  # the transform's model.tar.gz now serves
+    assert endpoint_id in neptune.list_ml_endpoints()["ids"]
+
+    assert neptune.delete_ml_endpoint(id=endpoint_id, clean=True)["status"] == "Deleting"
+    with pytest.raises(neptune.exceptions.MLResourceNotFoundException):
+        neptune.get_ml_endpoint(id=endpoint_id)
+    for describe, name in ((sagemaker.describe_endpoint, {"EndpointName": endpoint_id}),
+                           (sagemaker.describe_model, {"ModelName": endpoint_id}),
+                           (sagemaker.describe_model, {"ModelName": f"{endpoint_id}-v2"}),
+                           (sagemaker.describe_endpoint_config, {"EndpointConfigName": endpoint_id})):
+        with pytest.raises(ClientError):
+            describe(**name)
+
+
+
+
+@pytest.mark.slow
+def test_incremental_training_and_a_transform_of_a_sagemaker_training_job(neptune: Any, trained: dict[str, Any],
+                                                                          sagemaker: Any) -> None:
+    assert trained["answer"]["status"] == "Completed"
+    bucket = trained["bucket"]
+    ml_id = f"train-again-{uuid.uuid4().hex[:6]}"
+    neptune.start_ml_model_training_job(id=ml_id, previousModelTrainingJobId=trained["id"],
+                                        dataProcessingJobId=trained["data_id"],
+                                        trainModelS3Location=f"s3://{bucket}/model-2/")
+    answer = wait(neptune.get_ml_model_training_job, ml_id, timeout=400)
+    assert answer["status"] == "Completed", answer
+    tuning = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=answer["hpoJob"]["name"])
+    assert tuning["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"] == 3  # inherited
+    assert tuning["TrainingJobDefinition"]["ResourceConfig"]["InstanceType"] == "ml.m5.large"
+    assert tuning["TrainingJobDefinition"]["OutputDataConfig"]["S3OutputPath"] == f"s3://{bucket}/model-2/output"
+
+    best = answer["mlModels"][0]["name"]
+    transform_id = f"transform-by-name-{uuid.uuid4().hex[:6]}"
+    neptune.start_ml_model_transform_job(id=transform_id, trainingJobName=best,
+                                         modelTransformOutputS3Location=f"s3://{bucket}/by-name/")
+    transform = wait(neptune.get_ml_model_transform_job, transform_id)
+    assert transform["status"] == "Completed", transform
+    assert transform["models"] == answer["mlModels"]
+    with pytest.raises(neptune.exceptions.MLResourceNotFoundException):
+        neptune.start_ml_model_transform_job(trainingJobName="no-such-training-job",
+                                             modelTransformOutputS3Location=f"s3://{bucket}/none/")
+    with pytest.raises(neptune.exceptions.MissingParameterException):
+        neptune.start_ml_model_transform_job(modelTransformOutputS3Location=f"s3://{bucket}/none/")
+
+def test_cancelling_a_training_stops_its_prepare_job_and_clean_deletes_the_model_location(
+        neptune: Any, s3: Any, exported: dict[str, Any]) -> None:
+    bucket = exported["bucket"]
+    data_id = f"dp-slowprep-{uuid.uuid4().hex[:6]}"
+    neptune.start_ml_data_processing_job(id=data_id, inputDataS3Location=exported["write"](sleep_prepare=120),
+                                         processedDataS3Location=f"s3://{bucket}/{data_id}/")
+    assert wait(neptune.get_ml_data_processing_job, data_id)["status"] == "Completed"
+    ml_id = f"train-cancel-{uuid.uuid4().hex[:6]}"
+    s3.put_object(Bucket=bucket, Key=f"{ml_id}/model/earlier/model.tar.gz", Body=b"old")
+    neptune.start_ml_model_training_job(id=ml_id, dataProcessingJobId=data_id,
+                                        trainModelS3Location=f"s3://{bucket}/{ml_id}/model")
+    time.sleep(2)
+    assert neptune.cancel_ml_model_training_job(id=ml_id, clean=True)["status"] == "Stopping"
+    answer = wait(neptune.get_ml_model_training_job, ml_id)
+    assert answer["status"] == "Stopped" and answer["processingJob"]["status"] == "Stopped"
+    assert "hpoJob" not in answer and "mlModels" not in answer
+    assert keys(s3, bucket, f"{ml_id}/model/") == []
+
+# -- listing and restarts --------------------------------------------------------------------------------------
+
+def test_lists_are_newest_first_and_cut_at_max_items(neptune: Any, exported: dict[str, Any]) -> None:
+    source = exported["write"]()
+    started = []
+    for n in range(3):
+        ml_id = f"dp-list-{n}-{uuid.uuid4().hex[:4]}"
+        neptune.start_ml_data_processing_job(id=ml_id, inputDataS3Location=source,
+                                             processedDataS3Location=f"s3://{exported['bucket']}/{ml_id}/")
+        started.append(ml_id)
+        time.sleep(0.01)  # distinct creation times
+    assert neptune.list_ml_data_processing_jobs(maxItems=2)["ids"] == started[::-1][:2]
+    everything = neptune.list_ml_data_processing_jobs(maxItems=1024)["ids"]
+    assert everything[:3] == started[::-1]
+    assert len(neptune.list_ml_data_processing_jobs()["ids"]) == min(10, len(everything))  # the default is 10
+    for ml_id in started:
+        wait(neptune.get_ml_data_processing_job, ml_id)
+
+
+def test_a_restarted_graph_server_keeps_its_records_and_follows_running_jobs(
+        harbor: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exported: dict[str, Any]) -> None:
+    source = exported["write"](sleep=8)
+    ml_id = f"dp-restart-{uuid.uuid4().hex[:6]}"
+    server = start_graph(tmp_path / "graph", harbor.endpoint, monkeypatch)
+    try:
+        client = neptune_client(server.url)
+        started = client.start_ml_data_processing_job(id=ml_id, inputDataS3Location=source,
+                                                      processedDataS3Location=f"s3://{exported['bucket']}/restart/")
+        assert client.get_ml_data_processing_job(id=ml_id)["status"] == "InProgress"
+    finally:
+        server.stop()
+    server = start_graph(tmp_path / "graph", harbor.endpoint, monkeypatch)
+    try:
+        client = neptune_client(server.url)
+        assert client.list_ml_data_processing_jobs()["ids"] == [ml_id]
+        answer = wait(client.get_ml_data_processing_job, ml_id)
+        assert answer["status"] == "Completed", answer
+        assert answer["processingJob"]["arn"] == started["arn"]
+    finally:
+        server.stop()
+    sagemaker = harbor.client("sagemaker")
+    assert len(sagemaker.list_processing_jobs(NameContains=ml_id)["ProcessingJobSummaries"]) == 1

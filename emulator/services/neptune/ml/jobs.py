@@ -30,7 +30,7 @@ from emulator.services.neptune.ml.store import MlStore
 
 log = logging.getLogger(__name__)
 
-POLL_INTERVAL_S = 1.0
+POLL_INTERVAL_S = 0.5
 _NOT_FOUND_CODES = ("ValidationException", "ResourceNotFound", "ResourceNotFoundException")
 _KIND_NAMES = {r.DATA_PROCESSING: "data processing job", r.MODEL_TRAINING: "model training job",
                r.MODEL_TRANSFORM: "model transform job", r.ENDPOINT: "ML endpoint"}
@@ -267,11 +267,9 @@ class MlJobs:
         model, config = sm.endpoint_resources(model_name, config_name, record.params, record.outputs["model_data_url"],
                                               self.programs)
         client.create_model(**model)
-        record.outputs.setdefault("sagemaker_models", "")
-        record.outputs["sagemaker_models"] = ",".join(filter(None, [record.outputs["sagemaker_models"], model_name]))
+        record.sagemaker_models.append(model_name)
         config_arn = client.create_endpoint_config(**config)["EndpointConfigArn"]
-        record.outputs["sagemaker_configs"] = ",".join(filter(None, [record.outputs.get("sagemaker_configs", ""),
-                                                                     config_name]))
+        record.sagemaker_configs.append(config_name)
         record.configs["endpointConfig"] = {"name": config_name, "arn": config_arn}
         if create:
             arn = client.create_endpoint(EndpointName=record.id, EndpointConfigName=config_name)["EndpointArn"]
@@ -291,11 +289,9 @@ class MlJobs:
     def _undeploy(self, record: MlRecord, models: bool) -> None:
         client = self.clients.sagemaker
         calls: list[tuple[Callable[..., Any], dict[str, str]]] = [(client.delete_endpoint, {"EndpointName": record.id})]
-        calls += [(client.delete_endpoint_config, {"EndpointConfigName": name})
-                  for name in record.outputs.get("sagemaker_configs", "").split(",") if name]
+        calls += [(client.delete_endpoint_config, {"EndpointConfigName": name}) for name in record.sagemaker_configs]
         if models:
-            calls += [(client.delete_model, {"ModelName": name})
-                      for name in record.outputs.get("sagemaker_models", "").split(",") if name]
+            calls += [(client.delete_model, {"ModelName": name}) for name in record.sagemaker_models]
         for call, kwargs in calls:
             try:
                 call(**kwargs)
@@ -497,14 +493,16 @@ class MlJobs:
         return status in r.ENDPOINT_SETTLED
 
     def _finish(self, record: MlRecord, status: str) -> bool:
-        record.status = status
-        record.stage = "done"
-        self._save(record)
-        if record.clean and status != r.COMPLETED:
+        stored = self.store.get(record.kind, record.id)
+        if stored is not None and stored.clean and status != r.COMPLETED:
+            # before the final status: whoever sees Stopped finds the artifacts gone
             try:
                 self._delete_artifacts(record)
             except (ClientError, BotoCoreError) as error:
                 log.warning("cleaning the artifacts of %s %s: %s", record.kind, record.id, _message(error))
+        record.status = status
+        record.stage = "done"
+        self._save(record)
         return True
 
     def _fail(self, record: MlRecord, reason: str) -> bool:

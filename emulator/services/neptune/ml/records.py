@@ -75,6 +75,8 @@ class MlRecord:
         configs: ``MlConfigDefinition`` members by name (``endpointConfig``).
         models: ``mlModels`` (training) or ``models`` (transform): ``{"name", "arn"}`` each.
         outputs: what later steps read: ``model_data_url`` (the model.tar.gz an endpoint serves), ``data``.
+        sagemaker_models / sagemaker_configs: an ML endpoint's SageMaker Models and EndpointConfigs, every
+            version (DeleteMLEndpoint deletes them).
         cancel_requested / clean: CancelML* was called (with ``clean=true``: delete the S3 artifacts).
     """
 
@@ -90,6 +92,8 @@ class MlRecord:
     models: list[dict[str, str]] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
     failure_reason: str | None = None
+    sagemaker_models: list[str] = field(default_factory=list)
+    sagemaker_configs: list[str] = field(default_factory=list)
     cancel_requested: bool = False
     clean: bool = False
 

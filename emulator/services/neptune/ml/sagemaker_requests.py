@@ -45,11 +45,13 @@ def _processing_job(name: str, params: dict[str, Any], image: str, entrypoint: t
         "S3Uri": output_uri, "LocalPath": p.PROCESSING_OUTPUT, "S3UploadMode": "EndOfJob"}}]}
     if params.get("s3OutputEncryptionKMSKey"):
         outputs["KmsKeyId"] = params["s3OutputEncryptionKMSKey"]
+    app: dict[str, Any] = {"ImageUri": image, "ContainerEntrypoint": list(entrypoint)}
+    if arguments:  # SageMaker refuses an empty list
+        app["ContainerArguments"] = arguments
     return {
         "ProcessingJobName": name,
         "RoleArn": params.get("sagemakerIamRoleArn") or p.DEFAULT_SAGEMAKER_ROLE,
-        "AppSpecification": {"ImageUri": image, "ContainerEntrypoint": list(entrypoint),
-                             "ContainerArguments": arguments},
+        "AppSpecification": app,
         "ProcessingInputs": inputs,
         "ProcessingOutputConfig": outputs,
         "ProcessingResources": {"ClusterConfig": cluster},

@@ -27,7 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from emulator.core.atomic import write_atomic
 from emulator.services.neptune.ml.export.request import ExportRequest, check_against_schema, parse_request
 from emulator.services.neptune.ml.export.snapshot import GraphSnapshot, schema, take_snapshot
-from emulator.services.neptune.ml.export.training_config import CONFIG_FILE, export_files
+from emulator.services.neptune.ml.export.training_config import export_files
 from emulator.services.neptune.store import GraphStore
 
 log = logging.getLogger(__name__)
@@ -112,13 +112,14 @@ class ExportJobs:
     def _run(self, job: ExportJob, request: ExportRequest, snapshot: GraphSnapshot) -> None:
         self._update(job, status="running")
         try:
-            files, config = export_files(snapshot, request)
+            files, configs = export_files(snapshot, request)
             s3 = self.s3_client_factory()
             prefix = f"{request.prefix}{job.jobId}/"
             for item in files:
                 s3.put_object(Bucket=request.bucket, Key=prefix + item.name, Body=item.text.encode())
-            s3.put_object(Bucket=request.bucket, Key=prefix + CONFIG_FILE,
-                          Body=json.dumps(config, indent=2).encode(), ContentType="application/json")
+            for name, config in configs.items():
+                s3.put_object(Bucket=request.bucket, Key=prefix + name, Body=json.dumps(config, indent=2).encode(),
+                              ContentType="application/json")
         except ClientError as error:
             details = error.response.get("Error", {})
             self._fail(job, f"S3 refused the export to {job.outputS3Uri}: {details.get('Code')}: "
@@ -132,10 +133,11 @@ class ExportJobs:
             self._fail(job, f"{type(error).__name__}: {error}")
             return
         counts = {"nodes": sum(len(t.ids) for t in snapshot.nodes.values()),
-                  "edges": sum(len(t.ids) for t in snapshot.edges.values()), "files": len(files) + 1}
-        for warning in config["warnings"]:
-            job.note(f"warning: {warning}")
-        job.note(f"wrote {counts['nodes']} vertices, {counts['edges']} edges and {CONFIG_FILE}")
+                  "edges": sum(len(t.ids) for t in snapshot.edges.values()), "files": len(files) + len(configs)}
+        for name, config in configs.items():
+            for warning in config["warnings"]:
+                job.note(f"warning: {name}: {warning}")
+        job.note(f"wrote {counts['nodes']} vertices, {counts['edges']} edges and {', '.join(configs)}")
         self._update(job, status="succeeded", counts=counts, finished=time.time())
 
     def _fail(self, job: ExportJob, reason: str) -> None:

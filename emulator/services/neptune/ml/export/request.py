@@ -2,7 +2,7 @@
 
 The body is neptune-export's (https://docs.aws.amazon.com/neptune/latest/userguide/export-parameters.html):
 ``command``, ``outputS3Path``, ``jobSize``, ``params`` and ``additionalParams.neptune_ml`` with its
-``targets`` and ``features`` (https://docs.aws.amazon.com/neptune/latest/userguide/machine-learning-neptune_ml-targets.html,
+``targets`` and ``features``, or ``jobs`` (named configurations, each written as ``<name>.json``) (https://docs.aws.amazon.com/neptune/latest/userguide/machine-learning-neptune_ml-targets.html,
 https://docs.aws.amazon.com/neptune/latest/userguide/machine-learning-neptune_ml-features.html). Everything
 that can be checked without the graph is checked here; :func:`check_against_schema` checks the rest.
 mlharbor extension: a target may carry ``custom_split_property``, a property whose value (``train``,
@@ -38,6 +38,9 @@ NORMS = ("none", "min-max", "standard")
 IMPUTERS = ("mean", "median", "most-frequent")
 DATETIME_PARTS = ("year", "month", "weekday", "hour")
 DEFAULT_SPLIT_RATE = (0.8, 0.1, 0.1)
+#: the configuration's name (and file stem) when the request gives targets and features without jobs
+DEFAULT_CONFIGURATION = "training-data-configuration"
+_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,100}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 
 EdgeType = tuple[str, str, str]
@@ -76,14 +79,26 @@ class Feature:
 
 
 @dataclass(frozen=True)
+class Configuration:
+    """One training data configuration: written as ``<name>.json`` beside the exported files."""
+
+    name: str
+    targets: tuple[Target, ...]
+    features: tuple[Feature, ...]
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.name}.json"
+
+
+@dataclass(frozen=True)
 class ExportRequest:
     bucket: str
     prefix: str  # "" or ending in "/"
     job_size: str
     node_labels: tuple[str, ...] | None  # params.nodeLabels: export only these (None: all)
     edge_labels: tuple[str, ...] | None
-    targets: tuple[Target, ...]
-    features: tuple[Feature, ...]
+    configurations: tuple[Configuration, ...]
 
     @property
     def output_s3_path(self) -> str:
@@ -125,13 +140,40 @@ def parse_request(body: Any) -> ExportRequest:
     version = ml.get("version", "v2.0")
     if version != "v2.0":
         raise ExportRequestError(f"additionalParams.neptune_ml.version must be v2.0 (got {version!r})")
-    if "jobs" in ml:
-        raise ExportRequestError("additionalParams.neptune_ml.jobs (several named training configurations) is "
-                                 "not supported by mlharbor: give targets and features directly")
-    default_split = _split_rate(ml.get("split_rate", list(DEFAULT_SPLIT_RATE)), "additionalParams.neptune_ml")
-    targets = tuple(_target(item, i, default_split) for i, item in enumerate(_array(ml, "targets")))
-    features = tuple(_feature(item, i) for i, item in enumerate(_array(ml, "features")))
-    return ExportRequest(bucket, prefix, job_size, node_labels, edge_labels, targets, features)
+    where = "additionalParams.neptune_ml"
+    default_split = _split_rate(ml.get("split_rate", list(DEFAULT_SPLIT_RATE)), where)
+    if "jobs" not in ml:
+        configurations = (_configuration(DEFAULT_CONFIGURATION, ml, where, default_split),)
+    else:
+        if "targets" in ml or "features" in ml:
+            raise ExportRequestError(f"{where}: give either jobs or targets and features, not both")
+        jobs = _array(ml, "jobs")
+        if not jobs:
+            raise ExportRequestError(f"{where}.jobs must name at least one training configuration")
+        configurations = tuple(_job(item, f"{where}.jobs[{i}]", default_split) for i, item in enumerate(jobs))
+        names = [configuration.name for configuration in configurations]
+        if len(set(names)) != len(names):
+            raise ExportRequestError(f"{where}.jobs: each job needs its own name (got {names})")
+    return ExportRequest(bucket, prefix, job_size, node_labels, edge_labels, configurations)
+
+
+def _job(item: Any, where: str, default_split: tuple[float, float, float]) -> Configuration:
+    """One of ``neptune_ml.jobs``: a named configuration with its own targets and features."""
+    if not isinstance(item, dict):
+        raise ExportRequestError(f"{where} must be a JSON object")
+    name = item.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ExportRequestError(f"{where}.name must be 1-100 letters, digits, '-', '_' or '.' (it names "
+                                 f"the file <name>.json); got {name!r}")
+    return _configuration(name, item, where, default_split)
+
+
+def _configuration(name: str, holder: dict, where: str, default_split: tuple[float, float, float]) -> Configuration:
+    targets = tuple(_target(item, f"{where}.targets[{i}]", default_split)
+                    for i, item in enumerate(_array(holder, "targets", where)))
+    features = tuple(_feature(item, f"{where}.features[{i}]")
+                     for i, item in enumerate(_array(holder, "features", where)))
+    return Configuration(name, targets, features)
 
 
 def _output_path(value: Any) -> tuple[str, str]:
@@ -155,10 +197,10 @@ def _labels(params: dict, name: str) -> tuple[str, ...] | None:
     return tuple(value)
 
 
-def _array(ml: dict, name: str) -> list[Any]:
-    value = ml.get(name, [])
+def _array(holder: dict, name: str, where: str = "additionalParams.neptune_ml") -> list[Any]:
+    value = holder.get(name, [])
     if not isinstance(value, list):
-        raise ExportRequestError(f"additionalParams.neptune_ml.{name} must be a JSON array")
+        raise ExportRequestError(f"{where}.{name} must be a JSON array")
     return value
 
 
@@ -187,8 +229,7 @@ def _element(item: dict, where: str) -> tuple[str | None, EdgeType | None]:
     return None, (edge[0], edge[1], edge[2])
 
 
-def _target(item: Any, index: int, default_split: tuple[float, float, float]) -> Target:
-    where = f"additionalParams.neptune_ml.targets[{index}]"
+def _target(item: Any, where: str, default_split: tuple[float, float, float]) -> Target:
     if not isinstance(item, dict):
         raise ExportRequestError(f"{where} must be a JSON object")
     node, edge = _element(item, where)
@@ -214,8 +255,7 @@ def _target(item: Any, index: int, default_split: tuple[float, float, float]) ->
     return Target(node, edge, prop, kind, split, separator, custom)
 
 
-def _feature(item: Any, index: int) -> Feature:
-    where = f"additionalParams.neptune_ml.features[{index}]"
+def _feature(item: Any, where: str) -> Feature:
     if not isinstance(item, dict):
         raise ExportRequestError(f"{where} must be a JSON object")
     node, edge = _element(item, where)
@@ -272,22 +312,27 @@ def _check_options(options: dict[str, Any], where: str) -> None:
 def check_against_schema(request: ExportRequest, node_props: dict[str, set[str]],
                          edge_props: dict[EdgeType, set[str]]) -> None:
     """Check that every target and feature names a label, edge type and property the graph has."""
-    for kind, items in (("targets", request.targets), ("features", request.features)):
-        for index, item in enumerate(items):
-            where = f"additionalParams.neptune_ml.{kind}[{index}]"
-            if item.node is not None:
-                if item.node not in node_props:
-                    raise ExportRequestError(f"{where}: the graph has no vertices labelled {item.node!r}")
-                props, subject = node_props[item.node], f"{item.node!r} vertex"
-            else:
-                edge = item.edge or ("", "", "")
-                if edge not in edge_props:
-                    raise ExportRequestError(f"{where}: the graph has no {edge[1]!r} edges from "
-                                             f"{edge[0]!r} to {edge[2]!r} vertices")
-                props, subject = edge_props[edge], f"{edge[1]!r} edge"
-            named = [item.property] if item.property is not None else []
-            if isinstance(item, Target) and item.custom_split_property:
-                named.append(item.custom_split_property)
-            for prop in named:
-                if prop not in props:
-                    raise ExportRequestError(f"{where}: no {subject} has a property {prop!r}")
+    for configuration in request.configurations:
+        items: list[Target | Feature] = [*configuration.targets, *configuration.features]
+        for item in items:
+            _check_item(item, f"configuration {configuration.name!r}", node_props, edge_props)
+
+
+def _check_item(item: Target | Feature, where: str, node_props: dict[str, set[str]],
+                edge_props: dict[EdgeType, set[str]]) -> None:
+    if item.node is not None:
+        if item.node not in node_props:
+            raise ExportRequestError(f"{where}: the graph has no vertices labelled {item.node!r}")
+        props, subject = node_props[item.node], f"{item.node!r} vertex"
+    else:
+        edge = item.edge or ("", "", "")
+        if edge not in edge_props:
+            raise ExportRequestError(f"{where}: the graph has no {edge[1]!r} edges from {edge[0]!r} to "
+                                     f"{edge[2]!r} vertices")
+        props, subject = edge_props[edge], f"{edge[1]!r} edge"
+    named = [item.property] if item.property is not None else []
+    if isinstance(item, Target) and item.custom_split_property:
+        named.append(item.custom_split_property)
+    for prop in named:
+        if prop not in props:
+            raise ExportRequestError(f"{where}: no {subject} has a property {prop!r}")

@@ -1,4 +1,4 @@
-"""What an export writes: the nodes/ and edges/ CSV files and ``training-data-configuration.json`` v2.0.
+"""What an export writes: the nodes/ and edges/ CSV files and the training configurations (v2.0).
 
 File layout and configuration follow Neptune ML
 (https://docs.aws.amazon.com/neptune/latest/userguide/machine-learning-processing-training-config-file.html):
@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.services.neptune.ml.export.request import ExportRequest, Feature, Target
+from emulator.services.neptune.ml.export.request import Configuration, ExportRequest, Feature, Target
 from emulator.services.neptune.ml.export.snapshot import (
     MULTI_VALUE_SEPARATOR,
     EdgeType,
@@ -28,7 +28,6 @@ from emulator.services.neptune.ml.export.snapshot import (
     value_kind,
 )
 
-CONFIG_FILE = "training-data-configuration.json"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
 
 
@@ -74,37 +73,43 @@ def table_csv(table: Table, columns: list[str], edge: bool) -> str:
 
 
 def export_files(snapshot: GraphSnapshot, request: ExportRequest) -> tuple[list[ExportFile], dict[str, Any]]:
-    """The CSV files and the training configuration for ``snapshot`` as ``request`` asks."""
-    files: list[ExportFile] = []
-    warnings: list[str] = []
+    """The CSV files, and each training configuration by its file name, for ``snapshot`` as ``request`` asks."""
     node_names = node_file_names(list(snapshot.nodes))
     edge_names = edge_file_names(list(snapshot.edges))
+    files = [ExportFile(node_names[label], table_csv(table, table.property_names(), edge=False))
+             for label, table in snapshot.nodes.items()]
+    files += [ExportFile(edge_names[key], table_csv(table, table.property_names(), edge=True))
+              for key, table in snapshot.edges.items()]
+    configs = {configuration.file_name: training_configuration(snapshot, node_names, edge_names, configuration)
+               for configuration in request.configurations}
+    return files, configs
+
+
+def training_configuration(snapshot: GraphSnapshot, node_names: dict[str, str], edge_names: dict[EdgeType, str],
+                           configuration: Configuration) -> dict[str, Any]:
+    """One ``training-data-configuration.json`` (v2.0) over the exported files."""
     node_entries, edge_entries = [], []
     for label, table in snapshot.nodes.items():
-        columns = table.property_names()
-        files.append(ExportFile(node_names[label], table_csv(table, columns, edge=False)))
-        targets = [t for t in request.targets if t.node == label]
-        features = [f for f in request.features if f.node == label]
+        targets = [t for t in configuration.targets if t.node == label]
+        features = [f for f in configuration.features if f.node == label]
         node_entries.append({
             "file_name": node_names[label], "separator": ",", "node": ["~id", label],
-            "features": _features(table, columns, features, targets),
+            "features": _features(table, table.property_names(), features, targets),
             "labels": [_label(target) for target in targets]})
     for key, table in snapshot.edges.items():
-        columns = table.property_names()
-        files.append(ExportFile(edge_names[key], table_csv(table, columns, edge=True)))
-        targets = [t for t in request.targets if t.edge == key]
-        features = [f for f in request.features if f.edge == key]
+        targets = [t for t in configuration.targets if t.edge == key]
+        features = [f for f in configuration.features if f.edge == key]
         edge_entries.append({
             "file_name": edge_names[key], "separator": ",", "source": ["~from", key[0]],
             "relation": ["", key[1]], "dest": ["~to", key[2]],
-            "features": _features(table, columns, features, targets),
+            "features": _features(table, table.property_names(), features, targets),
             "labels": [_label(target) for target in targets]})
-    if len(request.targets) > 1:
-        warnings.append(f"{len(request.targets)} targets: data processing trains on the first one "
-                        f"({request.targets[0].subject})")
-    config = {"version": "v2.0", "query_engine": "gremlin",
-              "graph": {"nodes": node_entries, "edges": edge_entries}, "warnings": warnings}
-    return files, config
+    warnings = []
+    if len(configuration.targets) > 1:
+        warnings.append(f"{len(configuration.targets)} targets: data processing trains on the first one "
+                        f"({configuration.targets[0].subject})")
+    return {"version": "v2.0", "query_engine": "gremlin", "graph": {"nodes": node_entries, "edges": edge_entries},
+            "warnings": warnings}
 
 
 def _features(table: Table, columns: list[str], features: list[Feature], targets: list[Target]) -> list[dict]:
