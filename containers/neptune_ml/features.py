@@ -19,7 +19,9 @@ their options are Neptune ML's
   the distinct values are few, else text_tfidf; the fitted encoder records the type it chose.
 * ``none``: no columns (the property is dropped from the features).
 
-Values arrive as the export CSV's cells: strings, ``None`` or ``""`` for a missing value.
+Values arrive as the export CSV's cells: strings, ``None`` or ``""`` for a missing value. A vertex's raw
+property values (as a Gremlin query returns them, for inductive inference) become such a cell with
+:func:`cell_text`, which writes them exactly as the export does.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -72,6 +75,24 @@ def apply(encoder: Encoder, values: list[str | None]) -> numpy.ndarray:
 def dimension(encoder: Encoder) -> int:
     """How many columns the encoder produces."""
     return int(encoder["dim"])
+
+
+def cell_text(values: Iterable[Any]) -> str | None:
+    """A property's raw values as the export's CSV cell: joined by ``;``; ``None`` when there is none.
+
+    Booleans are ``true``/``false``, dates ISO-8601, floats their shortest round-trip form.
+    """
+    parts = []
+    for value in values:
+        if isinstance(value, bool):
+            parts.append("true" if value else "false")
+        elif isinstance(value, datetime):
+            parts.append(value.isoformat())
+        elif isinstance(value, float):
+            parts.append(repr(value))
+        else:
+            parts.append(str(value))
+    return ";".join(parts) if parts else None
 
 
 # -- shared helpers -----------------------------------------------------------------------------------------

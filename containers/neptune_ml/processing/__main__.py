@@ -107,10 +107,13 @@ def main(argv: list[str] | None = None) -> int:
         write_failure(paths, reason)
         return 1
     target = metadata["target"]
-    print(f"processed {sum(t['count'] for t in metadata['node_types'].values())} vertices of "
-          f"{len(metadata['node_types'])} types and {sum(t['count'] for t in metadata['edge_types'])} edges of "
-          f"{len(metadata['edge_types'])} types for {target['task']} on {target['type']} in "
-          f"{time.monotonic() - started:.1f} s", flush=True)
+    summary = (f"processed {sum(t['count'] for t in metadata['node_types'].values())} vertices of "
+               f"{len(metadata['node_types'])} types and {sum(t['count'] for t in metadata['edge_types'])} edges of "
+               f"{len(metadata['edge_types'])} types for {target['task']} on {target['type']} in "
+               f"{time.monotonic() - started:.1f} s")
+    print(summary, flush=True)
+    paths.message_file.parent.mkdir(parents=True, exist_ok=True)
+    paths.message_file.write_text(summary, encoding="utf-8")  # the processing job's ExitMessage
     return 0
 
 

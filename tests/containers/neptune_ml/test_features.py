@@ -8,7 +8,7 @@ import numpy
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from containers.neptune_ml.features import FeatureError, apply, auto_type, dimension, fit
+from containers.neptune_ml.features import FeatureError, apply, auto_type, cell_text, dimension, fit
 
 
 def encode(feature_type: str, spec: dict, values: list) -> tuple[dict, numpy.ndarray]:
@@ -110,3 +110,15 @@ def test_none_drops_the_property_and_unknown_types_are_refused():
         fit("text_sbert", {}, ["x"])
     with pytest.raises(FeatureError, match="not a fitted encoder"):
         apply({"type": "auto"}, ["x"])
+
+
+def test_raw_property_values_become_the_cell_the_export_writes():
+    import datetime as dt
+
+    from emulator.services.neptune.ml.export.snapshot import cell
+
+    for values in (["a", "b"], [1.5], [3], [True], [dt.datetime(2024, 1, 2, 3, 4, 5)], [0.1, 2]):
+        assert cell_text(values) == cell(values)
+    assert cell_text([]) is None
+    encoder = fit("numerical", {"norm": "none", "separator": ";"}, ["0;1", "1;1"])
+    assert apply(encoder, [cell_text([1, 0])]).tolist() == [[1, 0]]

@@ -83,6 +83,8 @@ def test_export_then_a_processing_job_writes_the_processed_graph(harbor: Running
     sagemaker.create_processing_job(**request)
     description = wait_processing(sagemaker, request["ProcessingJobName"])
     assert description["ProcessingJobStatus"] == "Completed", description.get("FailureReason")
+    assert description["ExitMessage"].startswith("processed 12 vertices of 1 types and 11 edges of 1 types for "
+                                                 "node_class on ppaper")
 
     def read(key: str) -> bytes:
         return s3.get_object(Bucket=bucket, Key=f"processed/{key}")["Body"].read()
