@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -366,3 +367,15 @@ def test_a_script_query_over_the_websocket_and_http(harbor, graph, ml_endpoint):
         body = json.loads(response.read())
     values = [v["@value"] if isinstance(v, dict) else v for v in body["result"]["data"]["@value"]]
     assert values == ["Action", 0.7, "Horror", 0.9]
+
+
+def test_an_http_query_is_refused_with_neptunes_error_body(harbor, graph):
+    query = f'g.V("{P}m1").out("rated").with("Neptune#ml.prediction").with("Neptune#ml.endpoint", "ep")'
+    request = urllib.request.Request(f"{harbor.graph}/gremlin", data=json.dumps({"gremlin": query}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=60)
+    assert caught.value.code == 400
+    body = json.loads(caught.value.read())
+    assert body["code"] == "UnsupportedOperationException"
+    assert body["detailedMessage"] == "Predicted vertex label needs to be specified using has() step for ML inference queries."

@@ -34,17 +34,21 @@ from emulator.services.neptune.store import EdgeRecord, VertexRecord
 _CLAIM_KEY = ("neptune-ml", "steps")
 
 
-class MLModulated:
-    """Collects the ``with("Neptune#ml.…")`` predicates given to a step (other modulators go to the step)."""
+#: the step predicates that say what the step is, not how the model is asked
+_TASK_FLAGS = frozenset({ml.CLASSIFICATION, ml.REGRESSION, ml.PREDICTION, ml.SCORE})
 
-    ml_options: dict[str, Any]
+
+class MLModulated:
+    """Collects the ``with("Neptune#ml.…")`` predicates given to a step (other modulators go to the step).
+
+    A mixin in front of a core step class, whose ``__init__`` it leaves alone: the predicates live in the
+    instance's ``ml_options``, created by the first one.
+    """
 
     def modulate(self, name: str, args: list[Any]) -> None:
         if name == "with" and args and isinstance(args[0], str) and args[0].startswith(ml.PREFIX):
             option, value = ml.read_option(args[0], args[1:])
-            if not hasattr(self, "ml_options"):
-                self.ml_options = {}
-            self.ml_options[option] = value
+            self.__dict__.setdefault("ml_options", {})[option] = value
             self.ml_checked()
             return
         super().modulate(name, args)  # type: ignore[misc]
@@ -53,11 +57,11 @@ class MLModulated:
         """Check the predicates gathered so far (called after each one)."""
 
     def ml_option(self, name: str) -> Any:
-        return getattr(self, "ml_options", {}).get(name)
+        return self.__dict__.get("ml_options", {}).get(name)
 
     def ml_step_options(self) -> dict[str, Any]:
-        return {k: v for k, v in getattr(self, "ml_options", {}).items() if k in ml.VALUED or k in
-                (ml.INDUCTIVE, ml.DETERMINISTIC)}
+        """The step's own settings (limit, threshold, endpoint, inductiveInference...), over the source's."""
+        return {k: v for k, v in self.__dict__.get("ml_options", {}).items() if k not in _TASK_FLAGS}
 
 
 def _claim(ctx: Context, step: Step, trav: Traverser) -> Inference:
@@ -118,9 +122,10 @@ class MLPropertiesStep(MLModulated, STEPS["properties"]):  # type: ignore[misc, 
             raise InvalidParameter(ml.ONE_KEY_AND_SCORE if self.wants_score else ml.ONE_PROPERTY_KEY)
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
-        if self.ml_task is None:
-            yield from super().run(ctx, it)
-            return
+        # not a generator itself: without ML the core step's pipeline runs with no extra layer
+        return super().run(ctx, it) if self.ml_task is None else self._classify(ctx, it)
+
+    def _classify(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         travs = list(it)
         if not travs:
             return
@@ -179,9 +184,9 @@ class MLVertexStep(MLModulated):
             raise InvalidParameter(ml.ONE_EDGE_LABEL)
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
-        if not self.predicts:
-            yield from super().run(ctx, it)  # type: ignore[misc]
-            return
+        return super().run(ctx, it) if not self.predicts else self._predict(ctx, it)  # type: ignore[misc]
+
+    def _predict(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         travs = list(it)
         if not travs:
             return
