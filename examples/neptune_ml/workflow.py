@@ -76,6 +76,7 @@ class NeptuneML:
         deadline = time.monotonic() + self.timeout
         while True:
             description = describe()
+            description.pop("ResponseMetadata", None)
             status = status_of(description)
             if self.seen.get(what) != status:
                 self.seen[what] = status
