@@ -123,6 +123,27 @@ BUILTIN_IMAGES += (
     ),
 )
 
+def _neptune_ml_metric_definitions() -> tuple[dict[str, str], ...]:
+    """What ``containers.neptune_ml.train`` prints: ``validation:<m>=<v>`` per epoch and once more (the best) at the
+    end, ``test:<m>=<v>`` at the end, ``train_loss=<x>`` per epoch."""
+    number = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
+    named = tuple({"Name": f"{split}:{metric}", "Regex": rf"{split}:{metric}={number}"}
+                  for split in ("validation", "test") for metric in ("acc", "rmse", "mrr", "auc"))
+    return (*named, {"Name": "train_loss", "Regex": rf"train_loss={number}"})
+
+
+BUILTIN_IMAGES += (
+    BuiltinImage(
+        name="mlharbor/neptune-ml",
+        description="Neptune ML: data processing, R-GCN / KGE training on the processed graph, HPO preparation, "
+                    "model transform, and the inference endpoint",
+        train_module="containers.neptune_ml.train",
+        serve_module="containers.neptune_ml.serve",
+        process_module="containers.neptune_ml.processing",
+        metric_definitions=_neptune_ml_metric_definitions(),
+    ),
+)
+
 _BY_NAME = {image.name: image for image in BUILTIN_IMAGES}
 
 #: AWS Deep Learning Container repositories (any account, region and tag) served by a built-in.

@@ -32,12 +32,14 @@ class InvocationError(Exception):
     Args:
         message: what the caller reads (InvokeEndpoint returns it inside ``ModelError``).
         status: the HTTP status the container answers with (4xx: the request, 5xx: the model).
+        content_type: the error body's type (an image whose AWS counterpart answers errors as JSON says so).
     """
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, status: int = 400, content_type: str = "text/plain") -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.content_type = content_type
 
 
 class Predictor(Protocol):
@@ -66,7 +68,7 @@ def wsgi_app(predictor: Predictor, default_accept: str = "application/json") -> 
             try:
                 body, response_type = predictor.predict(request.get_data(), content_type, accept)
             except InvocationError as error:
-                return Response(error.message, status=error.status, content_type="text/plain")
+                return Response(error.message, status=error.status, content_type=error.content_type)
             except Exception as error:  # the model's own bug: the caller gets the message, not a hang
                 return Response(f"{type(error).__name__}: {error}", status=500, content_type="text/plain")
             return Response(body, status=200, content_type=response_type)
