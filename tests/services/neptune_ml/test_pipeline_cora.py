@@ -106,6 +106,9 @@ def test_link_prediction_test_auc_reaches_the_graph_auto_encoders(ml_harbor, cor
     assert auc["test"] >= AUC_TARGET
 
 
+@pytest.mark.xfail(strict=True, reason="the endpoint leaves out every cites edge of the processed graph, the held-out "
+                   "test edges included (contract section 6: 'excluding existing edges'), so a held-out citation is "
+                   "never among the answers: hits@10 measured 0.000")
 def test_link_prediction_through_gremlin_finds_held_out_citations(
         cora_ml: NeptuneML, cora_cites: PipelineRun) -> None:
     arrays, edge_ids = processed_arrays(cora_ml, cora_cites, "edges/paper__cites__paper")
@@ -123,3 +126,19 @@ def test_link_prediction_through_gremlin_finds_held_out_citations(
     print(f"\ncora link prediction through Gremlin: hits@{LINK_LIMIT} {hits:.3f} on {LINK_QUERIES} held-out "
           f"citations (chance {chance:.4f})")
     assert hits >= 20 * chance
+
+
+def test_link_prediction_through_gremlin_answers_limit_new_citations(
+        cora_ml: NeptuneML, cora_graph, cora_cites: PipelineRun) -> None:
+    cited: dict[str, set[str]] = {}
+    for source, target in cora_graph.citations:
+        cited.setdefault(source, set()).add(target)
+    sources = sorted(cited)[:20]
+    papers = {paper.id for paper in cora_graph.papers}
+    with gremlin(cora_ml.graph_url) as g:
+        answers = {source: predict_links(g, cora_cites.endpoint_id, source, "cites", "paper", LINK_LIMIT)
+                   for source in sources}
+    for source, found in answers.items():
+        assert len(found) == len(set(found)) == LINK_LIMIT
+        assert set(found) <= papers
+        assert not set(found) & cited[source], f"{source}: an existing citation among the predictions"
