@@ -8,7 +8,8 @@ from pathlib import Path
 
 BENCHES = ["training_bench.py", "checkpoint_bench.py", "graph_bench.py", "gnn_bench.py", "edge_server_bench.py",
            "endpoint_bench.py", "docker_bench.py", "transform_bench.py", "tuning_bench.py", "glue_bench.py",
-           "console_bench.py"]
+           "console_bench.py",
+           "neptune_ml_bench.py"]
 
 
 def main() -> int:

@@ -8,7 +8,10 @@
 4. Neptune ``/loader`` job: the graph into the graph server,
 5. training job ``mlharbor/gnn`` (GCN): topology through gremlinpython, features from S3,
    printing status transitions and per-epoch progress live, then test accuracy and the model URI,
-6. CreateModel → CreateEndpointConfig → CreateEndpoint, and InvokeEndpoint for a few test nodes.
+6. CreateModel → CreateEndpointConfig → CreateEndpoint, and InvokeEndpoint for a few test nodes,
+7. Neptune ML on the same graph (``examples/neptune_ml``): a bulk load merges the properties it trains on
+   (``subject``, ``words``) into the loaded papers, then export → data processing → training (one tuning
+   trial) → ML endpoint, and a Gremlin inference query answers the subject of a few test papers.
 
 Every step is a plain AWS API call (boto3 on the local edge endpoint).
 """
@@ -128,6 +131,34 @@ def deploy_and_invoke(model_data: str, count: int = 8) -> None:
         sagemaker.delete_model(ModelName=name)
 
 
+def neptune_ml_step(pipeline: GraphPipeline, papers: int = 8) -> None:
+    """Step 7: Neptune ML on the demo's graph, then a Gremlin inference query beside the true subjects."""
+    from examples.neptune_ml import cora
+    from examples.neptune_ml.run_cora import DEMO_FEATURES, node_classification
+    from examples.neptune_ml.workflow import NeptuneML, gremlin, predict_vertex_property
+
+    assert pipeline.graph_url is not None
+    ml = NeptuneML(pipeline.graph_url, pipeline.neptune, pipeline.s3, pipeline.bucket,
+                   prefix=f"{pipeline.prefix}/neptune-ml", say=lambda line: print(f"  {line}", flush=True))
+    graph = cora.read(CORA)
+    print("   bulk load: subject (class name) and words (the bag of words as one ';' vector) onto the papers")
+    ml.load(cora.bulk_load_files(graph))
+    run = node_classification(ml, name="demo-cora", max_jobs=1, extra_features=tuple(DEMO_FEATURES))
+    truth = dict(list(graph.subjects("test").items())[:papers])
+    try:
+        with gremlin(pipeline.graph_url) as g:
+            predicted = predict_vertex_property(g, run.endpoint_id, list(truth), "subject")
+        print(f'  g.with("Neptune#ml.endpoint", "{run.endpoint_id}").V(<{len(truth)} test papers>)'
+              '.properties("subject").with("Neptune#ml.classification").value()')
+        for paper, subject in truth.items():
+            mark = "ok" if predicted[paper] == subject else "wrong"
+            print(f"    {paper:>6}: predicted {predicted[paper]:<24} true {subject:<24} {mark}")
+        right = sum(predicted[paper] == subject for paper, subject in truth.items())
+        print(f"  Neptune ML: {right}/{len(truth)} right")
+    finally:
+        ml.delete_endpoint(run.endpoint_id)
+
+
 def run_etl(pipeline: GraphPipeline, engine: str) -> EtlResult:
     """Step 2: the ETL as a Glue job (the default) or as the processing image."""
     if engine == "processing":
@@ -145,6 +176,8 @@ def run_etl(pipeline: GraphPipeline, engine: str) -> EtlResult:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--etl", choices=("glue", "processing"), default="glue", help="what runs the ETL step")
+    parser.add_argument("--no-neptune-ml", dest="neptune_ml", action="store_false",
+                        help="end after the endpoint, without the Neptune ML step")
     options = parser.parse_args(argv)
     endpoint = sdk.endpoint_url()
     os.environ.setdefault("AWS_ENDPOINT_URL", endpoint)
@@ -173,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print("5. deploy the trained GNN and classify test nodes")
         deploy_and_invoke(training.model_data)
+        if options.neptune_ml:
+            print("\n6. Neptune ML: export, data processing, training (tuning), ML endpoint, Gremlin inference")
+            neptune_ml_step(pipeline)
         print(f"\ndemo finished in {time.monotonic() - started:.0f} s")
         return 0 if description["TrainingJobStatus"] == "Completed" else 1
     finally:

@@ -39,6 +39,10 @@ def test_the_demo_runs_the_pipeline_and_classifies_through_an_endpoint(harbor):
     assert ": InService (" in output
     right, asked = map(int, re.search(r"(\d+)/(\d+) right", output).groups())
     assert asked == 8 and right >= 5, output[-2000:]
+    # the Neptune ML step: export, processing, training, ML endpoint, then a Gremlin inference query
+    assert '.properties("subject").with("Neptune#ml.classification")' in output, output[-4000:]
+    ml_right, ml_asked = map(int, re.search(r"Neptune ML: (\d+)/(\d+) right", output).groups())
+    assert ml_asked == 8 and ml_right >= 5, output[-2000:]
 
 
 @pytest.mark.skipif(not CORA.exists(), reason="needs ../shared/datasets/cora beside the repository")

@@ -1,0 +1,1 @@
+"""Tests of Neptune ML: the neptunedata ML operations, export, processing, training, serving, Gremlin inference."""
