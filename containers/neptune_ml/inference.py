@@ -1,10 +1,11 @@
 """Answers to the endpoint's requests (contract section 6), without HTTP: :class:`Inference` over a model directory.
 
 Transductive: node and edge answers from ``predictions/``, link prediction from the stored embeddings and relation
-vectors (every node of the other end's type scored, the relation's existing edges excluded). Inductive: the sent
-subgraph's vertices featurized (a vertex the model knows keeps its stored features and learnt embedding; a new one
-goes through ``features.apply`` with the fitted encoders of ``feature_transforms.json``), the encoder run on it,
-and the head applied to the asked nodes or edges. Problems raise :class:`RequestError` (the endpoint's 400).
+vectors (every node of the other end's type scored, the relation's edges the model was trained on excluded).
+Inductive: the sent subgraph's vertices featurized (a vertex the model knows keeps its stored features and learnt
+embedding; a new one goes through ``features.apply`` with the fitted encoders of ``feature_transforms.json``), the
+encoder run on it, and the head applied to the asked nodes or edges. Problems raise :class:`RequestError` (the
+endpoint's 400).
 """
 
 from __future__ import annotations
@@ -175,7 +176,12 @@ class Inference:
                                           direction == "out", float(self.hp.get("gamma", 12.0)))[0]
             if node in self.node_index[known_type]:
                 table, row = self.graph.edges[edge_type], self.node_index[known_type][node]
-                ends = (table.dst[table.src == row] if direction == "out" else table.src[table.dst == row])
+                # the edges the model learnt from are left out; held-out (validation, test) ones may be predicted
+                learnt = table.masks.get("train")
+                near = (table.src if direction == "out" else table.dst) == row
+                if learnt is not None:
+                    near = near & learnt
+                ends = table.dst[near] if direction == "out" else table.src[near]
                 scores[ends] = -torch.inf
             order = torch.argsort(scores, descending=True)[:limit]
             other_ids = self.graph.nodes[other_type].ids

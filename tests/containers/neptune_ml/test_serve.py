@@ -110,7 +110,7 @@ def test_requests_the_model_cannot_answer_get_400_with_an_error(endpoint, change
     assert status == 400 and message in body["error"]
 
 
-def test_link_prediction_ranks_new_tails_and_skips_existing_edges(tmp_path):
+def test_link_prediction_ranks_new_tails_and_skips_the_edges_it_learnt(tmp_path):
     data = processed_data.planted(tmp_path / "d", "node_regression", users=60, items=30)
     metadata = json.loads((data / "metadata.json").read_text())
     metadata["target"] = {"kind": "edge", "type": "user__rates__item", "task": "link_predict", "property": None,
@@ -127,8 +127,11 @@ def test_link_prediction_ranks_new_tails_and_skips_existing_edges(tmp_path):
     answer = engine.answer({"task": "link_predict", "nodes": ["u0"], "limit": 30,
                             "link": {"relation": "rates", "direction": "out", "other_label": "item"}})
     tails = [r["value"] for r in answer["predictions"][0]["results"]]
-    rated = {f"i{d}" for s, d in zip(arrays["src"], arrays["dst"], strict=True) if s == 0}
-    assert tails and not rated & set(tails) and len(tails) == 30 - len(rated)
+    pairs = list(zip(arrays["src"], arrays["dst"], arrays["train_mask"], strict=True))
+    learnt = {f"i{d}" for s, d, train in pairs if s == 0 and train}
+    held_out = {f"i{d}" for s, d, train in pairs if s == 0 and not train} - learnt
+    assert tails and not learnt & set(tails) and len(tails) == 30 - len(learnt)
+    assert held_out <= set(tails)  # an edge the model never trained on can be predicted
     scores = [r["score"] for r in answer["predictions"][0]["results"]]
     assert scores == sorted(scores, reverse=True)
     heads = engine.answer({"task": "link_predict", "nodes": ["i0"], "link": {"relation": "rates", "direction": "in"}})
