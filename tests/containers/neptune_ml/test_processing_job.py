@@ -16,7 +16,7 @@ from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.traversal import T
 
 from emulator.testing import ROLE, RunningHarbor, unique_name
-from tests.services.neptune_ml.test_export import http, wait_for_export
+from tests.services.neptune_ml.test_export import export_topic_classification
 
 pytestmark = pytest.mark.slow
 PAPER, CITES = "ppaper", "pcites"
@@ -65,17 +65,7 @@ def processing_job(bucket: str, input_uri: str, output_uri: str, *arguments: str
 def test_export_then_a_processing_job_writes_the_processed_graph(harbor: RunningHarbor, sagemaker: Any, s3: Any,
                                                                 bucket: str) -> None:
     load_papers(harbor)
-    body = {"command": "export-pg", "outputS3Path": f"s3://{bucket}/export",
-            "params": {"endpoint": "localhost", "profile": "neptune_ml", "nodeLabels": [PAPER],
-                       "edgeLabels": [CITES]},
-            "additionalParams": {"neptune_ml": {"version": "v2.0", "targets": [
-                {"node": PAPER, "property": "topic", "type": "classification", "split_rate": [0.5, 0.25, 0.25]}],
-                "features": [{"node": PAPER, "property": "words", "type": "numerical", "norm": "none",
-                              "separator": ";"}]}}}
-    status, started = http("POST", f"{harbor.graph}/v1/neptune-export", body)
-    assert status == 200, started
-    export = wait_for_export(harbor.graph, started["jobId"])
-    assert export["status"] == "succeeded", export
+    export = export_topic_classification(harbor.graph, bucket, PAPER, CITES, [0.5, 0.25, 0.25])
 
     request = processing_job(bucket, export["outputS3Uri"], f"s3://{bucket}/processed",
                              "--config-file-name", "training-data-configuration.json",

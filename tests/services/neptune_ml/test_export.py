@@ -90,6 +90,23 @@ def wait_for_export(graph: str, job_id: str, timeout: float = 60) -> dict[str, A
         time.sleep(0.1)
 
 
+def export_topic_classification(graph: str, bucket: str, paper: str, cites: str,
+                                split_rate: list[float]) -> dict[str, Any]:
+    """Export the ``paper`` vertices and ``cites`` edges for classification of ``topic`` from ``words``; the
+    succeeded export job's status."""
+    body = {"command": "export-pg", "outputS3Path": f"s3://{bucket}/export",
+            "params": {"endpoint": "localhost", "profile": "neptune_ml", "nodeLabels": [paper], "edgeLabels": [cites]},
+            "additionalParams": {"neptune_ml": {"version": "v2.0", "targets": [
+                {"node": paper, "property": "topic", "type": "classification", "split_rate": split_rate}],
+                "features": [{"node": paper, "property": "words", "type": "numerical", "norm": "none",
+                              "separator": ";"}]}}}
+    status, started = http("POST", f"{graph}/v1/neptune-export", body)
+    assert status == 200, started
+    export = wait_for_export(graph, started["jobId"])
+    assert export["status"] == "succeeded", export
+    return export
+
+
 def s3_text(s3: Any, uri: str) -> str:
     bucket, key = uri[len("s3://"):].split("/", 1)
     return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()

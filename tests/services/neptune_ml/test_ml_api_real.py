@@ -14,7 +14,7 @@ from gremlin_python.process.traversal import T
 
 from emulator.testing import RunningHarbor
 from tests.conftest import read_tar
-from tests.services.neptune_ml.test_export import http, wait_for_export
+from tests.services.neptune_ml.test_export import export_topic_classification
 from tests.services.neptune_ml.test_ml_api import neptune_client, wait
 
 pytestmark = pytest.mark.slow
@@ -36,16 +36,7 @@ def exported_graph(harbor: RunningHarbor, s3: Any) -> dict[str, str]:
         connection.close()
     bucket = "ml-api-real"
     s3.create_bucket(Bucket=bucket)
-    body = {"command": "export-pg", "outputS3Path": f"s3://{bucket}/export",
-            "params": {"endpoint": "localhost", "profile": "neptune_ml", "nodeLabels": [PAPER], "edgeLabels": [CITES]},
-            "additionalParams": {"neptune_ml": {"version": "v2.0", "targets": [
-                {"node": PAPER, "property": "topic", "type": "classification", "split_rate": [0.6, 0.2, 0.2]}],
-                "features": [{"node": PAPER, "property": "words", "type": "numerical", "norm": "none",
-                              "separator": ";"}]}}}
-    status, started = http("POST", f"{harbor.graph}/v1/neptune-export", body)
-    assert status == 200, started
-    export = wait_for_export(harbor.graph, started["jobId"])
-    assert export["status"] == "succeeded", export
+    export = export_topic_classification(harbor.graph, bucket, PAPER, CITES, [0.6, 0.2, 0.2])
     return {"bucket": bucket, "export": export["outputS3Uri"]}
 
 
