@@ -163,3 +163,10 @@ class OriginPolicy:
         same_origin = parts.scheme.lower() in ("http", "https") and host_header is not None \
             and parts.netloc.lower() == host_header.strip().lower()
         return same_origin
+
+
+def path_under(path: str, prefixes: Iterable[str]) -> bool:
+    """Whether a request path (percent-decoded) is one of ``prefixes`` or below one: how the edge and the graph
+    server name the paths a job's container may not reach."""
+    path = "/" + path.lstrip("/")  # "//_mlharbor/health" is routed as "/_mlharbor/health" by some servers
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in prefixes)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from emulator.core.errors import AccessDeniedError
+from emulator.core.origin import path_under
 from emulator.runners.docker.relay import JOB_SOURCE_ADDRESS
 from emulator.services.sagemaker.caller import JOB, USER, Caller
 
@@ -35,8 +36,7 @@ def caller_of(environ: dict[str, Any]) -> Caller:
 
 def refused_for_jobs(path: str) -> bool:
     """Whether ``path`` (``PATH_INFO``, already percent-decoded) is one a job may not reach."""
-    path = "/" + path.lstrip("/")  # "//_mlharbor/health" is routed as "/_mlharbor/health" by some servers
-    return any(path == prefix or path.startswith(prefix + "/") for prefix in REFUSED_PREFIXES)
+    return path_under(path, REFUSED_PREFIXES)
 
 
 class JobOriginGate:
