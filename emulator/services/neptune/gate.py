@@ -15,8 +15,9 @@ import uuid
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from emulator.core.origin import HostPolicy, OriginPolicy
+from emulator.core.origin import HostPolicy, OriginPolicy, path_under
 from emulator.core.sigv4 import IncomingRequest, Reason, SignatureRejected, SigV4Verifier
+from emulator.runners.docker.relay import JOB_SOURCE_ADDRESS
 from emulator.services.neptune import errors
 from emulator.services.neptune.http_api import Handler, json_response
 
@@ -32,6 +33,11 @@ _AUTH_CODES = {
     Reason.STALE: "InvalidSignatureException",
     Reason.EXPIRED: "InvalidSignatureException",
 }
+
+
+#: paths a Docker job's container may not use: Neptune ML and the export act with the graph server's own key, so the
+#: SageMaker work they start would not stay on the Docker runner as a job's own requests to the edge do
+JOB_REFUSED_PREFIXES = ("/ml", "/v1/neptune-export")
 
 
 class Refused(errors.GraphServiceError):
@@ -82,6 +88,10 @@ async def check(request: web.Request, hosts: HostPolicy, origins: OriginPolicy,
     if not origins.allows(origin, host, request.headers.get("Sec-Fetch-Site")):
         log.warning("graph server refused a cross-origin request from %r", origin)
         raise Refused("AccessDeniedException", f"Requests from the web origin {origin!r} are not allowed")
+    if request.remote == JOB_SOURCE_ADDRESS and path_under(request.path, JOB_REFUSED_PREFIXES):
+        log.warning("graph server refused %s %s from a job's container", request.method, request.path)
+        raise Refused("AccessDeniedException", f"{request.path} is not available to a job's container: Neptune ML "
+                                               "and the export act with the graph server's own credentials")
     if verifier is None:
         return
     try:

@@ -85,3 +85,37 @@ def test_gremlinpython_still_connects(server):
         assert traversal().with_remote(connection).V().limit(1).count().next() in (0, 1)
     finally:
         connection.close()
+
+
+def request_from(server: GraphServer, source: str, method: str, path: str, body: bytes = b"") -> tuple[int, dict, bytes]:
+    """A request whose socket is bound to ``source``: what a job's container sends through its relay."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30, source_address=(source, 0))
+    connection.request(method, path, body=body, headers={"Content-Type": "application/json"})
+    response = connection.getresponse()
+    answer = response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    connection.close()
+    return answer
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/ml/dataprocessing"), ("POST", "/ml/modeltraining"), ("DELETE", "/ml/endpoints/ep"),
+    ("POST", "/v1/neptune-export"), ("GET", "//ml/endpoints"),
+])
+def test_neptune_ml_and_the_export_refuse_a_jobs_container(server, method, path):
+    from emulator.runners.docker.relay import JOB_SOURCE_ADDRESS
+
+    status, headers, body = request_from(server, JOB_SOURCE_ADDRESS, method, path, b"{}")
+    assert status == 403
+    error = neptune_error(status, headers, body)
+    assert error["Code"] == "AccessDeniedException" and "job's container" in error["Message"]
+
+
+def test_a_jobs_container_still_reads_the_graph_and_the_user_still_reaches_neptune_ml(server):
+    from emulator.runners.docker.relay import JOB_SOURCE_ADDRESS
+
+    status, _, body = request_from(server, JOB_SOURCE_ADDRESS, "GET", "/status")
+    assert status == 200 and json.loads(body)["status"] == "healthy"
+    status, _, body = request_from(server, JOB_SOURCE_ADDRESS, "POST", "/gremlin", b'{"gremlin": "g.V().count()"}')
+    assert status == 200, body
+    status, _, body = request_from(server, "127.0.0.1", "GET", "/ml/dataprocessing")
+    assert status == 200 and "ids" in json.loads(body), body
