@@ -22,6 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
+from emulator.core.awsjson import decode_body
+from emulator.core.errors import SerializationError
 from emulator.services.neptune import errors
 from emulator.services.neptune.gremlin.script import run_script
 from emulator.services.neptune.loader import LoaderService
@@ -60,6 +62,24 @@ async def neptune_errors(request: web.Request, handler: Handler) -> web.StreamRe
         log.exception("%s %s failed", request.method, request.path)
         failure = errors.InternalFailure(f"{type(error).__name__}: {error}")
         return json_response(failure.neptune_body(str(uuid.uuid4())), failure.http_status)
+
+
+def decode_json(raw: bytes) -> Any:
+    """A request body as JSON (``{}`` when empty), bounded as the edge's bodies are
+    (:func:`emulator.core.awsjson.decode_body`): text that is not JSON, ``NaN`` or nesting past its depth is a
+    BadRequest, never a decoder's RecursionError."""
+    try:
+        return decode_body(raw)
+    except SerializationError as error:
+        raise errors.BadRequest(str(error)) from None
+
+
+async def read_json_object(request: web.Request) -> dict[str, Any]:
+    """The request body as a JSON object (see :func:`decode_json`)."""
+    body = decode_json(await request.read())
+    if not isinstance(body, dict):
+        raise errors.BadRequest("The request body must be a JSON object")
+    return body
 
 
 def _bool_param(request: web.Request, name: str, default: bool) -> bool:
@@ -129,10 +149,7 @@ class NeptuneHttpApi:
                 value = form.get("gremlin")
                 query = value if isinstance(value, str) else None
             else:
-                try:
-                    body = json.loads(raw or b"{}")
-                except ValueError:
-                    raise errors.BadRequest("The request body is not valid JSON") from None
+                body = decode_json(raw)
                 query = body.get("gremlin") if isinstance(body, dict) else None
         if not isinstance(query, str) or not query.strip():
             raise errors.MissingParameter("Missing required parameter: gremlin")
@@ -154,12 +171,7 @@ class NeptuneHttpApi:
         })
 
     async def start_loader_job(self, request: web.Request) -> web.Response:
-        try:
-            body = json.loads(await request.read() or b"{}")
-        except ValueError:
-            raise errors.BadRequest("The request body is not valid JSON") from None
-        if not isinstance(body, dict):
-            raise errors.BadRequest("The request body must be a JSON object")
+        body = await read_json_object(request)
         load_id = await self._blocking(self.loader.start_loader_job, body)
         return json_response({"status": "200 OK", "payload": {"loadId": load_id}})
 

@@ -119,3 +119,11 @@ def test_a_jobs_container_still_reads_the_graph_and_the_user_still_reaches_neptu
     assert status == 200, body
     status, _, body = request_from(server, "127.0.0.1", "GET", "/ml/dataprocessing")
     assert status == 200 and "ids" in json.loads(body), body
+
+
+@pytest.mark.parametrize("path", ["/gremlin", "/loader", "/ml/dataprocessing", "/ml/endpoints", "/v1/neptune-export"])
+@pytest.mark.parametrize("body", [b"[" * 100_000, b'{"a": ' * 100 + b"1" + b"}" * 100, b'{"gremlin": NaN}', b"{"])
+def test_hostile_json_bodies_are_bad_requests_not_500s(server, path, body):
+    status, headers, answer = request_from(server, "127.0.0.1", "POST", path, body)
+    assert status == 400, answer
+    assert neptune_error(status, headers, answer)["Code"] == "BadRequestException"

@@ -9,7 +9,6 @@ that is not JSON. Answers carry only members the model's output shape names.
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from typing import Any
 
@@ -20,6 +19,7 @@ from botocore.model import OperationModel, ServiceModel
 from emulator.core.errors import SerializationError, ValidationError
 from emulator.core.validation import validate_request
 from emulator.services.neptune import errors
+from emulator.services.neptune.http_api import read_json_object
 from emulator.services.neptune.ml import records as r
 from emulator.services.neptune.ml.records import MlRecord
 
@@ -42,14 +42,7 @@ async def read_input(request: web.Request, name: str) -> dict[str, Any]:
     params: dict[str, Any] = {}
     body: dict[str, Any] = {}
     if any(not member.serialization.get("location") for member in shape.members.values()):
-        raw = await request.read()
-        try:
-            decoded = json.loads(raw) if raw.strip() else {}
-        except ValueError:
-            raise errors.BadRequest("The request body is not valid JSON") from None
-        if not isinstance(decoded, dict):
-            raise errors.BadRequest("The request body must be a JSON object")
-        body = decoded
+        body = await read_json_object(request)
     for member_name, member in shape.members.items():
         location = member.serialization.get("location")
         wire_name = member.serialization.get("name", member_name)

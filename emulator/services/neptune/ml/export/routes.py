@@ -8,7 +8,6 @@ A bad request is HTTP 400 and an unknown job 404, in the graph server's JSON err
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from emulator.services.neptune import errors
-from emulator.services.neptune.http_api import json_response
+from emulator.services.neptune.http_api import json_response, read_json_object
 from emulator.services.neptune.ml.export.jobs import ExportJobs
 from emulator.services.neptune.ml.export.request import ExportRequestError
 from emulator.services.neptune.store import GraphStore
@@ -36,10 +35,7 @@ def add_export_routes(app: web.Application, store: GraphStore, s3_client_factory
     jobs = ExportJobs(store, s3_client_factory, executor, data_dir)
 
     async def start_export(request: web.Request) -> web.Response:
-        try:
-            body = json.loads(await request.read() or b"{}")
-        except ValueError:
-            raise errors.BadRequest("The request body is not valid JSON") from None
+        body = await read_json_object(request)
         try:  # reading the graph to check the request can take a while: off the event loop
             job = await asyncio.get_running_loop().run_in_executor(executor, jobs.submit, body)
         except ExportRequestError as error:
