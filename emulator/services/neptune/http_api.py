@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -28,6 +29,7 @@ from emulator.services.neptune import errors
 from emulator.services.neptune.gremlin.script import run_script
 from emulator.services.neptune.loader import LoaderService
 from emulator.services.neptune.serializers import graphson_value
+from emulator.services.neptune.snapshot import graph_for
 from emulator.services.neptune.store import GraphStore
 
 ENGINE_VERSION = "1.3.2.0"
@@ -162,7 +164,8 @@ class NeptuneHttpApi:
         if "graphbinary" in accept:
             raise errors.UnsupportedOperation("The HTTP endpoint answers in GraphSON v3 only; use the websocket "
                                               "endpoint for GraphBinary")
-        results = await self._blocking(run_script, self.store, query, {}, self.query_timeout_ms)
+        results = await self._blocking(run_script, self.store, query, {}, self.query_timeout_ms,
+                                       partial(graph_for, self.store))
         request_id = str(uuid.uuid4())
         return json_response({
             "requestId": request_id,

@@ -15,6 +15,7 @@ import logging
 import uuid
 from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from gremlin_python.process.traversal import Traverser
@@ -36,7 +37,7 @@ from emulator.services.neptune.serializers import (
     read_mime,
 )
 from emulator.services.neptune.sessions import SessionRegistry
-from emulator.services.neptune.snapshot import ReadView, writes
+from emulator.services.neptune.snapshot import graph_for
 from emulator.services.neptune.store import GraphStore
 
 log = logging.getLogger(__name__)
@@ -215,8 +216,7 @@ class GremlinProtocol:
             batch = _batch_size(options.get("batchSize", args.get("batchSize")))
             option_timeout = _timeout(options)
             # a read-only traversal reads the last commit while another request writes (see snapshot.py)
-            graph: Any = self.store if writes(gremlin) else ReadView(self.store)
-            return execute_stream(graph, gremlin, option_timeout or timeout), True, batch
+            return execute_stream(graph_for(self.store, gremlin), gremlin, option_timeout or timeout), True, batch
         if op == "eval":
             script = args.get("gremlin")
             if not isinstance(script, str):
@@ -224,7 +224,8 @@ class GremlinProtocol:
             bindings = args.get("bindings") or {}
             if not isinstance(bindings, dict):
                 raise errors.InvalidParameter("args.bindings must be a map")
-            return stream_script(self.store, script, bindings, timeout), False, _batch_size(args.get("batchSize"))
+            return (stream_script(self.store, script, bindings, timeout, partial(graph_for, self.store)), False,
+                    _batch_size(args.get("batchSize")))
         if op in ("close", "authentication"):
             return [], False, DEFAULT_BATCH_SIZE
         raise errors.InvalidParameter(f"Unsupported op {op!r} for processor {request.processor!r} "

@@ -47,6 +47,12 @@ def writes(value: Any) -> bool:
     return False
 
 
+def graph_for(store: GraphStore, gremlin: Bytecode) -> GraphStore | ReadView:
+    """What one sessionless traversal runs on: the store (and its writer's lock) if it may write, else a
+    :class:`ReadView`, which reads the last commit while another request writes."""
+    return store if writes(gremlin) else ReadView(store)
+
+
 class SnapshotVertex(VertexRecord):
     """A vertex read from the snapshot; its edges are read when a step first walks them."""
 

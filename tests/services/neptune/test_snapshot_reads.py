@@ -7,19 +7,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from gremlin_python.driver.client import Client
 from gremlin_python.driver.driver_remote_connection import DriverRemoteConnection
 from gremlin_python.driver.protocol import GremlinServerError
 from gremlin_python.process.anonymous_traversal import traversal
-from gremlin_python.process.graph_traversal import __
+from gremlin_python.process.graph_traversal import GraphTraversalSource, __
 from gremlin_python.process.traversal import T
 from gremlin_python.structure.graph import Vertex
+from gremlin_python.structure.io.graphsonV3d0 import GraphSONReader
 
 from emulator.services.neptune import GraphServer
 from emulator.services.neptune.gremlin.bytecode import Bytecode, Pred, Strategy
 from emulator.services.neptune.gremlin.traversal import execute
 from emulator.services.neptune.snapshot import ReadView, writes
 from emulator.services.neptune.store import GraphStore
-from tests.services.neptune.conftest import ws_url
+from tests.services.neptune.conftest import neptune_client, ws_url
 
 
 @pytest.fixture
@@ -120,38 +122,84 @@ def test_what_counts_as_a_write() -> None:
     assert not writes(Bytecode([("V", []), ("out", []), ("where", [Bytecode([("values", ["name"])])])]))
 
 
-def test_a_long_write_traversal_does_not_hold_back_reads_on_another_connection(server: GraphServer) -> None:
-    writer_remote = DriverRemoteConnection(ws_url(server), "g")
-    reader_remote = DriverRemoteConnection(ws_url(server), "g")
-    g = traversal().with_remote(reader_remote)
-    for index in range(150):
-        g.add_v("slowwrite").property(T.id, f"slowwrite{index}").property("state", "before").iterate()
-    outcome: list[BaseException] = []
+class LongWrite:
+    """A write traversal on its own websocket that holds the graph for write until its timeout rolls it back.
 
-    def long_write() -> None:
-        try:  # the first vertex is written at once, then 150^3 traversers: only the timeout ends it
-            traversal().with_remote(writer_remote).with_("evaluationTimeout", 6000).V().has_label("slowwrite") \
+    150 ``slowwrite`` vertices are written "before" first; the traversal sets the first to "after", then
+    walks 150^3 traversers, so only its 6 s ``evaluationTimeout`` ends it.
+    """
+
+    def __init__(self, server: GraphServer, g: GraphTraversalSource) -> None:
+        self.server, self.g = server, g
+        self.remote = DriverRemoteConnection(ws_url(server), "g")
+        self.outcome: list[BaseException] = []
+        self.runner = threading.Thread(target=self._write)
+
+    def _write(self) -> None:
+        try:
+            traversal().with_remote(self.remote).with_("evaluationTimeout", 6000).V().has_label("slowwrite") \
                 .property("state", "after").V().V().V().count().next()
         except BaseException as error:
-            outcome.append(error)
+            self.outcome.append(error)
 
-    runner = threading.Thread(target=long_write)
-    runner.start()
-    try:
+    def __enter__(self) -> LongWrite:
+        self.g.V().has_label("slowwrite").drop().iterate()
+        for index in range(150):
+            self.g.add_v("slowwrite").property(T.id, f"slowwrite{index}").property("state", "before").iterate()
+        self.runner.start()
+        store = self.server.store
         for _ in range(200):  # until the write traversal has the graph (its lock held for write)
-            if server.store is not None and server.store.lock.writer_active():
+            if store is not None and store.lock.writer_active():
                 break
-            runner.join(0.05)
-        assert server.store is not None and server.store.lock.writer_active()
-        states = g.V().has_label("slowwrite").values("state").dedup().to_list()
-        neighbours = g.V("slowwrite7").both().count().next()
-        assert runner.is_alive(), "the reads were answered only after the write traversal ended"
-        runner.join(60)
+            self.runner.join(0.05)
+        assert store is not None and store.lock.writer_active()
+        return self
+
+    def still_writing(self) -> bool:
+        return self.runner.is_alive()
+
+    def __exit__(self, *exc: object) -> None:
+        self.runner.join(60)
+        self.remote.close()
+
+    def timed_out(self) -> bool:
+        return bool(self.outcome) and isinstance(self.outcome[0], GremlinServerError) \
+            and self.outcome[0].status_code == 598
+
+
+def test_a_long_write_traversal_does_not_hold_back_reads_on_another_connection(server: GraphServer) -> None:
+    reader_remote = DriverRemoteConnection(ws_url(server), "g")
+    g = traversal().with_remote(reader_remote)
+    try:
+        with LongWrite(server, g) as write:
+            states = g.V().has_label("slowwrite").values("state").dedup().to_list()
+            neighbours = g.V("slowwrite7").both().count().next()
+            assert write.still_writing(), "the reads were answered only after the write traversal ended"
         rolled_back = g.V().has_label("slowwrite").where(__.values("state").is_("after")).count().next() == 0
     finally:
-        runner.join(60)
-        writer_remote.close()
         reader_remote.close()
     assert states == ["before"] and neighbours == 0
-    assert outcome and isinstance(outcome[0], GremlinServerError) and outcome[0].status_code == 598
+    assert write.timed_out()
     assert rolled_back  # the timed-out write kept nothing
+
+
+def test_script_and_http_reads_are_not_held_back_by_a_long_write(server: GraphServer) -> None:
+    """Gremlin scripts (websocket ``eval``) and HTTP ``POST /gremlin`` read the last commit too."""
+    reader_remote = DriverRemoteConnection(ws_url(server), "g")
+    scripts = Client(ws_url(server), "g")
+    neptune = neptune_client(server.url)
+    g = traversal().with_remote(reader_remote)
+    try:
+        with LongWrite(server, g) as write:
+            script_states = scripts.submit("g.V().hasLabel('slowwrite').values('state').dedup()").all().result()
+            script_count = scripts.submit("g.V().hasLabel('slowwrite').count().next()").all().result()
+            http = neptune.execute_gremlin_query(gremlinQuery="g.V().hasLabel('slowwrite').values('state').dedup()")
+            assert write.still_writing(), "the script reads were answered only after the write traversal ended"
+            # a script that writes still waits for the writer (it cannot read a snapshot)
+            written = scripts.submit("g.addV('afterwrite').property(id, 'aw1').id()").all().result()
+    finally:
+        scripts.close()
+        reader_remote.close()
+    assert script_states == ["before"] and script_count == [150]
+    assert GraphSONReader().to_object(http["result"]["data"]) == ["before"]
+    assert written == ["aw1"] and write.timed_out()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -372,21 +372,25 @@ def parse(script: str, bindings: dict[str, Any] | None = None) -> tuple[Bytecode
     return Parser(script, bindings or {}).script()
 
 
+#: picks the graph a parsed traversal runs on (the graph server's picks a snapshot for read-only ones)
+GraphFor = Callable[[Bytecode], Any]
+
+
 def stream_script(store: GraphStore, script: str, bindings: dict[str, Any] | None = None,
-                  timeout_ms: float | None = None) -> Iterator[Any]:
+                  timeout_ms: float | None = None, graph_for: GraphFor | None = None) -> Iterator[Any]:
     """Parse and run a script, yielding results as they come (``toList()`` or no terminal)."""
     bytecode, terminal, _ = parse(script, bindings)
     if terminal not in (None, "toList"):
-        yield from run_script(store, script, bindings, timeout_ms)
+        yield from run_script(store, script, bindings, timeout_ms, graph_for)
         return
-    yield from execute_stream(store, bytecode, timeout_ms)
+    yield from execute_stream(graph_for(bytecode) if graph_for else store, bytecode, timeout_ms)
 
 
 def run_script(store: GraphStore, script: str, bindings: dict[str, Any] | None = None,
-               timeout_ms: float | None = None) -> list[Any]:
+               timeout_ms: float | None = None, graph_for: GraphFor | None = None) -> list[Any]:
     """Parse and run a script; the results a Gremlin Server would return for it."""
     bytecode, terminal, args = parse(script, bindings)
-    results = execute(store, bytecode, timeout_ms)
+    results = execute(graph_for(bytecode) if graph_for else store, bytecode, timeout_ms)
     if terminal == "iterate":
         return []
     if terminal in ("next", "tryNext"):
