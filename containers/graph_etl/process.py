@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from containers.contract import JobPaths
-from containers.contract.failure import write_failure
+from containers.contract.failure import fail, write_exit_message
 from containers.graph_etl import transform
 from containers.graph_etl.config import EtlConfig, from_arguments
 from containers.graph_etl.transform import BadRow, Row, Tables
@@ -126,8 +126,7 @@ def run(config: EtlConfig, paths: JobPaths) -> int:
     report_bad_rows(tables.bad_rows)
     write_report(tables, config)
     text = message(tables, config)
-    paths.message_file.parent.mkdir(parents=True, exist_ok=True)
-    paths.message_file.write_text(text)
+    write_exit_message(paths, text)
     if len(tables.bad_rows) > config.max_bad_rows:
         fail(paths, f"{len(tables.bad_rows)} bad rows (max_bad_rows={config.max_bad_rows}); {text}")
         return 1
@@ -137,12 +136,6 @@ def run(config: EtlConfig, paths: JobPaths) -> int:
     write_outputs(tables, config)
     print(text, flush=True)
     return 0
-
-
-def fail(paths: JobPaths, reason: str) -> None:
-    """Report a failure the SageMaker way: ``output/failure`` (→ FailureReason) and stderr."""
-    print(reason, file=sys.stderr, flush=True)
-    write_failure(paths, reason)
 
 
 def main(argv: list[str] | None = None) -> int:

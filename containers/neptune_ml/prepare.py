@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from containers.contract import JobPaths
+from containers.contract.failure import fail
 from containers.neptune_ml.hpo import HpoConfigError, tuning_spec
 
 HPO_FILE = "model-HPO-configuration.json"
@@ -79,10 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         spec = prepare(paths.processing_path(INPUT), paths.processing_path(OUTPUT), args.max_hpo_jobs, custom,
                        custom_dir if custom_dir.is_dir() else None)
     except (HpoConfigError, ValueError, OSError) as error:
-        message = f"mlharbor/neptune-ml prepare: {error}"
-        print(message, file=sys.stderr, flush=True)
-        paths.message_file.parent.mkdir(parents=True, exist_ok=True)
-        paths.message_file.write_text(message[:1024])
+        fail(paths, f"mlharbor/neptune-ml prepare: {error}")
         return 1
     print(f"tuning {spec['tiers_tuned']} tier(s), objective {spec['objective']['MetricName']}", flush=True)
     return 0

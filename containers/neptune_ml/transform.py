@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from containers.contract import JobPaths
+from containers.contract.failure import fail
 from containers.neptune_ml import artifacts
 from containers.neptune_ml.graph import GraphError, load
 from containers.neptune_ml.models import ModelShape
@@ -66,10 +67,7 @@ def main() -> int:
         transform(paths.processing_path(DATA_INPUT), paths.processing_path(MODEL_INPUT),
                   paths.processing_path(OUTPUT))
     except (GraphError, ValueError, KeyError, OSError, tarfile.TarError) as error:
-        message = f"mlharbor/neptune-ml transform: {type(error).__name__}: {error}"
-        print(message, file=sys.stderr, flush=True)
-        paths.message_file.parent.mkdir(parents=True, exist_ok=True)
-        paths.message_file.write_text(message[:1024])
+        fail(paths, f"mlharbor/neptune-ml transform: {type(error).__name__}: {error}")
         return 1
     print(f"transformed: predictions for {graph_summary(paths.processing_path(OUTPUT))}", flush=True)
     return 0

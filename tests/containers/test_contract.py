@@ -19,12 +19,17 @@ def test_the_first_failure_reason_is_kept(tmp_path):
 
 
 def test_every_built_in_reports_failures_through_the_one_writer():
+    from containers.contract import failure
     from containers.gnn import train as gnn_train
     from containers.graph_etl import process
     from containers.image_classifier import train as classifier_train
+    from containers.neptune_ml import prepare, train, transform
+    from containers.neptune_ml.processing import __main__ as neptune_processing
 
-    for module in (gnn_train, process, classifier_train):
+    for module in (gnn_train, classifier_train, train):
         assert module.write_failure is write_failure, module.__name__
+    for module in (process, prepare, transform, neptune_processing):  # stderr and the failure file, in one call
+        assert module.fail is failure.fail, module.__name__
 
 
 def test_hyperparameters_read_the_same_from_sm_hps_or_the_file(tmp_path):

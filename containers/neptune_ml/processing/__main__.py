@@ -11,7 +11,7 @@ from typing import Any
 import numpy
 
 from containers.contract import JobPaths
-from containers.contract.failure import write_failure
+from containers.contract.failure import fail, write_exit_message
 from containers.neptune_ml.processing.config import ProcessingError, TrainingConfig, read_config
 from containers.neptune_ml.processing.hpo_defaults import default_hpo_configuration
 from containers.neptune_ml.processing.outputs import FORMAT, encode_features, safe_name, write_arrays, write_json
@@ -102,9 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         metadata = process(paths.processing_path(INPUT), paths.processing_path(OUTPUT), arguments.config_file_name,
                            arguments.model_type, arguments.seed)
     except ProcessingError as error:
-        reason = f"neptune-ml data processing: {error}"
-        print(reason, file=sys.stderr, flush=True)
-        write_failure(paths, reason)
+        fail(paths, f"neptune-ml data processing: {error}")
         return 1
     target = metadata["target"]
     summary = (f"processed {sum(t['count'] for t in metadata['node_types'].values())} vertices of "
@@ -112,8 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                f"{len(metadata['edge_types'])} types for {target['task']} on {target['type']} in "
                f"{time.monotonic() - started:.1f} s")
     print(summary, flush=True)
-    paths.message_file.parent.mkdir(parents=True, exist_ok=True)
-    paths.message_file.write_text(summary, encoding="utf-8")  # the processing job's ExitMessage
+    write_exit_message(paths, summary)
     return 0
 
 

@@ -83,4 +83,6 @@ def test_prepare_program_writes_the_tuning_spec(tmp_path: Path):
     failed = subprocess.run([sys.executable, "-m", "containers.neptune_ml.prepare"],
                             env={"SAGEMAKER_BASE_DIR": str(tmp_path), "PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
                             capture_output=True, text=True, timeout=60)
-    assert failed.returncode == 1 and "no model-HPO-configuration.json" in (tmp_path / "output" / "message").read_text()
+    # the reason goes to the failure file (FailureReason), as every built-in program reports one
+    assert failed.returncode == 1 and "no model-HPO-configuration.json" in (tmp_path / "output" / "failure").read_text()
+    assert "no model-HPO-configuration.json" in failed.stderr and not (tmp_path / "output" / "message").exists()
