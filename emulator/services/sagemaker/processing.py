@@ -13,15 +13,14 @@ from typing import Any
 
 from containers.contract import JobPaths
 from emulator.core.errors import ValidationError
-from emulator.core.paging import ListQuery, paginate
 from emulator.core.safepath import UnsafePathError, container_path
 from emulator.observability.logs import PROCESSING_LOG_GROUP, CloudWatchLogShipper, stream_name
-from emulator.runners.base import ProcessingOutcome, ProcessingRunRequest, Runner
+from emulator.runners.base import ProcessingOutcome, ProcessingRunRequest, Runner, StopSignal
 from emulator.services.sagemaker.arns import processing_job_arn
 from emulator.services.sagemaker.caller import USER, Caller, confined_request
 from emulator.services.sagemaker.events import BackendEvents
-from emulator.services.sagemaker.records import FAILED, IN_PROGRESS, STOPPED, STOPPING, ProcessingJob
-from emulator.services.sagemaker.running import RunningJobs
+from emulator.services.sagemaker.queued_jobs import QueuedJobBackend
+from emulator.services.sagemaker.records import FAILED, STOPPED, STOPPING, ProcessingJob
 from emulator.services.sagemaker.scheduler import Scheduler
 from emulator.services.sagemaker.store import RecordStore
 from emulator.services.sagemaker.table import RecordTable
@@ -36,7 +35,7 @@ DEFAULT_MAX_RUNTIME = 86400
 PROCESSING_ROOT = str(JobPaths().processing_dir)
 
 
-class ProcessingJobBackend:
+class ProcessingJobBackend(QueuedJobBackend[ProcessingJob, ProcessingOutcome]):
     """Every processing job of one account, across regions.
 
     Args:
@@ -54,9 +53,8 @@ class ProcessingJobBackend:
         self.runner = runner
         self.scheduler = scheduler
         self.logs = logs
-        self.jobs: RecordTable[ProcessingJob] = RecordTable(store, KIND, ProcessingJob.from_dict)
-        self._lock = self.jobs.lock
-        self.running = RunningJobs(self._lock, settings.stop_grace_seconds)
+        super().__init__(RecordTable(store, KIND, ProcessingJob.from_dict), settings.stop_grace_seconds,
+                         "processing job")
 
     # -- API operations -------------------------------------------------------------
     def create_processing_job(self, region: str, request: dict[str, Any], caller: Caller = USER) -> ProcessingJob:
@@ -73,27 +71,9 @@ class ProcessingJobBackend:
         self.scheduler.submit((region, name), kind="processing")
         return job
 
-    def describe_processing_job(self, region: str, name: str) -> ProcessingJob:
-        return self.jobs.get(region, name)
-
-    def list_processing_jobs(self, region: str, query: ListQuery) -> tuple[list[ProcessingJob], str | None]:
-        return paginate(self.jobs.in_region(region), query)
-
-    def stop_processing_job(self, region: str, name: str) -> None:
-        with self._lock:
-            job = self.jobs.get(region, name)
-            if job.status == STOPPING:
-                return
-            if job.is_terminal:
-                raise ValidationError(f"The request was rejected because the processing job is in status {job.status}.")
-            job.status = STOPPED if not job.started else STOPPING
-            if job.status == STOPPED:
-                job.processing_end_time = time.time()
-            job.last_modified_time = time.time()
-            self._save(job)
-        signal = self.running.signal((region, name))
-        if signal is not None:
-            signal.request()
+    describe_processing_job = QueuedJobBackend.describe
+    list_processing_jobs = QueuedJobBackend.list
+    stop_processing_job = QueuedJobBackend.stop
 
     # -- start-up and running ----------------------------------------------------------
     def recover(self) -> None:
@@ -104,34 +84,29 @@ class ProcessingJobBackend:
                 self.runner.reap(self.workdir(job))
                 with self._lock:
                     if job.status == STOPPING:
-                        self._end(job, ProcessingOutcome("Stopped"))
+                        self.end(job, ProcessingOutcome("Stopped"))
                     else:
-                        self._end(job, ProcessingOutcome("Failed", failure_reason=(
+                        self.end(job, ProcessingOutcome("Failed", failure_reason=(
                             "InternalServerError: the mlharbor control plane stopped while this job was running; "
                             "its container was ended.")))
             else:
                 self.scheduler.submit((job.region, job.name), kind="processing")
 
-    def run_job(self, key: tuple[str, str]) -> None:
-        """Run one queued job to its end; never raises."""
-        with self._lock:
-            job = self.jobs.find(key)
-            if job is None or job.status != IN_PROGRESS or job.started:
-                return
-            job.started = True
-            job.processing_start_time = job.log_epoch = job.last_modified_time = time.time()
-            self._save(job)
-            signal = self.running.begin(key)
-        outcome = self.running.run(
-            key,
-            lambda stop: self.runner.run_processing(self.run_request(job), BackendEvents(self, job), stop),
-            lambda reason: ProcessingOutcome("Failed", failure_reason=reason),
-            signal,
-        )
+    def mark_started(self, job: ProcessingJob, now: float) -> None:
+        job.processing_start_time = now
+
+    def mark_ended(self, job: ProcessingJob, now: float) -> None:
+        job.processing_end_time = now
+
+    def execute(self, job: ProcessingJob, stop: StopSignal) -> ProcessingOutcome:
+        return self.runner.run_processing(self.run_request(job), BackendEvents(self, job), stop)
+
+    def crashed(self, reason: str) -> ProcessingOutcome:
+        return ProcessingOutcome("Failed", failure_reason=reason)
+
+    def flush_logs(self) -> None:
         if self.logs is not None:
             self.logs.flush()
-        with self._lock:
-            self._end(job, outcome)
 
     def run_request(self, job: ProcessingJob) -> ProcessingRunRequest:
         request = job.request
@@ -169,17 +144,15 @@ class ProcessingJobBackend:
             self.logs.write(job.region, PROCESSING_LOG_GROUP, stream_name(job.name, host, started), line)
 
     # -- internals -----------------------------------------------------------------
-    def _end(self, job: ProcessingJob, outcome: ProcessingOutcome) -> None:
-        """Record the end (caller holds the lock); a job being stopped ends Stopped."""
+    def end(self, job: ProcessingJob, outcome: ProcessingOutcome) -> None:
         status = STOPPED if job.status == STOPPING else outcome.outcome
         job.status = status
         job.exit_message = outcome.exit_message
         if status == FAILED and outcome.failure_reason:
             job.failure_reason = outcome.failure_reason[:1024]
-        job.processing_end_time = job.last_modified_time = time.time()
-        self._save(job)
-
-    def _save(self, job: ProcessingJob) -> None:
+        now = time.time()
+        self.mark_ended(job, now)
+        job.last_modified_time = now
         self.jobs.save(job)
 
 

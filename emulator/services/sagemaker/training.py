@@ -18,7 +18,6 @@ from typing import Any
 
 from containers.contract import DEFAULT_BASE_DIR
 from emulator.core.errors import ResourceLimitExceededError, ValidationError
-from emulator.core.paging import ListQuery, paginate
 from emulator.core.safepath import UnsafePathError, container_path
 from emulator.observability.logs import TRAINING_LOG_GROUP, CloudWatchLogShipper, stream_name
 from emulator.observability.metrics import CloudWatchMetricShipper, MetricDefinition, compile_definitions, extract
@@ -28,8 +27,8 @@ from emulator.services.sagemaker.arns import training_job_arn
 from emulator.services.sagemaker.builtin_metrics import metric_definitions
 from emulator.services.sagemaker.caller import USER, Caller, confined_request
 from emulator.services.sagemaker.events import BackendEvents
+from emulator.services.sagemaker.queued_jobs import JobRecords
 from emulator.services.sagemaker.records import IN_PROGRESS, STOPPING, TrainingJob
-from emulator.services.sagemaker.running import RunningJobs
 from emulator.services.sagemaker.scheduler import Scheduler
 from emulator.services.sagemaker.store import RecordStore
 from emulator.services.sagemaker.table import RecordTable
@@ -57,7 +56,7 @@ class BackendSettings:
     max_instance_count: int = 8
 
 
-class TrainingJobBackend:
+class TrainingJobBackend(JobRecords[TrainingJob]):
     """Every training job of one account, across regions (names are unique per region).
 
     Args:
@@ -85,9 +84,7 @@ class TrainingJobBackend:
         self.logs = logs
         self.metrics = metrics
         self._definitions: dict[tuple[str, str], list[MetricDefinition]] = {}
-        self.jobs: RecordTable[TrainingJob] = RecordTable(store, KIND, TrainingJob.from_dict)
-        self._lock = self.jobs.lock
-        self.running = RunningJobs(self._lock, settings.stop_grace_seconds)
+        super().__init__(RecordTable(store, KIND, TrainingJob.from_dict), settings.stop_grace_seconds, "training job")
 
     # -- API operations -------------------------------------------------------------
     def create_training_job(self, region: str, request: dict[str, Any], caller: Caller = USER) -> TrainingJob:
@@ -122,34 +119,15 @@ class TrainingJobBackend:
         self.scheduler.submit((region, name))
         return job
 
-    def describe_training_job(self, region: str, name: str) -> TrainingJob:
-        return self.jobs.get(region, name)
+    describe_training_job = JobRecords.describe
+    list_training_jobs = JobRecords.list
+    stop_training_job = JobRecords.stop
 
-    def list_training_jobs(self, region: str, query: ListQuery) -> tuple[list[TrainingJob], str | None]:
-        return paginate(self.jobs.in_region(region), query)
-
-    def stop_training_job(self, region: str, name: str) -> None:
-        """StopTrainingJob: a queued job stops at once; a running one goes Stopping.
-
-        Raises:
-            ValidationError: unknown job, or a job that already ended.
-        """
-        with self._lock:
-            job = self.jobs.get(region, name)
-            if job.status == STOPPING:
-                return
-            if job.is_terminal:
-                raise ValidationError(
-                    f"The request was rejected because the training job is in status {job.status}."
-                )
-            now = time.time()
-            states.begin_stop(job, now)
-            if not job.started:
-                states.finish(job, "Stopped", now)
-            self._save(job)
-        signal = self.running.signal((region, name))
-        if signal is not None:
-            signal.request()
+    def enter_stop(self, job: TrainingJob, now: float) -> None:
+        """Secondary status Stopping; a job that has not started is Stopped at once."""
+        states.begin_stop(job, now)
+        if not job.started:
+            states.finish(job, "Stopped", now)
 
     def interrupt_training_job(self, region: str, name: str) -> None:
         """Inject a managed-spot interruption: the instance goes away, the job resumes later.

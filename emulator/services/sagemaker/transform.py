@@ -25,15 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from emulator.core.errors import ValidationError
-from emulator.core.paging import ListQuery, paginate
 from emulator.observability.logs import CloudWatchLogShipper
 from emulator.runners import s3io, serving
 from emulator.runners.base import Runner, StopSignal
 from emulator.runners.serving import ServingError, ServingHandle, ServingRequest
 from emulator.services.sagemaker.arns import model_arn, sagemaker_arn
 from emulator.services.sagemaker.endpoints import EndpointBackend, primary_container
-from emulator.services.sagemaker.records import COMPLETED, FAILED, IN_PROGRESS, STOPPED, STOPPING
-from emulator.services.sagemaker.running import RunningJobs
+from emulator.services.sagemaker.queued_jobs import QueuedJobBackend
+from emulator.services.sagemaker.records import COMPLETED, FAILED, STOPPED, STOPPING
 from emulator.services.sagemaker.scheduler import Scheduler
 from emulator.services.sagemaker.store import RecordStore
 from emulator.services.sagemaker.table import RecordTable
@@ -140,7 +139,7 @@ def _first_failure(futures: list[concurrent.futures.Future[None]], halt: _Halt) 
     return failure
 
 
-class TransformJobBackend:
+class TransformJobBackend(QueuedJobBackend[TransformJob, tuple[str, str | None]]):
     """Every transform job of one account, across regions.
 
     Args:
@@ -162,9 +161,8 @@ class TransformJobBackend:
         self.endpoints = endpoints
         self.logs = logs
         self.startup_timeout_seconds = startup_timeout_seconds
-        self.jobs: RecordTable[TransformJob] = RecordTable(store, KIND, TransformJob.from_dict)
-        self._lock = self.jobs.lock
-        self.running = RunningJobs(self._lock, settings.stop_grace_seconds)
+        super().__init__(RecordTable(store, KIND, TransformJob.from_dict), settings.stop_grace_seconds,
+                         "transform job")
 
     # -- API operations -------------------------------------------------------------
     def create_transform_job(self, region: str, request: dict[str, Any]) -> TransformJob:
@@ -187,28 +185,9 @@ class TransformJobBackend:
         self.scheduler.submit((region, name), kind="transform")
         return job
 
-    def describe_transform_job(self, region: str, name: str) -> TransformJob:
-        return self.jobs.get(region, name)
-
-    def list_transform_jobs(self, region: str, query: ListQuery) -> tuple[list[TransformJob], str | None]:
-        return paginate(self.jobs.in_region(region), query)
-
-    def stop_transform_job(self, region: str, name: str) -> None:
-        """StopTransformJob: Stopping while the container is ended, then Stopped (at once if not started)."""
-        with self._lock:
-            job = self.jobs.get(region, name)
-            if job.status == STOPPING:
-                return
-            if job.is_terminal:
-                raise ValidationError(f"The request was rejected because the transform job is in status {job.status}.")
-            job.status = STOPPING if job.started else STOPPED
-            if job.status == STOPPED:
-                job.transform_end_time = time.time()
-            job.last_modified_time = time.time()
-            self.jobs.save(job)
-        signal = self.running.signal((region, name))
-        if signal is not None:
-            signal.request()
+    describe_transform_job = QueuedJobBackend.describe
+    list_transform_jobs = QueuedJobBackend.list
+    stop_transform_job = QueuedJobBackend.stop
 
     # -- start-up and running ----------------------------------------------------------
     def recover(self) -> None:
@@ -216,29 +195,28 @@ class TransformJobBackend:
         for job in sorted((j for j in self.jobs.all() if not j.is_terminal), key=lambda j: j.creation_time):
             with self._lock:
                 if job.status == STOPPING:
-                    self._end(job, STOPPED, None)
+                    self.end(job, (STOPPED, None))
                     continue
                 job.started = False
                 job.objects_done = job.records_done = 0
                 self.jobs.save(job)
             self.scheduler.submit((job.region, job.name), kind="transform")
 
-    def run_job(self, key: tuple[str, str]) -> None:
-        """Run one queued job to its end; never raises."""
-        with self._lock:
-            job = self.jobs.find(key)
-            if job is None or job.status != IN_PROGRESS or job.started:
-                return
-            job.started = True
-            job.transform_start_time = job.log_epoch = job.last_modified_time = time.time()
-            self.jobs.save(job)
-            signal = self.running.begin(key)
-        status, reason = self.running.run(key, lambda stop: self._transform(job, stop),
-                                          lambda crash: (FAILED, crash), signal)
+    def mark_started(self, job: TransformJob, now: float) -> None:
+        job.transform_start_time = now
+
+    def mark_ended(self, job: TransformJob, now: float) -> None:
+        job.transform_end_time = now
+
+    def execute(self, job: TransformJob, stop: StopSignal) -> tuple[str, str | None]:
+        return self._transform(job, stop)
+
+    def crashed(self, reason: str) -> tuple[str, str | None]:
+        return FAILED, reason
+
+    def flush_logs(self) -> None:
         if self.logs is not None:
             self.logs.flush()
-        with self._lock:
-            self._end(job, status, reason)
 
     def workdir(self, job: TransformJob) -> Path:
         return self.settings.data_dir / "transform" / job.region / job.name / uuid.uuid4().hex[:8]
@@ -378,12 +356,14 @@ class TransformJobBackend:
         return reason
 
     # -- internals -----------------------------------------------------------------
-    def _end(self, job: TransformJob, status: str, reason: str | None) -> None:
-        """Record the end (caller holds the lock); a job being stopped ends Stopped."""
+    def end(self, job: TransformJob, outcome: tuple[str, str | None]) -> None:
+        status, reason = outcome
         job.status = STOPPED if job.status in (STOPPING, STOPPED) else status
         if job.status == FAILED and reason:
             job.failure_reason = reason[:1024]
-        job.transform_end_time = job.last_modified_time = time.time()
+        now = time.time()
+        self.mark_ended(job, now)
+        job.last_modified_time = now
         self.jobs.save(job)
 
     def _log(self, job: TransformJob, stream: str, line: str) -> None:
