@@ -220,11 +220,14 @@ class WhereStep(FilterStep):
             return None
         return self.bys[index % len(self.bys)]
 
-    def _resolve(self, ctx: Context, pred: Pred, trav: Traverser) -> Pred | None:
+    def _resolve(self, ctx: Context, pred: Pred, trav: Traverser, counter: list[int] | None = None) -> Pred | None:
+        """``pred`` with each label replaced by its object; the ``by()`` modulators apply round-robin
+        to the start label and then to the labels in the order the predicate names them."""
+        counter = counter if counter is not None else [0]
         args = []
         for arg in pred.args:
             if isinstance(arg, Pred):
-                inner = self._resolve(ctx, arg, trav)
+                inner = self._resolve(ctx, arg, trav, counter)
                 if inner is None:
                     return None
                 args.append(inner)
@@ -232,7 +235,8 @@ class WhereStep(FilterStep):
                 value = select_value(trav, arg, side_effects=ctx.side_effects)
                 if value is NOVALUE:
                     return None
-                by = self._by(1)
+                counter[0] += 1
+                by = self._by(counter[0])
                 if by is not None:
                     value = by.value_of(ctx, value, trav)
                     if value is NOVALUE:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.services.neptune.gremlin.bytecode import Pred
 from emulator.services.neptune.gremlin.engine import NOVALUE, Context, Traverser, register, run_nested, select_value
 from emulator.services.neptune.gremlin.steps.filters import WhereStep
 from emulator.services.neptune.gremlin.steps.match import Pattern, pattern_holds
@@ -44,32 +43,6 @@ class LabelledWhereStep(WhereStep):
             candidate = Pattern(self.steps)
             if candidate.connective is not None:
                 self.pattern = candidate
-
-    def _resolve(self, ctx: Context, pred: Pred, trav: Traverser, counter: list[int] | None = None) -> Pred | None:
-        """``pred`` with each label replaced by its object; the ``by()`` modulators apply round-robin
-        to the start label and then to the labels in the order the predicate names them."""
-        counter = counter if counter is not None else [0]
-        args = []
-        for arg in pred.args:
-            if isinstance(arg, Pred):
-                inner = self._resolve(ctx, arg, trav, counter)
-                if inner is None:
-                    return None
-                args.append(inner)
-            elif isinstance(arg, str):
-                value = select_value(trav, arg, side_effects=ctx.side_effects)
-                if value is NOVALUE:
-                    return None
-                counter[0] += 1
-                by = self._by(counter[0])
-                if by is not None:
-                    value = by.value_of(ctx, value, trav)
-                    if value is NOVALUE:
-                        return None
-                args.append(value)
-            else:
-                args.append(arg)
-        return Pred(pred.op, args, pred.text)
 
     def test(self, ctx: Context, trav: Traverser) -> bool:
         trav = trav.with_bulk(1)  # the patterns run as one traverser: a bulk would only multiply their work
