@@ -150,9 +150,7 @@ class ProcessingJobBackend(QueuedJobBackend[ProcessingJob, ProcessingOutcome]):
         job.exit_message = outcome.exit_message
         if status == FAILED and outcome.failure_reason:
             job.failure_reason = outcome.failure_reason[:1024]
-        now = time.time()
-        self.mark_ended(job, now)
-        job.last_modified_time = now
+        self.stamp_end(job, time.time())
         self.jobs.save(job)
 
 

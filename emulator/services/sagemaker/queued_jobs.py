@@ -41,12 +41,18 @@ class JobRecords(Generic[Job]):
         """Record the end time of ``job`` (its own member)."""
         raise NotImplementedError
 
+    def stamp_end(self, job: Job, now: float) -> None:
+        """The job has ended now: its end time and its last change."""
+        self.mark_ended(job, now)
+        job.last_modified_time = now
+
     def enter_stop(self, job: Job, now: float) -> None:
         """A stop was asked for: a queued job stops at once, a running one goes Stopping."""
         job.status = STOPPING if job.started else STOPPED
         if job.status == STOPPED:
-            self.mark_ended(job, now)
-        job.last_modified_time = now
+            self.stamp_end(job, now)
+        else:
+            job.last_modified_time = now
 
     def describe(self, region: str, name: str) -> Job:
         return self.jobs.get(region, name)

@@ -361,9 +361,7 @@ class TransformJobBackend(QueuedJobBackend[TransformJob, tuple[str, str | None]]
         job.status = STOPPED if job.status in (STOPPING, STOPPED) else status
         if job.status == FAILED and reason:
             job.failure_reason = reason[:1024]
-        now = time.time()
-        self.mark_ended(job, now)
-        job.last_modified_time = now
+        self.stamp_end(job, time.time())
         self.jobs.save(job)
 
     def _log(self, job: TransformJob, stream: str, line: str) -> None:
