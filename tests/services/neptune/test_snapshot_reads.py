@@ -126,18 +126,18 @@ class LongWrite:
     """A write traversal on its own websocket that holds the graph for write until its timeout rolls it back.
 
     150 ``slowwrite`` vertices are written "before" first; the traversal sets the first to "after", then
-    walks 150^3 traversers, so only its 6 s ``evaluationTimeout`` ends it.
+    walks 150^3 traversers, so only its ``evaluationTimeout`` ends it.
     """
 
-    def __init__(self, server: GraphServer, g: GraphTraversalSource) -> None:
-        self.server, self.g = server, g
+    def __init__(self, server: GraphServer, g: GraphTraversalSource, timeout_ms: int = 6000) -> None:
+        self.server, self.g, self.timeout_ms = server, g, timeout_ms
         self.remote = DriverRemoteConnection(ws_url(server), "g")
         self.outcome: list[BaseException] = []
         self.runner = threading.Thread(target=self._write)
 
     def _write(self) -> None:
         try:
-            traversal().with_remote(self.remote).with_("evaluationTimeout", 6000).V().has_label("slowwrite") \
+            traversal().with_remote(self.remote).with_("evaluationTimeout", self.timeout_ms).V().has_label("slowwrite") \
                 .property("state", "after").V().V().V().count().next()
         except BaseException as error:
             self.outcome.append(error)
@@ -190,7 +190,8 @@ def test_script_and_http_reads_are_not_held_back_by_a_long_write(server: GraphSe
     neptune = neptune_client(server.url)
     g = traversal().with_remote(reader_remote)
     try:
-        with LongWrite(server, g) as write:
+        # snapshot reads scan the file's tables: on a graph earlier tests filled, three of them can take seconds
+        with LongWrite(server, g, timeout_ms=20_000) as write:
             script_states = scripts.submit("g.V().hasLabel('slowwrite').values('state').dedup()").all().result()
             script_count = scripts.submit("g.V().hasLabel('slowwrite').count().next()").all().result()
             http = neptune.execute_gremlin_query(gremlinQuery="g.V().hasLabel('slowwrite').values('state').dedup()")
