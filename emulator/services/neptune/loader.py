@@ -25,10 +25,18 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from itertools import chain, islice, repeat
 from typing import Any
 
 from emulator.services.neptune import errors
-from emulator.services.neptune.csvformat import CsvFormatError, Header, convert, parse_header, split_labels
+from emulator.services.neptune.csvformat import (
+    CsvFormatError,
+    Header,
+    convert,
+    convert_column,
+    parse_header,
+    split_labels,
+)
 from emulator.services.neptune.gremlin.predicates import values_equal
 from emulator.services.neptune.staging import LoadConflict, StagedLoad
 from emulator.services.neptune.store import (
@@ -37,6 +45,9 @@ from emulator.services.neptune.store import (
     EdgeRecord,
     GraphError,
     GraphStore,
+    VertexRecord,
+    encode_props,
+    encode_props_columns,
     put_vertex_value,
 )
 
@@ -45,6 +56,8 @@ log = logging.getLogger(__name__)
 MAX_ERROR_LOGS = 10_000
 MAX_JOBS_LISTED = 1024
 CANCEL_CHECK_EVERY = 20_000
+# a chunk short enough that a reader waiting for the interpreter lock never waits long behind one
+CHUNK_ROWS = 2_000
 FINISHED = frozenset({"LOAD_COMPLETED", "LOAD_FAILED", "LOAD_CANCELLED_BY_USER", "LOAD_CANCELLED_DUE_TO_ERRORS",
                       "LOAD_UNEXPECTED_ERROR", "LOAD_S3_READ_ERROR", "LOAD_S3_ACCESS_DENIED_ERROR",
                       "LOAD_FAILED_BECAUSE_DEPENDENCY_NOT_SATISFIED", "LOAD_FAILED_INVALID_REQUEST"})
@@ -197,8 +210,9 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 class FileApplier:
     """Applies the rows of parsed files to one transaction, counting into the job's feeds."""
 
-    def __init__(self, tx: StagedLoad, job: LoadJob) -> None:
+    def __init__(self, tx: StagedLoad, job: LoadJob, chunk_rows: int = CHUNK_ROWS) -> None:
         self.tx = tx
+        self.chunk_rows = chunk_rows  # edge rows per column-wise chunk (0: row by row only)
         self.store = tx.store
         self.job = job
         self.fail_on_error = job.options.fail_on_error
@@ -224,9 +238,25 @@ class FileApplier:
         else:
             apply_row = self._edge_applier(feed, header)
         width = header.width
+        chunk_applier = self._edge_chunk_applier(header) if header.kind == "edge" and self.chunk_rows else None
+        if chunk_applier is None:
+            self._apply_rows(feed, width, apply_row, enumerate(rows, start=1))
+            return
+        done = 0  # rows before this chunk
+        while chunk := list(islice(rows, self.chunk_rows)):
+            if self.job.cancel_requested:
+                raise LoadStopped("LOAD_CANCELLED_BY_USER")
+            if chunk_applier(chunk):
+                feed.totalRecords += len(chunk)
+            else:  # a row needs its own answer: the whole chunk goes row by row
+                self._apply_rows(feed, width, apply_row, enumerate(chunk, start=done + 1))
+            done += len(chunk)
+
+    def _apply_rows(self, feed: FeedStatus, width: int, apply_row: Callable[[list[str], int], None],
+                    numbered: Iterator[tuple[int, list[str]]]) -> None:
         records = 0
-        try:  # the hot loop of a load: one call per row, counters kept in locals
-            for number, row in enumerate(rows, start=1):
+        try:  # one call per row, counters kept in locals
+            for number, row in numbered:
                 # no time.sleep(0) hand-over here: on a busy machine each one gave the core away for about a
                 # millisecond (5 s of a 1M-edge load); the graph process's short switch interval lets readers in
                 if not number % CANCEL_CHECK_EVERY and self.job.cancel_requested:
@@ -296,7 +326,7 @@ class FileApplier:
         columns = [(index, column.name, column) for index, column in header.columns]
         tx = self.tx
         staged_vertices, live_vertices = tx.vertices, tx.live.vertices  # the staged map's get, inlined
-        staged_edges, live_edges = tx.edges, tx.live.edges
+        staged_edges, shadows, live_edges = tx.edges, tx.edge_shadows, tx.live.edges
         seen = self.seen
 
         def apply_row(row: list[str], number: int) -> None:
@@ -322,9 +352,9 @@ class FileApplier:
                 feed.totalDuplicates += 1
             else:
                 seen.add(eid)
-            edge = staged_edges.get(eid) or live_edges.get(eid)
-            if edge is None:  # StagedLoad.add_edge, inlined: the id is free and the label is not empty
-                staged_edges[eid] = EdgeRecord(eid, label, out_v, in_v, props)
+            edge = staged_edges.get(eid) or shadows.get(eid) or live_edges.get(eid)
+            if edge is None:  # the id is free and the label is not empty
+                tx.add_new_edges([EdgeRecord(eid, label, out_v, in_v, props)])
                 return
             if edge.out_v.id != out_v.id or edge.in_v.id != in_v.id or edge.label != label:
                 raise GraphError(f"Edge {eid} already exists with other ~from, ~to or ~label")
@@ -332,6 +362,63 @@ class FileApplier:
                 tx.set_edge_property(edge, key, value)
 
         return apply_row
+
+    def _edge_chunk_applier(self, header: Header) -> Callable[[list[list[str]]], bool]:
+        """The chunk function of one edge file: a chunk of rows applied column by column (one C-level loop
+        per column and per check) when every row is a well-formed new edge between known vertices; for
+        any other chunk it applies nothing and returns False, and the row path gives each row its answer."""
+        id_index, label_index = header.id_index, header.label_index
+        from_index, to_index = header.from_index, header.to_index
+        width = header.width
+        columns = [(index, column.name, column) for index, column in header.columns]
+        tx = self.tx
+        staged_vertex, live_vertex = tx.vertices.get, tx.live.vertices.get
+        live_edges = tx.live.edges
+        seen = self.seen
+        names = [name for _index, name, _column in columns]
+
+        def apply_chunk(rows: list[list[str]]) -> bool:
+            if set(map(len, rows)) != {width}:
+                return False
+            cells = list(zip(*rows, strict=True))  # every row is width long
+            ids, labels = cells[id_index], cells[label_index]  # type: ignore[index]
+            outs, ins = cells[from_index], cells[to_index]  # type: ignore[index]
+            if "" in ids or "" in labels or "" in outs or "" in ins:
+                return False
+            fresh = set(ids)  # no id twice, none seen in this load (staged) or in the graph
+            if len(fresh) != len(ids) or not seen.isdisjoint(fresh) or not live_edges.keys().isdisjoint(fresh):
+                return False
+            value_columns = []
+            for index, _name, column in columns:
+                values = convert_column(cells[index], column)
+                if values is None:
+                    return False
+                value_columns.append(values)
+            out_vs, in_vs = list(map(staged_vertex, outs)), list(map(staged_vertex, ins))
+            ends_staged = None not in out_vs and None not in in_vs
+            if not ends_staged:  # some ends are in the graph already
+                out_vs, in_vs = with_live(out_vs, outs), with_live(in_vs, ins)
+                if None in out_vs or None in in_vs:
+                    return False
+            if None in chain.from_iterable(value_columns):  # an empty cell: no property on that edge
+                props = [{name: value for name, value in zip(names, values, strict=True) if value is not None}
+                         for values in zip(*value_columns, strict=True)]
+                texts = list(map(encode_props, props))
+            else:
+                props = list(map(dict, map(zip, repeat(names), zip(*value_columns, strict=True)))) if names \
+                    else [{} for _ in ids]
+                texts = encode_props_columns(names, value_columns) if names else [None] * len(ids)
+                if texts is None:
+                    texts = list(map(encode_props, props))
+            records = list(map(EdgeRecord, ids, labels, out_vs, in_vs, props))
+            seen.update(fresh)
+            tx.add_new_edges(records, list(zip(ids, labels, outs, ins, texts, strict=True)), ends_staged)
+            return True
+
+        def with_live(found: list[VertexRecord | None], vids: tuple[str, ...]) -> list[VertexRecord | None]:
+            return [vertex or live_vertex(vid) for vertex, vid in zip(found, vids, strict=True)]
+
+        return apply_chunk
 
 
 def put_values(props: dict[str, list[Any]], key: str, values: list[Any], cardinality: str) -> None:
@@ -369,9 +456,10 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def apply_files(tx: StagedLoad, job: LoadJob, files: Iterable[tuple[FeedStatus, bytes]]) -> None:
+def apply_files(tx: StagedLoad, job: LoadJob, files: Iterable[tuple[FeedStatus, bytes]],
+                chunk_rows: int = CHUNK_ROWS) -> None:
     """Apply files in order (the caller puts vertex files first)."""
-    applier = FileApplier(tx, job)
+    applier = FileApplier(tx, job, chunk_rows)
     for feed, data in files:
         feed.status = "LOAD_IN_PROGRESS"
         feed.startTime = int(time.time())

@@ -11,8 +11,10 @@ the graph alone only to link the new records in: the load appears whole, at once
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
 from emulator.services.neptune.store import (
@@ -22,26 +24,31 @@ from emulator.services.neptune.store import (
     GraphStore,
     VertexRecord,
     check_value,
-    encode_props,
+    edge_row,
     put_vertex_value,
+    vertex_row,
 )
 
 Record = TypeVar("Record", VertexRecord, EdgeRecord)
+_ID, _OUT_V, _IN_V = attrgetter("id"), attrgetter("out_v"), attrgetter("in_v")
+_OUT_E, _IN_E = attrgetter("out_e"), attrgetter("in_e")
 
 
 class StagedMap(Generic[Record]):
-    """``get``/``in`` over the staged records first, then the live graph's."""
+    """``get``/``in`` over the staged records first (each layer in turn), then the live graph's."""
 
-    def __init__(self, staged: dict[str, Record], live: dict[str, Record]) -> None:
-        self.staged = staged
-        self.live = live
+    def __init__(self, *layers: dict[str, Record]) -> None:
+        self.layers = layers
 
     def get(self, key: str, default: Record | None = None) -> Record | None:
-        found = self.staged.get(key)
-        return found if found is not None else self.live.get(key, default)
+        for layer in self.layers:
+            found = layer.get(key)
+            if found is not None:
+                return found
+        return default
 
     def __contains__(self, key: object) -> bool:
-        return key in self.staged or key in self.live
+        return any(key in layer for layer in self.layers)
 
 
 class StagedGraph:
@@ -49,7 +56,7 @@ class StagedGraph:
 
     def __init__(self, load: StagedLoad) -> None:
         self.vertices = StagedMap(load.vertices, load.live.vertices)
-        self.edges = StagedMap(load.edges, load.live.edges)
+        self.edges = StagedMap(load.edges, load.edge_shadows, load.live.edges)
 
 
 class LoadConflict(GraphError):
@@ -62,10 +69,18 @@ class StagedLoad:
     def __init__(self, store: GraphStore) -> None:
         self.live = store
         self.vertices: dict[str, VertexRecord] = {}  # new vertices and shadows of changed ones
-        self.edges: dict[str, EdgeRecord] = {}
+        self.edges: dict[str, EdgeRecord] = {}  # new edges
+        self.edge_shadows: dict[str, EdgeRecord] = {}  # copies of the existing edges the load changes
         # id -> (label, props) of an existing element when it was first shadowed, to see a change meanwhile
         self.vertex_seen: dict[str, tuple[str, dict[str, list[Any]]]] = {}
         self.edge_seen: dict[str, dict[str, Any]] = {}
+        # new edges whose end is an existing vertex: that vertex's list gets them at publish
+        self.pending_out: list[EdgeRecord] = []
+        self.pending_in: list[EdgeRecord] = []
+        # SQLite rows of edges added by :meth:`add_new_edges` with their rows; the rows of the others (and of
+        # those changed after) are made at publish, from the records
+        self.edge_rows: dict[str, tuple[Any, ...]] = {}
+        self.late_edges: dict[str, None] = {}
         self.store = StagedGraph(self)
 
     # -- what the appliers call --------------------------------------------------------
@@ -89,17 +104,48 @@ class StagedLoad:
     def add_edge(self, eid: str, label: str, out_v: VertexRecord, in_v: VertexRecord,
                  props: dict[str, Any] | None = None) -> EdgeRecord:
         """A new edge; ``props`` are values already checked (the loader's converted cells)."""
-        edges = self.edges
-        if eid in edges or eid in self.live.edges:
+        if eid in self.edges or eid in self.live.edges:
             raise GraphError(f"Edge with id already exists: {eid}")
         if not label:
             raise GraphError("Label can not be empty")
-        edge = edges[eid] = EdgeRecord(eid, label, out_v, in_v, props)  # endpoints resolved at publish
+        edge = EdgeRecord(eid, label, out_v, in_v, props)
+        self.add_new_edges([edge])
+        self.late_edges[eid] = None
         return edge
+
+    def add_new_edges(self, edges: list[EdgeRecord], rows: list[tuple[Any, ...]] | None = None,
+                      ends_staged: bool = False) -> None:
+        """New edges, in file order: ids free, labels set, ends found (staged or live) by the caller.
+
+        A new vertex is not reachable by readers yet, so it gets its edges now, in order; an existing
+        vertex gets them at publish. ``rows`` are the edges' SQLite rows, when the caller made them;
+        ``ends_staged``: the caller found every end among the staged vertices.
+        """
+        if ends_staged and not self.vertex_seen:  # every end is a new vertex: a fresh load's case, in C loops
+            deque(map(list.append, map(_OUT_E, map(_OUT_V, edges)), edges), maxlen=0)
+            deque(map(list.append, map(_IN_E, map(_IN_V, edges)), edges), maxlen=0)
+        else:
+            staged_vertices, shadowed = self.vertices, self.vertex_seen
+            for edge in edges:
+                out_v, in_v = edge.out_v, edge.in_v
+                if staged_vertices.get(out_v.id) is out_v and out_v.id not in shadowed:
+                    out_v.out_e.append(edge)
+                else:
+                    self.pending_out.append(edge)
+                if staged_vertices.get(in_v.id) is in_v and in_v.id not in shadowed:
+                    in_v.in_e.append(edge)
+                else:
+                    self.pending_in.append(edge)
+        self.edges.update(zip(map(_ID, edges), edges, strict=True))
+        if rows is None:
+            self.late_edges.update(dict.fromkeys(map(_ID, edges)))
+        else:
+            self.edge_rows.update(zip(map(_ID, edges), rows, strict=True))
 
     def set_edge_property(self, edge: EdgeRecord, key: str, value: Any) -> None:
         check_value(value)
         self._own_edge(edge).props[key] = value
+        self.late_edges[edge.id] = None
 
     def _own_vertex(self, vertex: VertexRecord) -> VertexRecord:
         staged = self.vertices.get(vertex.id)
@@ -111,11 +157,12 @@ class StagedLoad:
         return shadow
 
     def _own_edge(self, edge: EdgeRecord) -> EdgeRecord:
-        staged = self.edges.get(edge.id)
+        staged = self.edges.get(edge.id) or self.edge_shadows.get(edge.id)
         if staged is not None:
             return staged
         self.edge_seen[edge.id] = dict(edge.props)
-        shadow = self.edges[edge.id] = EdgeRecord(edge.id, edge.label, edge.out_v, edge.in_v, dict(edge.props))
+        shadow = self.edge_shadows[edge.id] = EdgeRecord(edge.id, edge.label, edge.out_v, edge.in_v,
+                                                         dict(edge.props))
         return shadow
 
     # -- publishing --------------------------------------------------------------------
@@ -131,9 +178,8 @@ class StagedLoad:
             LoadConflict: another request created, changed or dropped what the load used meanwhile.
         """
         store = self.live
-        vertex_rows = [(v.id, v.label, encode_props(v.props) if v.props else None) for v in self.vertices.values()]
-        edge_rows = [(e.id, e.label, e.out_v.id, e.in_v.id, encode_props(e.props) if e.props else None)
-                     for e in self.edges.values()]
+        vertex_rows = list(map(vertex_row, self.vertices.values()))
+        edge_rows = self._edge_rows()
         lock = store.lock
         lock.reserve()
         try:
@@ -148,12 +194,23 @@ class StagedLoad:
         finally:
             lock.release()
 
+    def _edge_rows(self) -> list[tuple[Any, ...]]:
+        """The SQLite rows of the new edges in file order (the order a restart reads them back in), then of
+        the changed ones; a row made with its edge is used while the edge is unchanged since."""
+        made, late = self.edge_rows, self.late_edges
+        if not late:
+            return list(made.values())
+        rows = [made[eid] if eid in made and eid not in late else edge_row(edge) for eid, edge in self.edges.items()]
+        rows.extend(map(edge_row, self.edge_shadows.values()))
+        return rows
+
     def _prepare_links(self) -> Links:
         """Check for conflicts and prepare everything linking needs, while readers go on (the writer's
-        place is reserved), in one pass over the staged records.
+        place is reserved): the staged vertices, the changed edges, the new edges' ids in one set
+        test, and the new edges that end at an existing vertex.
 
-        New records are not reachable yet, so their edge lists are filled here; only appends to
-        live vertices wait for the lock. A conflict leaves new records half-linked: the load is dropped.
+        New vertices already hold their new edges (:meth:`add_new_edges`); only appends to live
+        vertices wait for the lock. A conflict leaves new records half-linked: the load is dropped.
         """
         live_vertices, live_edges = self.live.vertices, self.live.edges
         staged_vertices, vertex_seen, edge_seen = self.vertices, self.vertex_seen, self.edge_seen
@@ -170,38 +227,28 @@ class StagedLoad:
                 if current is None or (current.label, current.props) != seen:
                     raise LoadConflict(f"Vertex {vid} was changed by another request during the load")
                 links.vertex_shadows.append((current, staged))
-        new_edges = links.new_edges
-        for eid, edge in self.edges.items():
-            seen_props = edge_seen.get(eid)
+        for eid, seen_props in edge_seen.items():
             current_edge = live_edges.get(eid)
-            if seen_props is not None:
-                if current_edge is None or current_edge.props != seen_props:
-                    raise LoadConflict(f"Edge {eid} was changed by another request during the load")
-                links.edge_shadows.append((current_edge, edge))
-                continue
-            if current_edge is not None:
-                raise LoadConflict(f"Edge {eid} was created by another request during the load")
-            end = edge.out_v
-            out_v = new_vertices.get(end.id)
-            if out_v is not None:
-                out_v.out_e.append(edge)
-            else:
-                out_v = live_vertices.get(end.id)
-                if out_v is None or (out_v is not end and end.id not in staged_vertices):
-                    raise LoadConflict(f"Vertex {end.id} of edge {eid} was removed by another request during the load")
-                live_out.setdefault(end.id, []).append(edge)
-            end = edge.in_v
-            in_v = new_vertices.get(end.id)
-            if in_v is not None:
-                in_v.in_e.append(edge)
-            else:
-                in_v = live_vertices.get(end.id)
-                if in_v is None or (in_v is not end and end.id not in staged_vertices):
-                    raise LoadConflict(f"Vertex {end.id} of edge {eid} was removed by another request during the load")
-                live_in.setdefault(end.id, []).append(edge)
-            edge.out_v, edge.in_v = out_v, in_v
-            new_edges[eid] = edge
+            if current_edge is None or current_edge.props != seen_props:
+                raise LoadConflict(f"Edge {eid} was changed by another request during the load")
+            links.edge_shadows.append((current_edge, self.edge_shadows[eid]))
+        if not live_edges.keys().isdisjoint(self.edges.keys()):  # one pass in C over the smaller side
+            clash = next(eid for eid in self.edges if eid in live_edges)
+            raise LoadConflict(f"Edge {clash} was created by another request during the load")
+        for edge in self.pending_out:
+            edge.out_v = self._live_end(edge.out_v, edge, live_out)
+        for edge in self.pending_in:
+            edge.in_v = self._live_end(edge.in_v, edge, live_in)
+        links.new_edges = self.edges
         return links
+
+    def _live_end(self, end: VertexRecord, edge: EdgeRecord, appends: dict[str, list[EdgeRecord]]) -> VertexRecord:
+        """The live record of an existing vertex at an end of a new edge (which its list gets at linking)."""
+        current = self.live.vertices.get(end.id)
+        if current is None or (current is not end and end.id not in self.vertices):
+            raise LoadConflict(f"Vertex {end.id} of edge {edge.id} was removed by another request during the load")
+        appends.setdefault(end.id, []).append(edge)
+        return current
 
     def _link(self, links: Links) -> None:
         """Make the load visible (hold the write lock): dictionary merges and the live vertices' appends."""

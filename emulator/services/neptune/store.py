@@ -27,11 +27,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import json.encoder
+import math
 import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +145,38 @@ _encode = _props_encoder()
 def encode_props(props: dict[str, Any]) -> str | None:
     """Properties as stored in SQLite (JSON, dates tagged); ``None`` when empty."""
     return _encode(props) if props else None
+
+
+def encode_props_columns(names: list[str], columns: list[list[Any]]) -> list[str] | None:
+    """:func:`encode_props` of every row of whole columns (``names[i]``'s values in ``columns[i]``, none
+    missing), the same text built a column at a time; ``None`` for a column of another type than
+    str, int or finite float (the caller encodes those rows one by one)."""
+    fragments = []
+    for name, values in zip(names, columns, strict=True):
+        kinds = set(map(type, values))
+        if kinds == {str}:
+            texts = map(json.encoder.encode_basestring_ascii, values)
+        elif kinds == {int} or kinds == {float} and math.isfinite(sum(values)):  # NaN and inf: not JSON
+            texts = map(repr, values)
+        elif not values:
+            texts = iter(())
+        else:
+            return None
+        key = json.encoder.encode_basestring_ascii(name) + ":"
+        fragments.append([key + text for text in texts])
+    if not fragments:
+        return []
+    return ["{" + ",".join(row) + "}" for row in zip(*fragments, strict=True)]
+
+
+def vertex_row(vertex: VertexRecord) -> tuple[str, str, str | None]:
+    """A vertex as a row of the ``vertices`` table."""
+    return vertex.id, vertex.label, encode_props(vertex.props)
+
+
+def edge_row(edge: EdgeRecord) -> tuple[str, str, str, str, str | None]:
+    """An edge as a row of the ``edges`` table."""
+    return edge.id, edge.label, edge.out_v.id, edge.in_v.id, encode_props(edge.props)
 
 
 def decode_props(text: str | None) -> dict[str, Any]:
@@ -368,6 +402,23 @@ def _same_value(a: Any, b: Any) -> bool:
                                              isinstance(a, int | float) and isinstance(b, int | float) and a == b)
 
 
+ROWS_PER_INSERT = 100
+
+
+def insert_rows(db: sqlite3.Connection, head: str, rows: list[tuple[Any, ...]], width: int) -> None:
+    """Run ``head`` (``INSERT ... VALUES``) for every row, in order, ``ROWS_PER_INSERT`` rows a statement
+    (a third less time than one statement a row for a million-edge load)."""
+    one = "(" + ",".join("?" * width) + ")"
+    whole = len(rows) - len(rows) % ROWS_PER_INSERT
+    if whole:
+        statement = head + ",".join([one] * ROWS_PER_INSERT)
+        flat = chain.from_iterable
+        for start in range(0, whole, ROWS_PER_INSERT):
+            db.execute(statement, tuple(flat(rows[start:start + ROWS_PER_INSERT])))
+    if whole < len(rows):
+        db.executemany(head + one, rows[whole:])
+
+
 class GraphStore:
     """The whole graph in memory, mirrored to a SQLite file.
 
@@ -499,13 +550,13 @@ class GraphStore:
             if vertex is None:
                 vertex_gone.append((vid,))
             else:
-                vertex_rows.append((vid, vertex.label, encode_props(vertex.props)))
+                vertex_rows.append(vertex_row(vertex))
         for eid in tx.edge_before:
             edge = edges.get(eid)
             if edge is None:
                 edge_gone.append((eid,))
             else:
-                edge_rows.append((eid, edge.label, edge.out_v.id, edge.in_v.id, encode_props(edge.props)))
+                edge_rows.append(edge_row(edge))
         with self._db_lock:
             self._write_rows(vertex_gone, vertex_rows, edge_gone, edge_rows, extra)
         tx.vertex_before.clear()
@@ -529,11 +580,8 @@ class GraphStore:
                 db.executemany("DELETE FROM edges WHERE id = ?", edge_gone)
             if vertex_gone:
                 db.executemany("DELETE FROM vertices WHERE id = ?", vertex_gone)
-            if vertex_rows:
-                db.executemany("INSERT OR REPLACE INTO vertices (id, label, props) VALUES (?, ?, ?)", vertex_rows)
-            if edge_rows:
-                db.executemany("INSERT OR REPLACE INTO edges (id, label, out_v, in_v, props) VALUES (?, ?, ?, ?, ?)",
-                               edge_rows)
+            insert_rows(db, "INSERT OR REPLACE INTO vertices (id, label, props) VALUES ", vertex_rows, 3)
+            insert_rows(db, "INSERT OR REPLACE INTO edges (id, label, out_v, in_v, props) VALUES ", edge_rows, 5)
             for sql, params in extra:
                 db.execute(sql, params)
             db.execute("COMMIT")
