@@ -425,9 +425,11 @@ def put_values(props: dict[str, list[Any]], key: str, values: list[Any], cardina
     """A new vertex's values of one column (``single``: the last; ``set``: each once, in order)."""
     if cardinality == "single":
         props[key] = [values[-1]]
-        return
-    for value in values:
-        put_vertex_value(props, key, value, "set")
+    elif key not in props:  # one cell's values have the column's one type: equal values are the same value
+        props[key] = list(dict.fromkeys(values))
+    else:
+        for value in values:
+            put_vertex_value(props, key, value, "set")
 
 
 def csv_rows(data: bytes) -> Iterator[list[str]]:

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from emulator.services.neptune.loader import FeedStatus, LoadJob, LoadOptions, LoadStopped, apply_files
+from emulator.services.neptune.loader import FeedStatus, LoadJob, LoadOptions, LoadStopped, apply_files, put_values
 from emulator.services.neptune.staging import StagedLoad
-from emulator.services.neptune.store import GraphStore
+from emulator.services.neptune.store import GraphStore, put_vertex_value
 
 LIVE_VERTICES = ["a", "b", "shadowed"]
 
@@ -143,3 +143,15 @@ def test_a_clean_file_goes_through_the_chunk_path(tmp_path: Path) -> None:
     apply_files(staged, job, [(FeedStatus("v"), VERTICES.encode()), (FeedStatus("e"), GOOD_EDGES.encode())], 4)
     assert len(staged.edge_rows) == 6 and not staged.late_edges
     assert list(staged.edge_rows) == ["e1", "e2", "e3", "e4", "e5", "e6"]
+
+
+@pytest.mark.parametrize("values", [["a", "b", "a", "c", "b"], [1, 2, 1, 3], [0.0, -0.0, 1.5, 1.5],
+                                    [float("nan"), float("nan"), 2.0], [True, False, True]])
+def test_a_new_vertex_set_column_keeps_each_value_once_in_order(values: list[Any]) -> None:
+    """One pass for a whole cell gives what adding its values one by one gives (that pass was quadratic)."""
+    at_once: dict[str, list[Any]] = {}
+    put_values(at_once, "k", values, "set")
+    one_by_one: dict[str, list[Any]] = {}
+    for value in values:
+        put_vertex_value(one_by_one, "k", value, "set")
+    assert [repr(v) for v in at_once["k"]] == [repr(v) for v in one_by_one["k"]]
