@@ -56,8 +56,9 @@ log = logging.getLogger(__name__)
 MAX_ERROR_LOGS = 10_000
 MAX_JOBS_LISTED = 1024
 CANCEL_CHECK_EVERY = 20_000
-# a chunk short enough that a reader waiting for the interpreter lock never waits long behind one
-CHUNK_ROWS = 2_000
+# edge rows per column-wise chunk: short, as each C-level step over a chunk (the csv reader's rows, a set, a
+# map) holds the interpreter lock throughout, and a point read waits behind it
+CHUNK_ROWS = 500
 FINISHED = frozenset({"LOAD_COMPLETED", "LOAD_FAILED", "LOAD_CANCELLED_BY_USER", "LOAD_CANCELLED_DUE_TO_ERRORS",
                       "LOAD_UNEXPECTED_ERROR", "LOAD_S3_READ_ERROR", "LOAD_S3_ACCESS_DENIED_ERROR",
                       "LOAD_FAILED_BECAUSE_DEPENDENCY_NOT_SATISFIED", "LOAD_FAILED_INVALID_REQUEST"})
