@@ -32,6 +32,19 @@ class GraphUnavailable(Exception):
     """The graph server did not answer (down, restarting, or the query failed)."""
 
 
+class GraphRefused(GraphUnavailable):
+    """The graph server answered a 4xx: the request was wrong (an unknown ML id), the server is fine.
+
+    A subclass so that every page that only knows :class:`GraphUnavailable` still catches it; the console
+    shows it with its own status and Neptune's message.
+    """
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 def literal(text: str) -> str:
     """``text`` as a Gremlin single-quoted string literal."""
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
@@ -104,15 +117,33 @@ class GraphReader:
                           "target": str(ends["IN"]["id"])})
         return {"centre": str(centre[0]["id"]), "nodes": list(nodes.values()), "edges": links, "more": more}
 
-    def _call(self, request: urllib.request.Request) -> Any:
+    def get(self, path: str, timeout: float = TIMEOUT_SECONDS) -> Any:
+        """``GET`` of ``path`` (already escaped by the caller), as JSON."""
+        return self._call(urllib.request.Request(self.url + path), timeout)
+
+    def _call(self, request: urllib.request.Request, timeout: float = TIMEOUT_SECONDS) -> Any:
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as answer:
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
                 return json.loads(answer.read())
         except urllib.error.HTTPError as error:
             detail = error.read().decode(errors="replace")[:500]
+            if 400 <= error.code < 500:
+                raise GraphRefused(error.code, neptune_message(detail)) from None
             raise GraphUnavailable(f"the graph server answered {error.code}: {detail}") from None
         except (OSError, ValueError) as error:
             raise GraphUnavailable(f"the graph server at {self.url} did not answer: {error}") from None
+
+
+def neptune_message(body: str) -> str:
+    """The text of a Neptune error answer (``{"code", "detailedMessage"}``), or the body as it came."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(answer, dict):
+        return body
+    code, message = answer.get("code"), answer.get("detailedMessage") or answer.get("message")
+    return f"{code}: {message}" if code and message else str(message or body)
 
 
 def plain(value: Any) -> Any:
