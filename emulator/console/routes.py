@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, stream_with_context, url_for
 
-from emulator.console import glue_runs, graph, guard, s3_browser
+from emulator.console import glue_runs, graph, guard, neptune_ml, s3_browser
 from emulator.console.kinds import JobKind, job_kinds, overview_counts
 from emulator.console.listing import PAGE_SIZES, SORT_COLUMNS, ListRequest, list_page
 from emulator.console.paths import PREFIX
@@ -162,6 +162,11 @@ def console_blueprint(control: ControlPlane, health_facts: Callable[[], dict[str
     def graph_unavailable(error: graph.GraphUnavailable) -> tuple[str, int]:
         return render_template("error.html", message=str(error), status=503), 503
 
+    @blueprint.errorhandler(graph.GraphRefused)
+    def graph_refused(error: graph.GraphRefused) -> tuple[str, int]:
+        """A 4xx from the graph server (an unknown ML id) is that answer, not an unavailable server."""
+        return render_template("error.html", message=error.message, status=error.status), error.status
+
     def graph_reader() -> graph.GraphReader:
         url = health_facts().get("graph")
         if not url:
@@ -191,6 +196,30 @@ def console_blueprint(control: ControlPlane, health_facts: Callable[[], dict[str
         """One click of the explorer: a vertex's edges, at most ``limit`` of them (bounded server-side)."""
         found = graph_reader().neighbourhood(request.args.get("id", "")[:1024], graph.bound(request.args.get("limit")))
         return Response(json.dumps(found), content_type="application/json")
+
+    def sagemaker_lookup(slug: str, name: str) -> dict[str, Any] | None:
+        """The console's Describe of a SageMaker resource behind an ML record (``None``: not here)."""
+        try:
+            return kinds[slug].describe(default_region, name)
+        except (KeyError, ServiceError):
+            return None
+
+    def ml_reader() -> neptune_ml.NeptuneMlReader:
+        return neptune_ml.NeptuneMlReader(graph_reader(), sagemaker_lookup)
+
+    @blueprint.get(f"{PREFIX}/graph/ml")
+    def graph_ml() -> str:
+        return render_template("graph_ml.html", tables=ml_reader().every_kind(), titles=neptune_ml.TITLES,
+                               shown=neptune_ml.RECORDS_SHOWN)
+
+    @blueprint.get(f"{PREFIX}/graph/ml/<kind>/<ml_id>")
+    def graph_ml_record(kind: str, ml_id: str) -> str:
+        try:
+            neptune_ml.ml_kind(kind)
+        except LookupError:
+            abort(404)
+        record = ml_reader().record(kind, ml_id)
+        return render_template("graph_ml_record.html", record=record, title=neptune_ml.TITLES[kind])
 
     @blueprint.get(f"{PREFIX}/s3")
     def s3_buckets() -> str:
