@@ -297,3 +297,28 @@ def test_compare_overlays_the_metrics_of_jobs_ticked_in_the_list(page: Any, harb
     assert chart.get_attribute("data-series") == "2"
     assert chart.get_attribute("data-points") == "8,8"
     screenshot(page, "training-jobs-compare")
+
+
+def test_neptune_ml_page_lists_a_data_processing_job_and_opens_its_record(page: Any, harbor: Any,
+                                                                        bucket: str) -> None:
+    neptune = boto3.client("neptunedata", endpoint_url=harbor.graph, region_name="us-east-1",
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+    ml_id = f"console-dp-{uuid.uuid4().hex[:8]}"
+    # nothing is exported there: the record and its processing job exist, and the job fails or is cancelled
+    neptune.start_ml_data_processing_job(id=ml_id, inputDataS3Location=f"s3://{bucket}/no-export/",
+                                         processedDataS3Location=f"s3://{bucket}/processed/")
+    try:
+        page.goto(console_url(harbor, "/"))
+        page.click("nav a[href='/_console/graph/ml']")
+        row = page.locator(f"#ml-dataprocessing tr[data-ml-id='{ml_id}']")
+        row.wait_for()
+        assert row.locator(".job-status .status").count() == 1
+        screenshot(page, "neptune-ml-list")
+        row.locator("a.ml-record").click()
+        page.locator("#ml-described").wait_for()
+        assert ml_id in page.locator("h1").inner_text()
+        assert json.loads(page.locator("#ml-described").inner_text())["id"] == ml_id
+        screenshot(page, "neptune-ml-record")
+    finally:
+        if neptune.get_ml_data_processing_job(id=ml_id)["status"] in ("InProgress", "Stopping"):
+            neptune.cancel_ml_data_processing_job(id=ml_id)
