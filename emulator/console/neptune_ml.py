@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.console.graph import GraphReader
+from emulator.console.graph import GraphReader, GraphRefused
 from emulator.core.errors import ValidationError
 from emulator.services.neptune.ml.records import DATA_PROCESSING, ENDPOINT, KINDS, MODEL_TRAINING, MODEL_TRANSFORM
 
@@ -140,7 +140,19 @@ class NeptuneMlReader:
 
     def every_kind(self) -> dict[str, list[MlRecordView]]:
         """Each kind's newest records, newest first (the order ListML* gives)."""
-        return {kind: [self.record(kind, record_id) for record_id in self.ids(kind)] for kind in KINDS}
+        return {kind: self.records(kind) for kind in KINDS}
+
+    def records(self, kind: str) -> list[MlRecordView]:
+        """The listed records that still exist: one deleted between the list and its describe (DeleteMLEndpoint)
+        is left out rather than turning the whole page into its 404."""
+        found = []
+        for record_id in self.ids(kind):
+            try:
+                found.append(self.record(kind, record_id))
+            except GraphRefused as refused:
+                if refused.status != 404:
+                    raise
+        return found
 
     def view(self, kind: str, described: dict[str, Any]) -> MlRecordView:
         links = [self.link(member, body) for member, body in described.items()

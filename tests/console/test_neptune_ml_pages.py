@@ -186,6 +186,20 @@ def test_an_unknown_id_is_neptunes_404_with_its_message(client: Any, records: di
     assert "did not answer" not in page
 
 
+def test_a_record_gone_between_the_list_and_its_describe_is_left_out(client: Any, records: dict[str, MlRecord],
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    listed = neptune_ml.NeptuneMlReader.ids
+
+    def with_a_deleted_one(self: neptune_ml.NeptuneMlReader, kind: str, limit: int = 25) -> list[str]:
+        return ["deleted-meanwhile", *listed(self, kind, limit)]
+
+    monkeypatch.setattr(neptune_ml.NeptuneMlReader, "ids", with_a_deleted_one)
+    answer = client.get("/_console/graph/ml")
+    assert answer.status_code == 200
+    page = text(answer)
+    assert records["endpoint"].id in page and "deleted-meanwhile" not in page
+
+
 def test_a_kind_that_is_not_one_of_the_four_is_404(client: Any, records: dict[str, MlRecord]) -> None:
     for kind in ("loader", "gremlin", "training-jobs", "DataProcessing"):
         assert client.get(f"/_console/graph/ml/{kind}/{records['older'].id}").status_code == 404
