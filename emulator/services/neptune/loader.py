@@ -30,6 +30,7 @@ from typing import Any
 
 from emulator.services.neptune import errors
 from emulator.services.neptune.csvformat import (
+    Column,
     CsvFormatError,
     Header,
     convert,
@@ -239,7 +240,10 @@ class FileApplier:
         else:
             apply_row = self._edge_applier(feed, header)
         width = header.width
-        chunk_applier = self._edge_chunk_applier(header) if header.kind == "edge" and self.chunk_rows else None
+        chunk_applier = None
+        if self.chunk_rows:
+            chunk_applier = self._edge_chunk_applier(header) if header.kind == "edge" else \
+                self._vertex_chunk_applier(header)
         if chunk_applier is None:
             self._apply_rows(feed, width, apply_row, enumerate(rows, start=1))
             return
@@ -363,6 +367,60 @@ class FileApplier:
                 tx.set_edge_property(edge, key, value)
 
         return apply_row
+
+    def _vertex_chunk_applier(self, header: Header) -> Callable[[list[list[str]]], bool]:
+        """The chunk function of one vertex file, as :meth:`_edge_chunk_applier` is for edges: a chunk of new
+        vertices (ids new to the load and the graph), or nothing applied and False."""
+        id_index, label_index, width = header.id_index, header.label_index, header.width
+        columns = header.columns
+        names = [column.name for _index, column in columns]
+        tx = self.tx
+        live_vertices = tx.live.vertices
+        seen = self.seen
+        label_of: dict[str, str] = {}  # a ~label cell -> the vertex's label (a file has few distinct cells)
+
+        def cell_values(cells: tuple[str, ...], column: Column) -> list[list[Any] | None] | None:
+            """Each cell's values as a new vertex keeps them (``None``: none); ``None`` if one does not convert."""
+            if not column.array:
+                values = convert_column(cells, column)
+                return None if values is None else [None if value is None else [value] for value in values]
+            try:  # set cardinality (an array cannot be single): each value once, in order
+                return [list(dict.fromkeys(found)) if (found := convert(cell, column)) else None for cell in cells]
+            except CsvFormatError:
+                return None
+
+        def apply_chunk(rows: list[list[str]]) -> bool:
+            if set(map(len, rows)) != {width}:
+                return False
+            cells = list(zip(*rows, strict=True))  # every row is width long
+            ids = cells[id_index]
+            fresh = set(ids)
+            if "" in fresh or len(fresh) != len(ids) or not seen.isdisjoint(fresh) or \
+                    not live_vertices.keys().isdisjoint(fresh):
+                return False
+            value_columns = []
+            for index, column in columns:
+                values = cell_values(cells[index], column)
+                if values is None:
+                    return False
+                value_columns.append(values)
+            if label_index is None:
+                labels = [DEFAULT_VERTEX_LABEL] * len(ids)
+            else:
+                for cell in set(cells[label_index]) - label_of.keys():
+                    label_of[cell] = split_labels(cell) or DEFAULT_VERTEX_LABEL
+                labels = list(map(label_of.__getitem__, cells[label_index]))
+            if None in chain.from_iterable(value_columns):  # an empty cell: no such property on that vertex
+                props = [{name: values for name, values in zip(names, row, strict=True) if values is not None}
+                         for row in zip(*value_columns, strict=True)]
+            else:
+                props = list(map(dict, map(zip, repeat(names), zip(*value_columns, strict=True)))) if names \
+                    else [{} for _ in ids]
+            seen.update(fresh)
+            tx.add_new_vertices(list(map(VertexRecord, ids, labels, props)))
+            return True
+
+        return apply_chunk
 
     def _edge_chunk_applier(self, header: Header) -> Callable[[list[list[str]]], bool]:
         """The chunk function of one edge file: a chunk of rows applied column by column (one C-level loop

@@ -94,6 +94,10 @@ class StagedLoad:
         vertex = self.vertices[vid] = VertexRecord(vid, label, props)
         return vertex
 
+    def add_new_vertices(self, vertices: list[VertexRecord]) -> None:
+        """New vertices whose ids the caller found free (in the load and in the graph), labels set."""
+        self.vertices.update(zip(map(_ID, vertices), vertices, strict=True))
+
     def set_vertex_label(self, vertex: VertexRecord, label: str) -> None:
         self._own_vertex(vertex).label = label
 

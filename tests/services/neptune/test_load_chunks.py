@@ -15,7 +15,15 @@ from typing import Any
 
 import pytest
 
-from emulator.services.neptune.loader import FeedStatus, LoadJob, LoadOptions, LoadStopped, apply_files, put_values
+from emulator.services.neptune.loader import (
+    FeedStatus,
+    FileApplier,
+    LoadJob,
+    LoadOptions,
+    LoadStopped,
+    apply_files,
+    put_values,
+)
 from emulator.services.neptune.staging import StagedLoad
 from emulator.services.neptune.store import GraphStore, put_vertex_value
 
@@ -26,6 +34,22 @@ n1,node,one
 n2,node,two
 n3,node,three
 shadowed,node,now with a name
+"""
+
+# vertex rows the chunk path must leave to the row path (a second vertex file, after VERTICES)
+HARD_VERTICES = """~id,~label,name:String,age:Int,tags:String[],nick:String(single)
+v1,person,ann,30,a;b;a,annie
+v2,person;employee,bob,40,c,
+v3,,cid,,x\\;y;,
+v1,person,ann again,31,c,annie2
+a,old,from the load,,,
+v4, spaced ; label ,dan,notanint,,
+v5,person,eve,2147483648,,
+v6,person,fay,5,,
+
+v7,person,gus,6,q;q;r,
+v8,person;person,hal,7,,h
+v9,person,ivy,8,,
 """
 
 GOOD_EDGES = '''~id,~from,~to,~label,weight:Double,hops:Int,note:String,ok:Bool,at:Date
@@ -110,17 +134,21 @@ def outcome(job: LoadJob) -> tuple[Any, ...]:
     return job.status, [f.__dict__ for f in job.feeds], job.error_logs
 
 
-@pytest.mark.parametrize("edges", [GOOD_EDGES, HARD_EDGES], ids=["good", "hard"])
+@pytest.mark.parametrize(("more_vertices", "edges"), [("", GOOD_EDGES), ("", HARD_EDGES), (HARD_VERTICES, GOOD_EDGES)],
+                         ids=["good", "hard edges", "hard vertices"])
 @pytest.mark.parametrize("chunk_rows", [1, 2, 3, 5, 2000])
-def test_chunks_give_what_rows_give(tmp_path: Path, edges: str, chunk_rows: int) -> None:
-    files = {"v.csv": VERTICES, "e.csv": edges}
+def test_chunks_give_what_rows_give(tmp_path: Path, more_vertices: str, edges: str, chunk_rows: int) -> None:
+    files = {"v.csv": VERTICES, "w.csv": more_vertices, "e.csv": edges}
     by_rows, job_rows = load(tmp_path / "rows.sqlite", files, chunk_rows=0)
     by_chunks, job_chunks = load(tmp_path / "chunks.sqlite", files, chunk_rows=chunk_rows)
     assert picture(by_chunks) == picture(by_rows)
     assert rows(by_chunks) == rows(by_rows)
     assert outcome(job_chunks) == outcome(job_rows)
-    if edges is HARD_EDGES:
+    if edges is HARD_EDGES or more_vertices:
         assert job_rows.error_logs, "the hard file has errors to report"
+    if more_vertices:
+        assert by_rows.vertices["v1"].props["tags"] == ["a", "b"] and by_rows.vertices["v7"].props["tags"] == ["q", "r"]
+    if edges is HARD_EDGES:
         assert "h5" in by_rows.edges and by_rows.edges["h5"].in_v is by_rows.vertices["shadowed"]
     by_chunks.close()
     by_rows.close()
@@ -135,12 +163,18 @@ def test_fail_on_error_stops_at_the_same_row(tmp_path: Path) -> None:
     assert picture(by_chunks) == picture(by_rows) and "h1" not in by_chunks.edges  # nothing published
 
 
-def test_a_clean_file_goes_through_the_chunk_path(tmp_path: Path) -> None:
-    """Every edge row of a clean file is applied by a chunk: its SQLite row was made with it, none late."""
+def test_a_clean_file_goes_through_the_chunk_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every row of clean files is applied by a chunk: no vertex row by itself, every edge's SQLite row made
+    with it, none late."""
+    def no_row_path(*args: Any) -> None:
+        raise AssertionError("a clean vertex file went row by row")
+
+    monkeypatch.setattr(FileApplier, "_vertex_row", no_row_path)
     store = live_graph(tmp_path / "g.sqlite")
     job = LoadJob("load", LoadOptions("s3://bucket/data/"), time.time())
     staged = StagedLoad(store)
-    apply_files(staged, job, [(FeedStatus("v"), VERTICES.encode()), (FeedStatus("e"), GOOD_EDGES.encode())], 4)
+    clean_vertices = VERTICES.replace("shadowed,node,now with a name\n", "")  # no existing vertex
+    apply_files(staged, job, [(FeedStatus("v"), clean_vertices.encode()), (FeedStatus("e"), GOOD_EDGES.encode())], 4)
     assert len(staged.edge_rows) == 6 and not staged.late_edges
     assert list(staged.edge_rows) == ["e1", "e2", "e3", "e4", "e5", "e6"]
 
