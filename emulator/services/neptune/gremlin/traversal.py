@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from gremlin_python.process.traversal import Direction, T
 from gremlin_python.statics import bigdecimal
 from gremlin_python.structure.graph import Edge, Property, Vertex, VertexProperty
 from gremlin_python.structure.graph import Path as WirePath
@@ -114,6 +115,19 @@ def read_sources(bytecode: Bytecode) -> SourceOptions:
 
 
 _PLAIN = frozenset({str, int, float, bool})
+#: what to_wire returns as it is: plain values and the T and Direction tokens (valueMap(true) keys...)
+_KEPT = _PLAIN | {type(T.id), type(Direction.OUT)}
+
+
+def _wire_ready(obj: dict[Any, Any]) -> bool:
+    """True when to_wire would copy the map unchanged: kept keys, kept values or lists of them."""
+    for key, value in obj.items():
+        if type(key) not in _KEPT:
+            return False
+        kind = type(value)
+        if kind not in _KEPT and (kind is not list or any(type(item) not in _KEPT for item in value)):
+            return False
+    return True
 
 
 def to_wire(obj: Any) -> Any:
@@ -125,6 +139,8 @@ def to_wire(obj: Any) -> Any:
         return Vertex(obj.id, obj.label)
     if kind is EdgeRecord:
         return Edge(obj.id, Vertex(obj.out_v.id, obj.out_v.label), obj.label, Vertex(obj.in_v.id, obj.in_v.label))
+    if kind is dict and _wire_ready(obj):
+        return obj  # no copy: a page is thousands of such maps (valueMap(), project() of ids)
     if kind is dict or kind is Tree:  # plain keys and values are kept without a call (a page has many)
         return {k if type(k) in _PLAIN else to_wire(k): v if type(v) in _PLAIN else to_wire(v) for k, v in obj.items()}
     if kind is FrozenMap:
