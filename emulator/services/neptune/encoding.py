@@ -106,16 +106,34 @@ def _b_set(value: set[Any], out: bytearray) -> None:
         write_binary(item, out)
 
 
+#: the bytes of string map keys seen: a page repeats a few keys thousands of times (valueMap(), project())
+_KEY_BYTES: dict[str, bytes] = {}
+_KEY_BYTES_MAX = 4096
+
+
+def _key_bytes(key: str) -> bytes:
+    raw = key.encode()
+    written = b"\x03\x00" + _I32(len(raw)) + raw
+    if len(_KEY_BYTES) >= _KEY_BYTES_MAX:  # keys that are data (group() of ids): start again, stay small
+        _KEY_BYTES.clear()
+    _KEY_BYTES[key] = written
+    return written
+
+
 def _b_map(value: dict[Any, Any], out: bytearray) -> None:
     out += b"\x0a\x00"
     out += _I32(len(value))
     writers = _BINARY
+    keys = _KEY_BYTES
     for key, item in value.items():  # write_binary, inlined (see _b_list)
-        writer = writers.get(type(key))
-        if writer is not None:
-            writer(key, out)
+        if type(key) is str:
+            out += keys.get(key) or _key_bytes(key)
         else:
-            write_binary(key, out)
+            writer = writers.get(type(key))
+            if writer is not None:
+                writer(key, out)
+            else:
+                write_binary(key, out)
         writer = writers.get(type(item))
         if writer is not None:
             writer(item, out)
@@ -194,6 +212,24 @@ def _b_token(value: Any, out: bytearray) -> None:
 
 _BINARY[type(T.id)] = _b_token
 _BINARY[type(Direction.OUT)] = _b_token
+
+
+def write_traversers(values: list[Any], out: bytearray) -> None:
+    """Append ``values`` as a List of Traversers of bulk 1, the data of a bytecode response.
+
+    The same bytes as ``write_binary([Traverser(v, 1) for v in values], out)``, without building a
+    Traverser per result (a page is thousands of them).
+    """
+    out += b"\x09\x00"
+    out += _I32(len(values))
+    writers = _BINARY
+    for value in values:
+        out += _TRAVERSER_BULK_1
+        writer = writers.get(type(value))
+        if writer is not None:
+            writer(value, out)
+        else:
+            write_binary(value, out)
 
 
 def write_binary(value: Any, out: bytearray) -> None:

@@ -53,9 +53,13 @@ class Codec:
 
     binary: bool
 
-    def encode(self, request_id: str | None, status: int, message: str | None, data: Any) -> bytes | str:
+    def encode(self, request_id: str | None, status: int, message: str | None, data: Any,
+               traversers: bool = False) -> bytes | str:
+        """One response frame; ``traversers``: ``data`` is a list of results, each sent as a Traverser of bulk 1."""
         if self.binary:
-            return encode_graphbinary_response(request_id, status, message, data)
+            return encode_graphbinary_response(request_id, status, message, data, traversers=traversers)
+        if traversers:
+            data = [Traverser(item, 1) for item in data]
         return encode_graphson_response(request_id, status, message or "", data)
 
 
@@ -150,11 +154,10 @@ class GremlinProtocol:
                     if len(batch) >= batch_size:
                         break
                 pending = next(iterator, _END)
-                data = [Traverser(item, 1) for item in batch] if as_traversers else batch
                 last = pending is _END
                 try:
                     frame = codec.encode(request_id, errors.SUCCESS if last else errors.PARTIAL_CONTENT,
-                                         ok_message, data)
+                                         ok_message, batch, as_traversers)
                 except Exception as error:  # a result the serializer cannot write
                     failure = errors.InternalFailure(f"Could not serialize a result: {type(error).__name__}: {error}")
                     yield codec.encode(request_id, errors.SERVER_SERIALIZATION, failure.gremlin_message(request_id),

@@ -26,7 +26,7 @@ from gremlin_python.structure.graph import Edge, Vertex
 from gremlin_python.structure.io import graphbinaryV1 as gb
 from gremlin_python.structure.io.graphsonV3d0 import GraphSONReader
 
-from emulator.services.neptune.encoding import ENUM_TYPE_CODES, write_binary, write_graphson
+from emulator.services.neptune.encoding import ENUM_TYPE_CODES, write_binary, write_graphson, write_traversers
 from emulator.services.neptune.gremlin.bytecode import (
     Bytecode,
     CardinalityValue,
@@ -444,8 +444,11 @@ _EMPTY_MAP = b"\x00\x00\x00\x00"
 
 
 def encode_graphbinary_response(request_id: str | None, status: int, message: str | None,
-                                data: Any, attributes: dict[str, Any] | None = None) -> bytes:
-    """A GraphBinary response message (what ``GraphBinarySerializersV1.deserialize_message`` reads)."""
+                                data: Any, attributes: dict[str, Any] | None = None, traversers: bool = False) -> bytes:
+    """A GraphBinary response message (what ``GraphBinarySerializersV1.deserialize_message`` reads).
+
+    ``traversers``: ``data`` is a list of results, each written as a Traverser of bulk 1.
+    """
     out = bytearray(b"\x81")
     if request_id is None:
         out += b"\x01"
@@ -462,7 +465,10 @@ def encode_graphbinary_response(request_id: str | None, status: int, message: st
     else:
         out += _EMPTY_MAP
     out += _EMPTY_MAP
-    write_binary(data, out)
+    if traversers:
+        write_traversers(data, out)
+    else:
+        write_binary(data, out)
     return bytes(out)
 
 

@@ -24,6 +24,7 @@ from botocore.config import Config
 from emulator.core.credentials import internal_key
 from emulator.core.origin import HostPolicy, OriginPolicy
 from emulator.core.sigv4 import SigV4Verifier
+from emulator.services.neptune.framefeed import FrameFeed
 from emulator.services.neptune.gate import gate_middleware
 from emulator.services.neptune.gremlin.ml.query import bind_inference
 from emulator.services.neptune.http_api import NeptuneHttpApi, neptune_errors
@@ -38,7 +39,9 @@ log = logging.getLogger(__name__)
 
 STORE_FILE = "graph.sqlite"
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
-FRAMES_AHEAD = 16
+#: frames the worker may have encoded ahead of the loop's sending, and how many it hands over per wake-up
+FRAMES_AHEAD = 32
+FRAMES_PER_WAKE = 8
 SEND_TIMEOUT_S = 120
 
 
@@ -197,36 +200,33 @@ class GraphServer:
     async def _respond(self, ws: web.WebSocketResponse, data: bytes | str) -> None:
         """Run one request on a worker thread and send its frames as they are produced.
 
-        The worker encodes batch n+1 while the loop sends batch n and the client decodes it;
-        a bounded queue keeps the worker at most ``FRAMES_AHEAD`` frames ahead.
+        The worker encodes the next frames while the loop sends these and the client decodes them;
+        :class:`FrameFeed` hands them over a batch at a time and keeps the worker at most
+        ``FRAMES_AHEAD`` frames ahead. A stopped loop or a client that stops reading makes the
+        worker give up after ``SEND_TIMEOUT_S`` rather than hold the graph forever.
         """
         loop = asyncio.get_running_loop()
-        frames: asyncio.Queue[bytes | str | None] = asyncio.Queue(maxsize=FRAMES_AHEAD)
-
-        def put(frame: bytes | str | None) -> None:
-            # a stopped loop never takes the frame: give up rather than hold the graph forever
-            asyncio.run_coroutine_threadsafe(frames.put(frame), loop).result(timeout=SEND_TIMEOUT_S)
+        feed = FrameFeed(loop, FRAMES_PER_WAKE, FRAMES_AHEAD, SEND_TIMEOUT_S)
 
         def produce() -> None:
             try:
                 for frame in self.protocol.handle(data, connection=ws):
-                    put(frame)
+                    feed.put(frame)
             finally:
-                put(None)
+                feed.end()
 
         producer = loop.run_in_executor(self._executor, produce)
-        broken = False
-        while True:
-            frame = await frames.get()
-            if frame is None:
-                break
+        broken = ended = False
+        while not ended:
+            frames, ended = await feed.take()
             if broken:
                 continue  # keep draining so the producer can finish and release the graph
             try:
-                if isinstance(frame, bytes):
-                    await ws.send_bytes(frame)
-                else:
-                    await ws.send_str(frame)
+                for frame in frames:
+                    if isinstance(frame, bytes):
+                        await ws.send_bytes(frame)
+                    else:
+                        await ws.send_str(frame)
             except (ConnectionResetError, RuntimeError):
                 broken = True
         await producer

@@ -296,6 +296,20 @@ class Step:
     #: which lets ``by(__.outV().id())`` run without building a generator pipeline per traverser
     map_one: Callable[[Context, Traverser], Any] | None = None
 
+    def object_map(self) -> ObjectMap | None:
+        """This step as a function of the object alone, or None.
+
+        Only a one-to-one step that reads nothing of the traverser but its object (no labels, path,
+        sack, loops, side effects) has one: it gives what the step maps the object to, or NOVALUE
+        where the step would drop the traverser. A scan followed only by such steps then runs with
+        no traverser per element (:func:`~emulator.services.neptune.gremlin.traversal.scan_plan`).
+        """
+        return None
+
+
+#: what :meth:`Step.object_map` gives: ``(ctx, obj) -> mapped object or NOVALUE``
+ObjectMap = Callable[[Context, Any], Any]
+
 
 STEPS: dict[str, type[Step]] = {}
 
@@ -634,11 +648,47 @@ class By:
             return list(obj.keys()) if self.arg == "keys" else list(obj.values())
         raise IllegalArgument(f"by(Column.{self.arg}) needs a map entry, got {describe(obj)}")
 
+    def object_value(self) -> ObjectMap | None:
+        """:meth:`value` as a function of the object alone (see :meth:`Step.object_map`), or None where
+        the modulator runs a child traversal or reads a map entry."""
+        kind, arg = self.kind, self.arg
+        if kind == "identity":
+            return _identity
+        if kind == "key":
+            return lambda ctx, obj: element_value(obj, arg)
+        if kind == "token":
+            return lambda ctx, obj: token_value(obj, arg)
+        if kind == "chain":
+            return chain_maps([step.object_map() for step in self.steps])
+        return None
+
     def value_of(self, ctx: Context, obj: Any, trav: Traverser) -> Any:
         """Like :meth:`value` for an object that is not the traverser's own (a map value...)."""
         if self.kind == "identity":
             return obj
         return self.value(ctx, trav.split(obj))
+
+
+def _identity(ctx: Context, obj: Any) -> Any:
+    return obj
+
+
+def chain_maps(maps: list[ObjectMap | None]) -> ObjectMap | None:
+    """One object map running ``maps`` in turn (NOVALUE stops it); None if one of them is None."""
+    if any(fn is None for fn in maps):
+        return None
+    fns: list[ObjectMap] = maps  # type: ignore[assignment]
+    if len(fns) == 1:
+        return fns[0]
+
+    def chained(ctx: Context, obj: Any) -> Any:
+        for fn in fns:
+            obj = fn(ctx, obj)
+            if obj is NOVALUE:
+                return NOVALUE
+        return obj
+
+    return chained
 
 
 def freeze(value: Any) -> Any:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from gremlin_python.process.traversal import Direction, T
 from gremlin_python.statics import bigdecimal
 from gremlin_python.structure.graph import Edge, Property, Vertex, VertexProperty
 from gremlin_python.structure.graph import Path as WirePath
@@ -29,10 +30,13 @@ from emulator.services.neptune.errors import (
 from emulator.services.neptune.gremlin import steps  # noqa: F401  (importing the package registers every step)
 from emulator.services.neptune.gremlin.bytecode import Bytecode, Sym
 from emulator.services.neptune.gremlin.engine import (
+    NOVALUE,
     PATH_STEPS,
     Context,
+    ObjectMap,
     Path,
     PropRef,
+    Step,
     Traverser,
     bulking_allowed,
     compile_bytecode,
@@ -44,7 +48,7 @@ from emulator.services.neptune.gremlin.gtypes import BulkSet, Float32, FrozenMap
 from emulator.services.neptune.gremlin.ml.steps import is_ml_option
 from emulator.services.neptune.gremlin.predicates import PredicateError
 from emulator.services.neptune.gremlin.steps.filters import fuse_range
-from emulator.services.neptune.gremlin.steps.reads import START
+from emulator.services.neptune.gremlin.steps.reads import START, GraphStep
 from emulator.services.neptune.gremlin.strategies import (
     StrategyPlan,
     add_strategies,
@@ -111,6 +115,19 @@ def read_sources(bytecode: Bytecode) -> SourceOptions:
 
 
 _PLAIN = frozenset({str, int, float, bool})
+#: what to_wire returns as it is: plain values and the T and Direction tokens (valueMap(true) keys...)
+_KEPT = _PLAIN | {type(T.id), type(Direction.OUT)}
+
+
+def _wire_ready(obj: dict[Any, Any]) -> bool:
+    """True when to_wire would copy the map unchanged: kept keys, kept values or lists of them."""
+    for key, value in obj.items():
+        if type(key) not in _KEPT:
+            return False
+        kind = type(value)
+        if kind not in _KEPT and (kind is not list or any(type(item) not in _KEPT for item in value)):
+            return False
+    return True
 
 
 def to_wire(obj: Any) -> Any:
@@ -122,6 +139,8 @@ def to_wire(obj: Any) -> Any:
         return Vertex(obj.id, obj.label)
     if kind is EdgeRecord:
         return Edge(obj.id, Vertex(obj.out_v.id, obj.out_v.label), obj.label, Vertex(obj.in_v.id, obj.in_v.label))
+    if kind is dict and _wire_ready(obj):
+        return obj  # no copy: a page is thousands of such maps (valueMap(), project() of ids)
     if kind is dict or kind is Tree:  # plain keys and values are kept without a call (a page has many)
         return {k if type(k) in _PLAIN else to_wire(k): v if type(v) in _PLAIN else to_wire(v) for k, v in obj.items()}
     if kind is FrozenMap:
@@ -168,6 +187,41 @@ def compile_root(bytecode: Bytecode, strategies: StrategyPlan | None = None) -> 
     return fuse_range(compile_bytecode(bytecode))
 
 
+def scan_plan(compiled: list[Step]) -> tuple[GraphStep, list[ObjectMap]] | None:
+    """A root traversal that is a scan followed only by object maps (``V().range(a, b).valueMap(true)``,
+    ``E().range(a, b).project(...).by(outV().id())...``), as the scan and the maps; else None.
+
+    Such a plan runs as plain calls per element (:func:`_scan_results`): each element would be one
+    traverser of bulk 1 that no step but the maps sees, and the maps read only its object, so the
+    results are those of the step pipeline, and nothing in it can write.
+    """
+    if not compiled or not isinstance(compiled[0], GraphStep) or compiled[0].ids is not None:
+        return None
+    maps = [step.object_map() for step in compiled[1:]]
+    if any(fn is None for fn in maps):
+        return None
+    return compiled[0], maps  # type: ignore[return-value]
+
+
+def _scan_results(ctx: Context, scan: GraphStep, maps: list[ObjectMap]) -> Iterator[Any]:
+    tick = ctx.tick
+    for element in scan.scan(ctx):
+        tick()
+        obj = element
+        for fn in maps:
+            obj = fn(ctx, obj)
+            if obj is NOVALUE:
+                break
+        else:
+            yield to_wire(obj)
+
+
+def _pipeline_results(ctx: Context, compiled: list[Step]) -> Iterator[Any]:
+    for trav in run_steps(ctx, compiled, iter((Traverser(START),))):
+        for _ in range(trav.bulk):  # a bulked result is that many results on the wire
+            yield to_wire(trav.obj)
+
+
 def execute_stream(store: GraphStore, bytecode: Bytecode, timeout_ms: float | None = None) -> Iterator[Any]:
     """Run a traversal in its own transaction, yielding its results (wire objects) as they come.
 
@@ -198,9 +252,8 @@ def execute_stream(store: GraphStore, bytecode: Bytecode, timeout_ms: float | No
             ctx.bulking = sources.sack is None and bulking_allowed(names)
             ctx.track_paths = bool(names & PATH_STEPS)
             ctx.source_options = sources.options
-            for trav in run_steps(ctx, compiled, iter((Traverser(START),))):
-                for _ in range(trav.bulk):  # a bulked result is that many results on the wire
-                    yield to_wire(trav.obj)
+            plan = scan_plan(compiled)
+            yield from _scan_results(ctx, *plan) if plan is not None else _pipeline_results(ctx, compiled)
     except GraphServiceError:
         raise
     except GraphError as error:

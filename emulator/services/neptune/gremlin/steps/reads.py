@@ -9,6 +9,7 @@ Filters are in ``filters.py``, reducing steps (count, fold, group...) in ``reduc
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import islice
 from typing import Any
 
 from gremlin_python.process.traversal import Direction, T
@@ -20,6 +21,7 @@ from emulator.services.neptune.gremlin.engine import (
     START,
     By,
     Context,
+    ObjectMap,
     Path,
     PropRef,
     Step,
@@ -41,6 +43,8 @@ from emulator.services.neptune.gremlin.gtypes import OrderedSet
 from emulator.services.neptune.store import EdgeRecord, VertexRecord
 
 TOKENS_OPTION = "~tinkerpop.valueMap.tokens"
+_T_ID = Sym("T", "id")
+_T_LABEL = Sym("T", "label")
 
 
 def _pass_start(it: Iterator[Traverser]) -> Iterator[Traverser]:
@@ -66,6 +70,18 @@ class GraphStep(Step):
         super().__init__(args)
         self.ids = flatten_ids(args) if args else None
         self.window: tuple[int, int] | None = None
+
+    def scan(self, ctx: Context) -> Iterator[Any]:
+        """The elements of the window, read off the table as they are taken.
+
+        Only for a plan that cannot write (see ``scan_plan``): its read lock keeps the table as it is,
+        so the skipped elements need no copy of the table.
+        """
+        elements = getattr(ctx.store, self.table).values()
+        if self.window is None:
+            return iter(elements)
+        low, high = self.window
+        return islice(elements, low, None if high < 0 else high)
 
     def run(self, ctx: Context, it: Iterator[Traverser]) -> Iterator[Traverser]:
         elements = getattr(ctx.store, self.table)
@@ -173,10 +189,15 @@ class EdgeVertexStep(Step):
                 yield trav.split(edge.out_v if trav.origin is edge.in_v else edge.in_v)
 
     def _one(self, ctx: Context, trav: Traverser) -> Any:
-        edge = trav.obj
+        return self._end(ctx, trav.obj)
+
+    def _end(self, ctx: Context, edge: Any) -> Any:
         if not isinstance(edge, EdgeRecord):
             raise IllegalArgument(f"{self.name_used}() needs an edge, got {describe(edge)}")
         return edge.out_v if self.name_used == "outV" else edge.in_v
+
+    def object_map(self) -> ObjectMap | None:
+        return self._end if self.map_one is not None else None  # outV()/inV(): one vertex per edge
 
 
 for _name in ("outV", "inV", "bothV", "otherV"):
@@ -201,16 +222,30 @@ class MapStep(Step):
                 yield trav.split(value)
 
 
+def _id(ctx: Context, obj: Any) -> Any:
+    return token_value(obj, _T_ID)
+
+
+def _label(ctx: Context, obj: Any) -> Any:
+    return token_value(obj, _T_LABEL)
+
+
 @register("id")
 class IdStep(MapStep):
     def map(self, ctx: Context, trav: Traverser) -> Any:
-        return token_value(trav.obj, Sym("T", "id"))
+        return _id(ctx, trav.obj)
+
+    def object_map(self) -> ObjectMap | None:
+        return _id
 
 
 @register("label")
 class LabelStep(MapStep):
     def map(self, ctx: Context, trav: Traverser) -> Any:
-        return token_value(trav.obj, Sym("T", "label"))
+        return _label(ctx, trav.obj)
+
+    def object_map(self) -> ObjectMap | None:
+        return _label
 
 
 @register("key")
@@ -331,7 +366,15 @@ class ValueMapStep(MapStep):
             super().modulate(name, args)
 
     def map(self, ctx: Context, trav: Traverser) -> Any:
-        obj = trav.obj
+        return self._value_map(ctx, trav.obj, trav)
+
+    def object_map(self) -> ObjectMap | None:
+        if self.by is not None:  # by() may run a child traversal from the traverser
+            return None
+        return lambda ctx, obj: self._value_map(ctx, obj, None)
+
+    def _value_map(self, ctx: Context, obj: Any, trav: Traverser | None) -> dict[Any, Any]:
+        """The map of ``obj``; ``trav`` (its traverser) is read only by a by() modulator."""
         result: dict[Any, Any] = {}
         if self.tokens & 1:
             result[T.id] = obj.id
@@ -346,7 +389,7 @@ class ValueMapStep(MapStep):
         for key in keys:
             if key in props:
                 value = list(props[key]) if vertex else props[key]
-                if by is not None:
+                if by is not None and trav is not None:
                     value = by.value_of(ctx, value, trav)
                     if value is NOVALUE:
                         continue
@@ -361,7 +404,12 @@ class ElementMapStep(MapStep):
         self.keys = _property_keys(args, "elementMap")
 
     def map(self, ctx: Context, trav: Traverser) -> Any:
-        obj = trav.obj
+        return self._element_map(ctx, trav.obj)
+
+    def object_map(self) -> ObjectMap | None:
+        return self._element_map
+
+    def _element_map(self, ctx: Context, obj: Any) -> dict[Any, Any]:
         if not isinstance(obj, VertexRecord | EdgeRecord):
             raise IllegalArgument(f"elementMap() needs an element, got {describe(obj)}")
         result: dict[Any, Any] = {T.id: obj.id, T.label: obj.label}
@@ -413,6 +461,24 @@ class ProjectStep(MapStep):
             if value is not NOVALUE:
                 result[key] = value
         return result
+
+    def object_map(self) -> ObjectMap | None:
+        bys = self.bys.bys
+        values = [by.object_value() for by in bys]
+        if any(value is None for value in values):
+            return None
+        # the by() of each key, round-robin as ByCycle applies them; no by(): the object itself
+        pairs = [(key, values[index % len(values)] if values else None) for index, key in enumerate(self.keys)]
+
+        def project(ctx: Context, obj: Any) -> Any:
+            result = {}
+            for key, value_of in pairs:
+                value = obj if value_of is None else value_of(ctx, obj)
+                if value is not NOVALUE:
+                    result[key] = value
+            return result
+
+        return project
 
 
 @register("as")
