@@ -214,8 +214,10 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 class FileApplier:
     """Applies the rows of parsed files to one transaction, counting into the job's feeds."""
 
-    def __init__(self, tx: StagedLoad, job: LoadJob, chunk_rows: int = CHUNK_ROWS) -> None:
+    def __init__(self, tx: StagedLoad, job: LoadJob, chunk_rows: int = CHUNK_ROWS,
+                 step_aside: Callable[[], None] = lambda: None) -> None:
         self.tx = tx
+        self.step_aside = step_aside  # called between chunks: the load waits while a request is answered
         self.chunk_rows = chunk_rows  # edge rows per column-wise chunk (0: row by row only)
         self.store = tx.store
         self.job = job
@@ -251,6 +253,7 @@ class FileApplier:
             return
         done = 0  # rows before this chunk
         while chunk := list(islice(rows, self.chunk_rows)):
+            self.step_aside()
             if self.job.cancel_requested:
                 raise LoadStopped("LOAD_CANCELLED_BY_USER")
             if chunk_applier(chunk):
@@ -520,9 +523,9 @@ def collector_paused() -> Iterator[None]:
 
 
 def apply_files(tx: StagedLoad, job: LoadJob, files: Iterable[tuple[FeedStatus, bytes]],
-                chunk_rows: int = CHUNK_ROWS) -> None:
+                chunk_rows: int = CHUNK_ROWS, step_aside: Callable[[], None] = lambda: None) -> None:
     """Apply files in order (the caller puts vertex files first)."""
-    applier = FileApplier(tx, job, chunk_rows)
+    applier = FileApplier(tx, job, chunk_rows, step_aside)
     for feed, data in files:
         feed.status = "LOAD_IN_PROGRESS"
         feed.startTime = int(time.time())
@@ -542,8 +545,10 @@ class LoaderService:
         s3_client_factory: returns a boto3 S3 client for the embedded S3.
     """
 
-    def __init__(self, store: GraphStore, s3_client_factory: Callable[[], Any]) -> None:
+    def __init__(self, store: GraphStore, s3_client_factory: Callable[[], Any],
+                 step_aside: Callable[[], None] = lambda: None) -> None:
         self.store = store
+        self.step_aside = step_aside
         self.s3_factory = s3_client_factory
         self._s3: Any = None
         self.jobs: dict[str, LoadJob] = {}
@@ -703,7 +708,7 @@ class LoaderService:
             files = self._download(job)
             staged = StagedLoad(self.store)  # built without the graph lock: reads go on meanwhile
             with collector_paused():
-                apply_files(staged, job, files)
+                apply_files(staged, job, files, step_aside=self.step_aside)
             if job.cancel_requested:
                 raise LoadStopped("LOAD_CANCELLED_BY_USER")
             final = "LOAD_FAILED" if any(f.error_count for f in job.feeds) else "LOAD_COMPLETED"

@@ -24,6 +24,7 @@ from botocore.config import Config
 from emulator.core.credentials import internal_key
 from emulator.core.origin import HostPolicy, OriginPolicy
 from emulator.core.sigv4 import SigV4Verifier
+from emulator.services.neptune.foreground import Foreground
 from emulator.services.neptune.framefeed import FrameFeed
 from emulator.services.neptune.gate import gate_middleware
 from emulator.services.neptune.gremlin.ml.query import bind_inference
@@ -80,6 +81,7 @@ class GraphServer:
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self.foreground = Foreground()  # a bulk load pauses while a request is answered
         self._sockets: set[web.WebSocketResponse] = set()
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
@@ -120,7 +122,7 @@ class GraphServer:
             raise RuntimeError("the graph server is already started")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = GraphStore(self.data_dir / STORE_FILE)
-        self.loader = LoaderService(self.store, self.s3_client)
+        self.loader = LoaderService(self.store, self.s3_client, self.foreground.step_aside)
         if self.s3_endpoint_url:  # Neptune ML queries call SageMaker endpoints through the edge
             bind_inference(self.store, SageMakerInference(self.sagemaker_runtime_client))
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="graph-query")
@@ -207,6 +209,14 @@ class GraphServer:
         """
         loop = asyncio.get_running_loop()
         feed = FrameFeed(loop, FRAMES_PER_WAKE, FRAMES_AHEAD, SEND_TIMEOUT_S)
+        self.foreground.began()
+        try:
+            await self._send_produced(ws, data, loop, feed)
+        finally:
+            self.foreground.ended()
+
+    async def _send_produced(self, ws: web.WebSocketResponse, data: bytes | str, loop: asyncio.AbstractEventLoop,
+                             feed: FrameFeed) -> None:
 
         def produce() -> None:
             try:
