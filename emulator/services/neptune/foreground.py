@@ -9,29 +9,33 @@ their idle latency and the load still moves on under a stream of them.
 
 from __future__ import annotations
 
-import time
+import threading
 
 #: the longest a load waits at one chunk boundary (it moves on under a steady stream of requests)
 MOST_WAIT_S = 0.002
-POLL_S = 0.0002
 
 
 class Foreground:
     """Counts the requests in flight; :meth:`step_aside` is background work's pause point."""
 
     def __init__(self) -> None:
-        self.in_flight = 0  # changed on the server's event loop thread only; read from any
+        self.in_flight = 0
+        self._changed = threading.Condition(threading.Lock())
 
     def began(self) -> None:
-        self.in_flight += 1
+        with self._changed:
+            self.in_flight += 1
 
     def ended(self) -> None:
-        self.in_flight -= 1
+        with self._changed:
+            self.in_flight -= 1
+            if not self.in_flight:
+                self._changed.notify_all()
 
     def step_aside(self) -> None:
-        """While a request is in flight, sleep (leaving the interpreter lock and the core), at most ``MOST_WAIT_S``."""
+        """While a request is in flight, wait (leaving the interpreter lock and the core) until none is, for at
+        most ``MOST_WAIT_S``: woken by the last request's end, not by polling, which took the lock back."""
         if not self.in_flight:
             return
-        deadline = time.monotonic() + MOST_WAIT_S
-        while self.in_flight and time.monotonic() < deadline:
-            time.sleep(POLL_S)
+        with self._changed:
+            self._changed.wait_for(lambda: not self.in_flight, timeout=MOST_WAIT_S)
