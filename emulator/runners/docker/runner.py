@@ -56,6 +56,10 @@ from emulator.runners.serving import ServingHandle, ServingRequest
 
 log = logging.getLogger(__name__)
 
+#: how long a job's end waits for its containers' last log lines (a 20 MiB line took over 10 s on a
+#: loaded 2-core machine, and the job was reported Completed before its end was in the log)
+LOG_DRAIN_S = 120
+
 
 @dataclass
 class _Container:
@@ -203,7 +207,7 @@ class DockerRunner(TreeRunner):
             self._terminate([host.run for host in hosts], grace=0)  # whatever a job left running ends with it
             for host in hosts:
                 for thread in host.threads:
-                    thread.join(10)
+                    thread.join(LOG_DRAIN_S)
             return [host.run for host in hosts], ended
         except docker.errors.DockerException as error:
             raise CannotStartError(f"the Docker engine refused the job's containers: {error}") from None
