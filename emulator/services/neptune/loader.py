@@ -395,9 +395,9 @@ class FileApplier:
                 return None
 
         def apply_chunk(rows: list[list[str]]) -> bool:
-            if set(map(len, rows)) != {width}:
+            cells = chunk_columns(rows, width)
+            if cells is None:
                 return False
-            cells = list(zip(*rows, strict=True))  # every row is width long
             ids = cells[id_index]
             fresh = set(ids)
             if "" in fresh or len(fresh) != len(ids) or not seen.isdisjoint(fresh) or \
@@ -415,14 +415,8 @@ class FileApplier:
                 for cell in set(cells[label_index]) - label_of.keys():
                     label_of[cell] = split_labels(cell) or DEFAULT_VERTEX_LABEL
                 labels = list(map(label_of.__getitem__, cells[label_index]))
-            if None in chain.from_iterable(value_columns):  # an empty cell: no such property on that vertex
-                props = [{name: values for name, values in zip(names, row, strict=True) if values is not None}
-                         for row in zip(*value_columns, strict=True)]
-            else:
-                props = list(map(dict, map(zip, repeat(names), zip(*value_columns, strict=True)))) if names \
-                    else [{} for _ in ids]
             seen.update(fresh)
-            tx.add_new_vertices(list(map(VertexRecord, ids, labels, props)))
+            tx.add_new_vertices(list(map(VertexRecord, ids, labels, row_props(names, value_columns, len(ids)))))
             return True
 
         return apply_chunk
@@ -442,9 +436,9 @@ class FileApplier:
         names = [name for _index, name, _column in columns]
 
         def apply_chunk(rows: list[list[str]]) -> bool:
-            if set(map(len, rows)) != {width}:
+            cells = chunk_columns(rows, width)
+            if cells is None:
                 return False
-            cells = list(zip(*rows, strict=True))  # every row is width long
             ids, labels = cells[id_index], cells[label_index]  # type: ignore[index]
             outs, ins = cells[from_index], cells[to_index]  # type: ignore[index]
             if "" in ids or "" in labels or "" in outs or "" in ins:
@@ -464,16 +458,11 @@ class FileApplier:
                 out_vs, in_vs = with_live(out_vs, outs), with_live(in_vs, ins)
                 if None in out_vs or None in in_vs:
                     return False
-            if None in chain.from_iterable(value_columns):  # an empty cell: no property on that edge
-                props = [{name: value for name, value in zip(names, values, strict=True) if value is not None}
-                         for values in zip(*value_columns, strict=True)]
+            props = row_props(names, value_columns, len(ids))
+            # a column at a time when every value is there and JSON-plain (an empty cell is a None: one by one)
+            texts = encode_props_columns(names, value_columns) if names else None
+            if texts is None:
                 texts = list(map(encode_props, props))
-            else:
-                props = list(map(dict, map(zip, repeat(names), zip(*value_columns, strict=True)))) if names \
-                    else [{} for _ in ids]
-                texts = encode_props_columns(names, value_columns) if names else [None] * len(ids)
-                if texts is None:
-                    texts = list(map(encode_props, props))
             records = list(map(EdgeRecord, ids, labels, out_vs, in_vs, props))
             seen.update(fresh)
             tx.add_new_edges(records, list(zip(ids, labels, outs, ins, texts, strict=True)), ends_staged)
@@ -483,6 +472,23 @@ class FileApplier:
             return [vertex or live_vertex(vid) for vertex, vid in zip(found, vids, strict=True)]
 
         return apply_chunk
+
+
+def chunk_columns(rows: list[list[str]], width: int) -> list[tuple[str, ...]] | None:
+    """A chunk's rows as columns; ``None`` when a row is not ``width`` cells long (blank, or a parsing error)."""
+    if set(map(len, rows)) != {width}:
+        return None
+    return list(zip(*rows, strict=True))
+
+
+def row_props(names: list[str], value_columns: list[list[Any]], count: int) -> list[dict[str, Any]]:
+    """Each of ``count`` rows' properties from its columns' values (``None``, an empty cell: no property)."""
+    if not names:
+        return [{} for _ in range(count)]
+    rows = zip(*value_columns, strict=True)
+    if None in chain.from_iterable(value_columns):
+        return [{name: value for name, value in zip(names, row, strict=True) if value is not None} for row in rows]
+    return list(map(dict, map(zip, repeat(names), rows)))
 
 
 def put_values(props: dict[str, list[Any]], key: str, values: list[Any], cardinality: str) -> None:
@@ -759,8 +765,9 @@ class LoaderService:
             def read(key: str) -> bytes:
                 return client.get_object(Bucket=bucket, Key=key)["Body"].read()
 
+            keys.sort()
             with ThreadPoolExecutor(max_workers=DOWNLOADS_AT_ONCE, thread_name_prefix="graph-loader-s3") as pool:
-                bodies = list(zip(sorted(keys), pool.map(read, sorted(keys)), strict=True))
+                bodies = list(zip(keys, pool.map(read, keys), strict=True))
         except Exception as error:
             raise errors.LoadUrlAccessDenied(f"Could not read {job.options.source}: {error}") from None
         vertex_files = [(k, b) for k, b in bodies if not is_edge_file(b)]
