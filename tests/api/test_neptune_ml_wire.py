@@ -57,6 +57,7 @@ def test_the_tuning_job_takes_the_spec_verbatim_and_neptunes_training_settings()
     assert config["HyperParameterTuningJobObjective"] == SPEC["objective"]
     assert config["ParameterRanges"] == {"IntegerParameterRanges": SPEC["parameter_ranges"]["IntegerParameterRanges"]}
     assert config["ResourceLimits"] == {"MaxNumberOfTrainingJobs": 10, "MaxParallelTrainingJobs": 2}
+    assert config["RandomSeed"] == sagemaker_requests.TUNING_SEED  # the same draws each run
     assert definition["StaticHyperParameters"] == {"task": "node_regression", "num-bases": "0"}
     assert definition["AlgorithmSpecification"] == {"TrainingImage": "mlharbor/neptune-ml", "TrainingInputMode": "File"}
     assert definition["InputDataConfig"][0]["ChannelName"] == "graph"

@@ -281,6 +281,7 @@ def test_training_is_a_prepare_job_then_a_tuning_job_whose_best_trial_is_the_mod
     config, definition = tuning["HyperParameterTuningJobConfig"], tuning["TrainingJobDefinition"]
     assert config["ResourceLimits"]["MaxNumberOfTrainingJobs"] == 3
     assert config["ResourceLimits"]["MaxParallelTrainingJobs"] == 2  # Neptune's default
+    assert config["RandomSeed"] == 0  # a pipeline run repeats: the trials draw the same hyperparameters
     assert config["HyperParameterTuningJobObjective"] == {"Type": "Maximize", "MetricName": "validation:acc"}
     assert definition["StaticHyperParameters"]["prepare-args"] == "--max-hpo-jobs 3 --max-parallel 2"
     assert definition["InputDataConfig"][0]["ChannelName"] == "graph"

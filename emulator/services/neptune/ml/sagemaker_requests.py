@@ -89,6 +89,10 @@ def prepare_output(params: dict[str, Any]) -> str:
     return s3_join(params["trainModelS3Location"], "prepare")
 
 
+#: the seed of the hyperparameter draws of every model training's tuning job
+TUNING_SEED = 0
+
+
 def tuning_job(name: str, params: dict[str, Any], processed_data: str, spec: dict[str, Any],
                programs: Programs) -> dict[str, Any]:
     """The hyperparameter tuning job made verbatim from the prepare step's ``tuning-spec.json``."""
@@ -123,6 +127,9 @@ def tuning_job(name: str, params: dict[str, Any], processed_data: str, spec: dic
         "ResourceLimits": {"MaxNumberOfTrainingJobs": params["maxHPONumberOfTrainingJobs"],
                            "MaxParallelTrainingJobs": params["maxHPOParallelTrainingJobs"]},
         "TrainingJobEarlyStoppingType": "Off",
+        # the same draws every time, as the processing step's --seed 0: a pipeline run repeats (the job's name,
+        # which SageMaker's seed would come from otherwise, holds the model training job's own id)
+        "RandomSeed": TUNING_SEED,
     }
     ranges = {key: value for key, value in (spec.get("parameter_ranges") or {}).items() if value}
     if ranges:
