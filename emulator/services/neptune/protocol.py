@@ -20,7 +20,7 @@ from typing import Any
 
 from gremlin_python.process.traversal import Traverser
 
-from emulator.services.neptune import errors
+from emulator.services.neptune import errors, quick
 from emulator.services.neptune.errors import GraphServiceError
 from emulator.services.neptune.gremlin.bytecode import Bytecode
 from emulator.services.neptune.gremlin.script import stream_script
@@ -177,6 +177,7 @@ class GremlinProtocol:
         """Start the request; returns (results, wrap as Traversers, batch size)."""
         session_id = request.args.get("session")
         if request.processor == "session" or session_id is not None:
+            quick.give_up_if_attempting()  # a session's transaction is held between requests, on workers
             return self._evaluate_in_session(request, session_id, connection)
         return self._evaluate_sessionless(request)
 
@@ -219,8 +220,12 @@ class GremlinProtocol:
             batch = _batch_size(options.get("batchSize", args.get("batchSize")))
             option_timeout = _timeout(options)
             # a read-only traversal reads the last commit while another request writes (see snapshot.py)
-            return execute_stream(graph_for(self.store, gremlin), gremlin, option_timeout or timeout), True, batch
+            graph = graph_for(self.store, gremlin)
+            if graph is self.store:
+                quick.give_up_if_attempting()  # it may write
+            return execute_stream(graph, gremlin, option_timeout or timeout), True, batch
         if op == "eval":
+            quick.give_up_if_attempting()  # a script's steps are not known before it runs
             script = args.get("gremlin")
             if not isinstance(script, str):
                 raise errors.InvalidParameter("An eval request needs a Gremlin script string in args.gremlin")

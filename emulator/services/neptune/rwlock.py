@@ -20,6 +20,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from emulator.services.neptune import quick
+
 
 class UpgradeConflict(Exception):
     """Another reader is already waiting to become the writer."""
@@ -47,6 +49,7 @@ class ReadWriteLock:
                 self._writer_depth += 1  # the writer reads what it writes
                 return
             while self._writer is not None:
+                quick.give_up_if_attempting()  # the event loop never waits for a writer
                 self._cond.wait()
             self._readers[me] = self._readers.get(me, 0) + 1
 

@@ -24,6 +24,7 @@ from botocore.config import Config
 from emulator.core.credentials import internal_key
 from emulator.core.origin import HostPolicy, OriginPolicy
 from emulator.core.sigv4 import SigV4Verifier
+from emulator.services.neptune import quick
 from emulator.services.neptune.foreground import Foreground
 from emulator.services.neptune.framefeed import FrameFeed
 from emulator.services.neptune.gate import gate_middleware
@@ -207,13 +208,37 @@ class GraphServer:
         ``FRAMES_AHEAD`` frames ahead. A stopped loop or a client that stops reading makes the
         worker give up after ``SEND_TIMEOUT_S`` rather than hold the graph forever.
         """
-        loop = asyncio.get_running_loop()
-        feed = FrameFeed(loop, FRAMES_PER_WAKE, FRAMES_AHEAD, SEND_TIMEOUT_S)
         self.foreground.began()
         try:
+            frames = self._quick_answer(ws, data)
+            if frames is not None:
+                await self._send(ws, frames)
+                return
+            loop = asyncio.get_running_loop()
+            feed = FrameFeed(loop, FRAMES_PER_WAKE, FRAMES_AHEAD, SEND_TIMEOUT_S)
             await self._send_produced(ws, data, loop, feed)
         finally:
             self.foreground.ended()
+
+    def _quick_answer(self, ws: web.WebSocketResponse, data: bytes | str) -> list[bytes | str] | None:
+        """The whole answer, computed right here on the loop, if the request is done within the quick budget
+        without waiting or writing (see :mod:`quick`); else ``None``, and nothing was done."""
+        if len(data) > quick.MOST_BYTES:
+            return None
+        return quick.attempt(lambda: list(self.protocol.handle(data, connection=ws)))
+
+    @staticmethod
+    async def _send(ws: web.WebSocketResponse, frames: list[bytes | str]) -> bool:
+        """Send the frames in order; ``False`` if the client has gone (its socket's loop then ends)."""
+        try:
+            for frame in frames:
+                if isinstance(frame, bytes):
+                    await ws.send_bytes(frame)
+                else:
+                    await ws.send_str(frame)
+        except (ConnectionResetError, RuntimeError):
+            return False
+        return True
 
     async def _send_produced(self, ws: web.WebSocketResponse, data: bytes | str, loop: asyncio.AbstractEventLoop,
                              feed: FrameFeed) -> None:
@@ -231,14 +256,7 @@ class GraphServer:
             frames, ended = await feed.take()
             if broken:
                 continue  # keep draining so the producer can finish and release the graph
-            try:
-                for frame in frames:
-                    if isinstance(frame, bytes):
-                        await ws.send_bytes(frame)
-                    else:
-                        await ws.send_str(frame)
-            except (ConnectionResetError, RuntimeError):
-                broken = True
+            broken = not await self._send(ws, frames)
         await producer
 
     async def _gremlin_get(self, request: web.Request) -> web.StreamResponse:

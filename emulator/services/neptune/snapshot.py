@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from emulator.services.neptune import quick
 from emulator.services.neptune.errors import ConcurrentModification
 from emulator.services.neptune.gremlin.bytecode import Bytecode, Pred, Strategy
 from emulator.services.neptune.gremlin.strategies import MUTATING_STEPS
@@ -236,6 +237,7 @@ class ReadView:
             with store.transaction(extra) as tx:
                 yield tx
             return
+        quick.give_up_if_attempting()  # a snapshot is read from the file: work for a worker
         db = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
         try:
             db.execute("BEGIN")

@@ -22,6 +22,7 @@ from typing import Any
 
 from gremlin_python.process.traversal import T
 
+from emulator.services.neptune import quick
 from emulator.services.neptune.errors import IllegalArgument, MalformedQuery, TimeLimitExceeded, UnsupportedOperation
 from emulator.services.neptune.gremlin.bytecode import Bytecode, Lambda, Pred, Sym
 from emulator.services.neptune.gremlin.javarandom import JavaRandom
@@ -217,6 +218,9 @@ class Context:
         self.store = store
         self._tx = tx
         self.deadline = time.monotonic() + timeout_ms / 1000.0 if timeout_ms else None
+        quick_deadline = quick.deadline()  # tried on the event loop: the checks below end the attempt in time
+        if quick_deadline is not None and (self.deadline is None or quick_deadline < self.deadline):
+            self.deadline = quick_deadline
         self.side_effects: dict[str, Any] = {}
         #: what coin/sample/shuffle draw from; SeedStrategy seeds it
         self.rng = random.Random()
@@ -265,6 +269,7 @@ class Context:
         """Call often in long loops: raises TimeLimitExceeded after the deadline."""
         self._ticks += 1
         if self.deadline is not None and self._ticks & 1023 == 0 and time.monotonic() > self.deadline:
+            quick.give_up_if_over()
             raise TimeLimitExceeded("A timeout occurred within the script or was otherwise cancelled "
                                     "directly during evaluation of the request (evaluationTimeout)")
 

@@ -10,6 +10,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from emulator.services.neptune import quick
 from emulator.services.neptune.store import GraphStore
 
 #: Neptune ML's task names (the model's ``task_type``)
@@ -81,5 +82,6 @@ def bind_inference(store: GraphStore, inference: Inference) -> None:
 
 
 def inference_for(store: GraphStore) -> Inference | None:
+    quick.give_up_if_attempting()  # a model is asked over HTTP: never on the event loop
     # a read-only request runs over a snapshot.ReadView of the store; the client is bound to the store itself
     return _BOUND.get(getattr(store, "live", store))
