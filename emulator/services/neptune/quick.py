@@ -61,7 +61,7 @@ def attempting() -> bool:
 
 def give_up_if_attempting() -> None:
     """Raise :class:`GaveUp` in an attempt: what comes next would wait, write or run long."""
-    if _deadline.get() is not None:
+    if attempting():
         raise GaveUp
 
 

@@ -201,7 +201,8 @@ class GraphServer:
             await self._runner.cleanup()
 
     async def _respond(self, ws: web.WebSocketResponse, data: bytes | str) -> None:
-        """Run one request on a worker thread and send its frames as they are produced.
+        """Answer one request: on the loop itself if it is quick (:meth:`_quick_answer`), else on a worker
+        thread, sending its frames as they are produced.
 
         The worker encodes the next frames while the loop sends these and the client decodes them;
         :class:`FrameFeed` hands them over a batch at a time and keeps the worker at most
