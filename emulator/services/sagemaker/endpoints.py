@@ -290,11 +290,17 @@ class EndpointBackend:
             return
         key = (endpoint.region, endpoint.name)
         with self._lock:
-            if self._generation.get(key) != generation:  # deleted (or stopped) meanwhile
-                old = started
-            else:
-                old = self._serving.get(key, [])
-                self._serving[key] = started
+            current = self._generation.get(key) == generation  # else deleted (or stopped) meanwhile
+            old = self._serving.get(key, []) if current else started
+            if current:
+                self._serving[key] = started  # new requests go to the new config from here on
+        # The old processes are gone before the status says the update is over, so a caller that
+        # sees InService never finds the old config still running.
+        self._retire(old)
+        if not current:
+            return
+        with self._lock:
+            if self._generation.get(key) == generation:
                 endpoint.status = IN_SERVICE
                 endpoint.config_name = config.name
                 endpoint.pending_config_name = None
@@ -303,7 +309,6 @@ class EndpointBackend:
                                      for v in config.request["ProductionVariants"]]
                 endpoint.last_modified_time = time.time()
                 self.endpoints.save(endpoint)
-        self._retire(old)
 
     def _start_variant(self, endpoint: EndpointRecord, variant: dict[str, Any]) -> _Variant:
         model = self.models.find((endpoint.region, variant["ModelName"]))
