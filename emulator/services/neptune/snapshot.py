@@ -235,6 +235,8 @@ class ReadView:
         store = self.live
         if store.path is None or store.in_session() or not store.lock.writer_active():
             with store.transaction(extra) as tx:
+                # the dictionaries as of the lock: a bulk load replaces them (staging.StagedLoad._link)
+                self.vertices, self.edges = store.vertices, store.edges
                 yield tx
             return
         quick.give_up_if_attempting()  # a snapshot is read from the file: work for a worker

@@ -243,7 +243,10 @@ class StagedLoad:
             edge.out_v = self._live_end(edge.out_v, edge, live_out)
         for edge in self.pending_in:
             edge.in_v = self._live_end(edge.in_v, edge, live_in)
-        links.new_edges = self.edges
+        # the merged dictionaries are built here, while readers go on (no writer can change the live ones
+        # during the reservation): merging a million entries in place held every reader for 0.7 s
+        links.vertices = {**live_vertices, **new_vertices} if new_vertices else live_vertices
+        links.edges = {**live_edges, **self.edges} if self.edges else live_edges
         return links
 
     def _live_end(self, end: VertexRecord, edge: EdgeRecord, appends: dict[str, list[EdgeRecord]]) -> VertexRecord:
@@ -255,14 +258,15 @@ class StagedLoad:
         return current
 
     def _link(self, links: Links) -> None:
-        """Make the load visible (hold the write lock): dictionary merges and the live vertices' appends."""
-        live_vertices, live_edges = self.live.vertices, self.live.edges
-        live_vertices.update(links.new_vertices)
+        """Make the load visible (hold the write lock): the merged dictionaries replace the live ones, the
+        changed records take their new values and the live vertices their new edges."""
+        live = self.live
+        live.vertices, live.edges = links.vertices, links.edges
+        live_vertices = links.vertices
         for current, staged in links.vertex_shadows:  # edges keep pointing at the live record
             current.label, current.props = staged.label, staged.props
         for current_edge, staged_edge in links.edge_shadows:
             current_edge.props = staged_edge.props
-        live_edges.update(links.new_edges)
         for vid, edges in links.live_out.items():
             live_vertices[vid].out_e.extend(edges)
         for vid, edges in links.live_in.items():
@@ -276,6 +280,8 @@ class Links:
     new_vertices: dict[str, VertexRecord] = field(default_factory=dict)
     vertex_shadows: list[tuple[VertexRecord, VertexRecord]] = field(default_factory=list)
     edge_shadows: list[tuple[EdgeRecord, EdgeRecord]] = field(default_factory=list)
-    new_edges: dict[str, EdgeRecord] = field(default_factory=dict)
+    #: the graph's dictionaries once the load is in: the live ones and the new records, in that order
+    vertices: dict[str, VertexRecord] = field(default_factory=dict)
+    edges: dict[str, EdgeRecord] = field(default_factory=dict)
     live_out: dict[str, list[EdgeRecord]] = field(default_factory=dict)
     live_in: dict[str, list[EdgeRecord]] = field(default_factory=dict)

@@ -14,6 +14,7 @@ from gremlin_python.process.traversal import T
 
 from emulator.services.neptune import GraphServer
 from emulator.services.neptune.errors import ConcurrentModification
+from emulator.services.neptune.snapshot import ReadView
 from emulator.services.neptune.staging import LoadConflict, StagedLoad
 from emulator.services.neptune.store import GraphStore
 from tests.services.neptune.conftest import ws_url
@@ -71,6 +72,21 @@ def test_a_staged_load_is_invisible_until_published() -> None:
     assert a.props["name"] == ["alicia"] and "c" in store.vertices
     assert sorted(e.in_v.id for e in a.out_e) == ["b", "c"]
     assert store.vertices["c"].in_e[0].out_v is a  # linked to the live record, not the load's copy
+
+
+def test_a_read_that_locks_the_graph_after_a_load_is_linked_sees_the_whole_load() -> None:
+    """The load replaces the graph's dictionaries by merged ones at linking: a request prepared before
+    (its read view made) and run after reads the new ones, in the order a restart would give."""
+    store = graph_with_two_vertices()
+    view = ReadView(store)
+    load = StagedLoad(store)
+    c = load.add_vertex("c", "person")
+    load.add_edge("bc", "knows", load.store.vertices.get("b"), c)
+    load.publish()
+    with view.transaction():
+        assert list(view.vertices) == ["a", "b", "c"] and list(view.edges) == ["ab", "bc"]
+        assert view.vertices["c"].in_e[0].out_v is view.vertices["b"] is store.vertices["b"]
+    assert [e.id for e in store.vertices["b"].out_e] == ["bc"]
 
 
 def test_a_staged_load_refuses_to_overwrite_a_change_made_meanwhile() -> None:
