@@ -101,6 +101,19 @@ def test_a_staged_load_refuses_to_overwrite_a_change_made_meanwhile() -> None:
     assert store.vertices["a"].props["name"] == ["from a query"] and "d" not in store.vertices
 
 
+def test_a_staged_load_refuses_an_edge_id_another_request_took_meanwhile() -> None:
+    store = graph_with_two_vertices()
+    load = StagedLoad(store)
+    c = load.add_vertex("c")
+    load.add_edge("taken", "knows", load.store.vertices.get("a"), c)
+    with store.transaction() as tx:
+        tx.add_edge("taken", "likes", store.vertices["b"], store.vertices["a"])
+    with pytest.raises(LoadConflict, match="Edge taken was created by another request"):
+        load.publish()
+    assert "c" not in store.vertices and store.edges["taken"].label == "likes"
+    assert [e.id for e in store.vertices["a"].out_e] == ["ab"]
+
+
 def test_the_request_args_timeout_ends_a_script(server: GraphServer) -> None:
     """``evaluationTimeout`` in the request's args (gremlinpython's ``request_options``), not the bytecode."""
     client = Client(ws_url(server), "g")
