@@ -13,7 +13,7 @@ import pytest
 
 from emulator.images.build import BaseRecipe
 from emulator.runners.base import StopSignal, parse_channels
-from emulator.runners.docker.engine import CONTAINERS_FILE, JOB_LABEL, OWNER_LABEL, WORKDIR_LABEL
+from emulator.runners.docker.engine import CONTAINERS_FILE, JOB_LABEL, OWNER_LABEL, WORKDIR_LABEL, container_lines
 from emulator.runners.docker.runner import DockerRunner
 from emulator.runners.instances import container_limits
 from tests.conftest import TEST_LABEL, wait_for_file
@@ -148,3 +148,51 @@ def test_reap_removes_what_a_dead_control_plane_left(runner, docker_images, tmp_
     assert docker_images.containers.list(all=True, filters={"label": f"{WORKDIR_LABEL}={workdir}"}) == []
     assert docker_images.networks.list(filters={"label": f"{WORKDIR_LABEL}={workdir}"}) == []
     assert not (workdir / CONTAINERS_FILE).exists()
+
+
+
+class FollowEndsBeforeTheLastFrame:
+    """A real container whose follow streams end one frame early, as Docker's can when the output
+    ends without a newline (moby/moby#43860); every other call goes to the container."""
+
+    def __init__(self, container) -> None:
+        self.container = container
+
+    def logs(self, **options):
+        if options.get("follow"):
+            return list(self.container.logs(**options))[:-1]
+        return self.container.logs(**options)
+
+
+def finished_container(client, program: str):
+    container = client.containers.run(BaseRecipe().tag, ["python3", "-c", program], detach=True,
+                                      labels={TEST_LABEL: "logs"})
+    container.wait(timeout=60)
+    return container
+
+
+# a stdout line part way through (two 16 KiB pieces out) when stderr writes one, finished at exit
+INTERLEAVED = ("import sys, time\nsys.stdout.write('x' * 40000); sys.stdout.flush(); time.sleep(0.3)\n"
+               "print('oops', file=sys.stderr, flush=True); time.sleep(0.3)\nsys.stdout.write('end')\n")
+
+
+def test_stdout_and_stderr_are_cut_into_lines_apart(docker_images):
+    container = finished_container(docker_images, INTERLEAVED)
+    try:
+        lines: list[str] = []
+        container_lines(container, lines.append)
+        assert sorted(lines) == ["oops", "x" * 40000 + "end"]
+    finally:
+        container.remove(force=True)
+
+
+@pytest.mark.parametrize(("program", "lines"), [(INTERLEAVED, ["oops", "x" * 40000 + "end"]),
+                                               ("import sys; sys.stdout.write('a last piece')", ["a last piece"])])
+def test_a_last_piece_the_follow_missed_is_read_again_from_the_engine(docker_images, program, lines):
+    container = finished_container(docker_images, program)
+    try:
+        cut_short: list[str] = []
+        container_lines(FollowEndsBeforeTheLastFrame(container), cut_short.append)
+        assert sorted(cut_short) == lines  # nothing lost and nothing twice
+    finally:
+        container.remove(force=True)

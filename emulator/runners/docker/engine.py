@@ -8,10 +8,13 @@ jobs (:mod:`emulator.runners.docker.runner`) and variants (:mod:`emulator.runner
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,14 +154,88 @@ def gateway_address(network: Any) -> str:
 
 def container_lines(container: Any, on_line: Callable[[str], None]) -> None:
     """Hand each line a container writes (stdout and stderr) to ``on_line`` as it comes, until it ends
-    (a line longer than CloudWatch's event limit in pieces: see :class:`LineSplitter`)."""
+    (a line longer than CloudWatch's event limit in pieces: see :class:`LineSplitter`).
+
+    stdout and stderr are read and cut into lines apart, as the engine keeps them: a line one of them
+    is part way through (a long line's 16 KiB pieces, a progress bar's carriage returns) never takes
+    in the other's next line.
+    """
+    stderr = threading.Thread(target=stream_lines, args=(container, "stderr", on_line), daemon=True,
+                              name=f"{threading.current_thread().name}-stderr")
+    stderr.start()
+    stream_lines(container, "stdout", on_line)
+    stderr.join()
+
+
+def stream_lines(container: Any, stream: str, on_line: Callable[[str], None]) -> None:
+    """:func:`container_lines` for one of the container's streams (``"stdout"`` or ``"stderr"``)."""
+    only = {"stdout": stream == "stdout", "stderr": stream == "stderr"}
     splitter = LineSplitter()
+    seen = FollowedFrames()
+
+    def feed(frame: bytes) -> None:
+        for line in splitter.feed(_without_timestamp(frame)):
+            on_line(line)
+
     try:
-        for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=True):
-            for line in splitter.feed(chunk):
-                on_line(line)
+        for frame in container.logs(stream=True, follow=True, timestamps=True, **only):
+            seen.add(frame)
+            feed(frame)
     except Exception as error:  # the container went away under the stream: nothing more to read
-        log.debug("log stream of %s ended: %s", getattr(container, "name", container), error)
+        log.debug("%s of %s ended: %s", stream, getattr(container, "name", container), error)
+    for frame in frames_the_follow_missed(container, only, seen):
+        feed(frame)
     for line in splitter.close():
         on_line(line)
 
+
+@dataclass
+class FollowedFrames:
+    """What a stream's follow gave: its log frames (one per Docker log message, its timestamp first),
+    counted by the second of the last one. Within one stream the timestamps never go back (the pieces
+    of a long line all carry its first piece's), so the frames of the last second are the last ones."""
+
+    count: int = 0
+    second: int | None = None
+    in_second: int = 0
+
+    def add(self, frame: bytes) -> None:
+        self.count += 1
+        second = _second(frame)
+        if second is not None and second == self.second:
+            self.in_second += 1
+        else:
+            self.second, self.in_second = second, 1
+
+
+def frames_the_follow_missed(container: Any, only: dict[str, bool], seen: FollowedFrames) -> Iterator[bytes]:
+    """The log frames of the ``only`` stream the engine kept after the last one its follow gave.
+
+    Docker's follow stream can end at the container's exit before the output's last piece when that
+    piece has no newline (moby/moby#43860: the engine writes it as the stream closes): a 20 MiB line
+    lost its last 15,864 bytes so. The engine's file still has it. So the stream is read again, without
+    follow, from the second of the last frame followed (what is read again stays small: that second's
+    output, and the line then being written), and the frames already handed on are skipped.
+    """
+    since, skip = ({}, seen.count) if seen.second is None else ({"since": max(seen.second, 1)}, seen.in_second)
+    try:
+        frames = container.logs(stream=True, follow=False, timestamps=True, **since, **only)
+        for index, frame in enumerate(frames):
+            if index >= skip:
+                yield frame
+    except Exception as error:  # the container is gone (removed with its endpoint): its log with it
+        log.debug("rereading the log of %s ended: %s", getattr(container, "name", container), error)
+
+
+def _second(frame: bytes) -> int | None:
+    """The Unix second of a frame's timestamp (``2026-12-03T11:37:36.988358284Z ...``: always UTC)."""
+    try:
+        return calendar.timegm(time.strptime(frame[:19].decode(), "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return None
+
+
+def _without_timestamp(frame: bytes) -> bytes:
+    """A frame's message: Docker puts its RFC 3339 timestamp and a space first."""
+    stamp, space, message = frame.partition(b" ")
+    return message if space and stamp[:1].isdigit() else frame
