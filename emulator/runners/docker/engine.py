@@ -34,6 +34,8 @@ WORKDIR_LABEL = "org.mlharbor.workdir"
 #: written in a job's workdir while its containers exist: what a restarted control plane reaps
 CONTAINERS_FILE = "containers.json"
 _SHM_SIZE = "512m"
+#: ``2026-12-03T11:37:36``: a Docker log timestamp to the second
+_SECOND_CHARS = 19
 _ENGINE_TIMEOUT = 120
 
 
@@ -160,18 +162,18 @@ def container_lines(container: Any, on_line: Callable[[str], None]) -> None:
     is part way through (a long line's 16 KiB pieces, a progress bar's carriage returns) never takes
     in the other's next line.
     """
-    stderr = threading.Thread(target=stream_lines, args=(container, "stderr", on_line), daemon=True,
+    stderr = threading.Thread(target=_stream_lines, args=(container, "stderr", on_line), daemon=True,
                               name=f"{threading.current_thread().name}-stderr")
     stderr.start()
-    stream_lines(container, "stdout", on_line)
+    _stream_lines(container, "stdout", on_line)
     stderr.join()
 
 
-def stream_lines(container: Any, stream: str, on_line: Callable[[str], None]) -> None:
+def _stream_lines(container: Any, stream: str, on_line: Callable[[str], None]) -> None:
     """:func:`container_lines` for one of the container's streams (``"stdout"`` or ``"stderr"``)."""
     only = {"stdout": stream == "stdout", "stderr": stream == "stderr"}
     splitter = LineSplitter()
-    seen = FollowedFrames()
+    seen = _FollowedFrames()
 
     def feed(frame: bytes) -> None:
         for line in splitter.feed(_without_timestamp(frame)):
@@ -183,32 +185,32 @@ def stream_lines(container: Any, stream: str, on_line: Callable[[str], None]) ->
             feed(frame)
     except Exception as error:  # the container went away under the stream: nothing more to read
         log.debug("%s of %s ended: %s", stream, getattr(container, "name", container), error)
-    for frame in frames_the_follow_missed(container, only, seen):
+    for frame in _frames_the_follow_missed(container, only, seen):
         feed(frame)
     for line in splitter.close():
         on_line(line)
 
 
 @dataclass
-class FollowedFrames:
-    """What a stream's follow gave: its log frames (one per Docker log message, its timestamp first),
-    counted by the second of the last one. Within one stream the timestamps never go back (the pieces
-    of a long line all carry its first piece's), so the frames of the last second are the last ones."""
+class _FollowedFrames:
+    """What a stream's follow gave: how many log frames (one per Docker log message, its timestamp
+    first), and how many of them fell in the second of the last one. Within one stream the timestamps
+    never go back (the pieces of a long line all carry its first piece's), so those are the last ones."""
 
     count: int = 0
-    second: int | None = None
+    last_second: bytes = b""  # the last frame's timestamp to the second: ``2026-12-03T11:37:36``
     in_second: int = 0
 
     def add(self, frame: bytes) -> None:
         self.count += 1
-        second = _second(frame)
-        if second is not None and second == self.second:
+        second = frame[:_SECOND_CHARS]
+        if second == self.last_second:
             self.in_second += 1
         else:
-            self.second, self.in_second = second, 1
+            self.last_second, self.in_second = second, 1
 
 
-def frames_the_follow_missed(container: Any, only: dict[str, bool], seen: FollowedFrames) -> Iterator[bytes]:
+def _frames_the_follow_missed(container: Any, only: dict[str, bool], seen: _FollowedFrames) -> Iterator[bytes]:
     """The log frames of the ``only`` stream the engine kept after the last one its follow gave.
 
     Docker's follow stream can end at the container's exit before the output's last piece when that
@@ -217,7 +219,8 @@ def frames_the_follow_missed(container: Any, only: dict[str, bool], seen: Follow
     follow, from the second of the last frame followed (what is read again stays small: that second's
     output, and the line then being written), and the frames already handed on are skipped.
     """
-    since, skip = ({}, seen.count) if seen.second is None else ({"since": max(seen.second, 1)}, seen.in_second)
+    second = _unix_second(seen.last_second)
+    since, skip = ({}, seen.count) if second is None else ({"since": max(second, 1)}, seen.in_second)
     try:
         frames = container.logs(stream=True, follow=False, timestamps=True, **since, **only)
         for index, frame in enumerate(frames):
@@ -227,10 +230,10 @@ def frames_the_follow_missed(container: Any, only: dict[str, bool], seen: Follow
         log.debug("rereading the log of %s ended: %s", getattr(container, "name", container), error)
 
 
-def _second(frame: bytes) -> int | None:
-    """The Unix second of a frame's timestamp (``2026-12-03T11:37:36.988358284Z ...``: always UTC)."""
+def _unix_second(stamp: bytes) -> int | None:
+    """The Unix second of a timestamp to the second (Docker's are always UTC); ``None`` if it is none."""
     try:
-        return calendar.timegm(time.strptime(frame[:19].decode(), "%Y-%m-%dT%H:%M:%S"))
+        return calendar.timegm(time.strptime(stamp.decode(), "%Y-%m-%dT%H:%M:%S"))
     except ValueError:
         return None
 
