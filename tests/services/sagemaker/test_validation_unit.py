@@ -104,6 +104,51 @@ def test_java_patterns_are_read_with_their_java_meaning():
     assert unicode_classes is not None and unicode_classes.fullmatch("ünï cödé") and not unicode_classes.fullmatch("!")
 
 
+def _one_pattern_operation(pattern: str):
+    """An operation whose one member, ``Name``, must match ``pattern``."""
+    from botocore.model import ServiceModel
+
+    return ServiceModel({
+        "metadata": {"protocol": "json", "apiVersion": "2020-01-01", "endpointPrefix": "t"},
+        "operations": {"Op": {"name": "Op", "input": {"shape": "In"}}},
+        "shapes": {"In": {"type": "structure", "members": {"Name": {"shape": "Name"}}},
+                   "Name": {"type": "string", "pattern": pattern}},
+    }).operation_model("Op")
+
+
+def test_a_match_that_waited_for_the_gil_has_not_timed_out():
+    """The engine's timeout counts the whole process's CPU: a thread holding the GIL while
+    the match waits for it made a valid value fail (a Glue job name, in CI, stop 25)."""
+    import sys
+    import threading
+
+    operation = _one_pattern_operation(r"(?:[a-z]-?)*")
+    done = threading.Event()
+    spinner = threading.Thread(target=lambda: [None for _ in iter(done.is_set, True)], daemon=True)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.3)
+    spinner.start()
+    try:
+        for _ in range(3):
+            assert validate_request(operation, {"Name": "a" * 1000}) == {"Name": "a" * 1000}
+    finally:
+        done.set()
+        sys.setswitchinterval(interval)
+        spinner.join()
+
+
+def test_a_pattern_that_backtracks_without_end_fails_within_its_cpu_budget():
+    import time
+
+    from emulator.core.validation import PATTERN_TIMEOUT_SECONDS
+
+    operation = _one_pattern_operation(r"(a|aa)+b?")
+    started = time.thread_time()
+    with pytest.raises(ValidationError, match=r"Member must satisfy regular expression pattern: \^\(a\|aa\)\+b\?"):
+        validate_request(operation, {"Name": "a" * 40 + "!"})
+    assert time.thread_time() - started < 2 * PATTERN_TIMEOUT_SECONDS
+
+
 def test_messages_quote_long_values_shortly():
     with pytest.raises(ValidationError) as caught:
         validate_request(MODEL.operation_model("DescribeTrainingJob"), {"TrainingJobName": "x" * 100_000})
